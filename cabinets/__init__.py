@@ -1,0 +1,1 @@
+"""The work inside a tenant: messages, workflow, the web app and the background worker."""

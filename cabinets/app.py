@@ -1,0 +1,78 @@
+"""The Starlette application factory (``uvicorn --factory cabinets.app:create_app``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Route
+
+from cabinets.health import healthz, readyz
+from cabinets.middleware import RequestContextMiddleware
+from cabinets.openapi import build_openapi, openapi_document
+from cabinets.problems import EXCEPTION_HANDLERS
+from tenancy import migrate
+from tenancy.database import Database, resolve_database_urls
+from tenancy.settings import Settings, SettingsError, load_settings
+from tenancy.tenants import endpoints as tenant_endpoints
+
+
+async def check_app_role(db: Database) -> None:
+    """Refuse to serve through a connection that row-level security would not bind."""
+    try:
+        async with db.public_session() as session:
+            row = (
+                await session.execute(
+                    text(
+                        "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles "
+                        "WHERE rolname = current_user"
+                    )
+                )
+            ).one()
+    except Exception as exc:
+        raise SettingsError(
+            [f"PRIEMNAYA_APP_DATABASE_URL: cannot connect as the app role: {exc}"]
+        ) from None
+    if row.rolsuper or row.rolbypassrls:
+        raise SettingsError(
+            [
+                f"PRIEMNAYA_APP_DATABASE_URL: role {row.current_user!r} is a superuser or has "
+                "BYPASSRLS; the app must connect as a role that row-level security binds"
+            ]
+        )
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
+    settings = settings or load_settings()
+    routes: list[BaseRoute] = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/api/openapi.json", openapi_document, methods=["GET"], include_in_schema=False),
+        *tenant_endpoints.routes,
+    ]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        db = database or Database(resolve_database_urls(settings, start_embedded=False))
+        await check_app_role(db)
+        app.state.database = db
+        try:
+            yield
+        finally:
+            if database is None:
+                await db.dispose()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestContextMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.schema_revision = migrate.head_revision()
+    app.state.openapi = build_openapi(routes, version("priemnaya"))
+    return app

@@ -1,0 +1,65 @@
+"""The OpenAPI document: paths from each endpoint's docstring, shapes from its pydantic models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+from starlette.schemas import SchemaGenerator
+
+from tenancy.tenants.schemas import TenantNode, TenantRead
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details.",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "required": ["type", "title", "status"],
+}
+
+MODELS: list[type[BaseModel]] = [TenantRead, TenantNode]
+
+
+def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
+    _, definitions = models_json_schema(
+        [(model, "serialization") for model in MODELS],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas = dict(definitions.get("$defs", {}))
+    schemas["Problem"] = PROBLEM_SCHEMA
+    generator = SchemaGenerator(
+        {
+            "openapi": "3.1.0",
+            "info": {"title": "Priemnaya API", "version": version},
+            "components": {"schemas": schemas},
+        }
+    )
+    return generator.get_schema(routes)
+
+
+async def openapi_document(request: Request) -> Response:
+    """
+    summary: This document.
+    tags: [operations]
+    responses:
+      200:
+        description: OpenAPI 3.1.
+    """
+    return JSONResponse(request.app.state.openapi)

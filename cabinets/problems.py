@@ -1,0 +1,107 @@
+"""Every error leaves the app as RFC 9457 ``application/problem+json``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tenancy.errors import Conflict, InvalidInput, NotFound, field_errors
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = structlog.get_logger(__name__)
+
+
+class ProblemResponse(Response):
+    media_type = PROBLEM_MEDIA_TYPE
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str = "about:blank",
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+        if detail:
+            body["detail"] = detail
+        body.update(extensions)
+        super().__init__(json.dumps(body, ensure_ascii=False), status, headers)
+
+
+def _instance(request: Request) -> dict[str, Any]:
+    request_id = getattr(request.state, "request_id", None)
+    return {"instance": request.url.path, **({"request_id": request_id} if request_id else {})}
+
+
+async def http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return ProblemResponse(
+        exc.status_code,
+        _title(exc.status_code),
+        exc.detail if exc.detail != _title(exc.status_code) else None,
+        headers=dict(exc.headers) if exc.headers else None,
+        **_instance(request),
+    )
+
+
+async def invalid_input(request: Request, exc: Exception) -> Response:
+    errors = (
+        exc.errors
+        if isinstance(exc, InvalidInput)
+        else field_errors(exc)
+        if isinstance(exc, ValidationError)
+        else []
+    )
+    return ProblemResponse(
+        422,
+        "Invalid input",
+        "; ".join(f"{e.field}: {e.message}" for e in errors),
+        errors=[{"field": e.field, "message": e.message} for e in errors],
+        **_instance(request),
+    )
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return ProblemResponse(404, "Not found", str(exc), **_instance(request))
+
+
+async def conflict(request: Request, exc: Exception) -> Response:
+    return ProblemResponse(409, "Conflict", str(exc), **_instance(request))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error", exc_info=exc, path=request.url.path)
+    return ProblemResponse(
+        500,
+        "Internal server error",
+        "The error was logged; quote the request id when reporting it.",
+        **_instance(request),
+    )
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+EXCEPTION_HANDLERS = {
+    HTTPException: http_exception,
+    InvalidInput: invalid_input,
+    ValidationError: invalid_input,
+    NotFound: not_found,
+    Conflict: conflict,
+    Exception: server_error,
+}

@@ -1,0 +1,477 @@
+"""The ``priemnaya`` command line: parse, call one service, render (a table, or JSON)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from pydantic import BaseModel, ValidationError
+
+from tenancy import migrate
+from tenancy.database import Database, DatabaseUnavailable, resolve_database_urls
+from tenancy.embedded import EmbeddedPostgres
+from tenancy.errors import InvalidInput, NotFound
+from tenancy.settings import Settings, SettingsError, load_settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class CommandError(click.ClickException):
+    """A failure the user can act on (exit 1)."""
+
+    exit_code = EXIT_FAILED
+
+
+class BadInput(CommandError):
+    """The input names something wrong or unknown (exit 2); nothing was changed."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+def actor() -> str:
+    """Who runs this command, for the audit log."""
+    return f"cli:{os.environ.get('PRIEMNAYA_ACTOR') or getpass.getuser()}"
+
+
+def reports_errors(command: Callable[P, T]) -> Callable[P, T]:
+    """Turn domain errors into messages and exit codes: 2 for bad input, 1 for failures."""
+
+    @wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return command(*args, **kwargs)
+        except InvalidInput as exc:
+            raise BadInput("\n".join(str(e) for e in exc.errors)) from None
+        except ValidationError as exc:
+            errors = InvalidInput.from_validation(exc).errors
+            raise BadInput("\n".join(str(e) for e in errors)) from None
+        except NotFound as exc:
+            raise BadInput(str(exc)) from None
+        except SettingsError as exc:
+            raise BadInput(str(exc)) from None
+        except (DatabaseUnavailable, migrate.MigrationError) as exc:
+            raise CommandError(str(exc)) from None
+
+    return wrapper
+
+
+def settings() -> Settings:
+    context = click.get_current_context()
+    found = context.find_object(dict)
+    if found is None:
+        found = context.ensure_object(dict)
+    if "settings" not in found:
+        found["settings"] = load_settings()
+    value: Settings = found["settings"]
+    return value
+
+
+@contextmanager
+def database_ready() -> Iterator[Settings]:
+    """Start the embedded database when needed and make sure the schema is current.
+
+    On the embedded default the schema is migrated on the spot; against an external database
+    the operator migrates explicitly (``priemnaya db upgrade``) and we say so.
+    """
+    current = settings()
+    urls = resolve_database_urls(current)
+    revision = migrate.current_revision(urls.privileged)
+    if revision != migrate.head_revision():
+        if current.embedded:
+            migrate.upgrade(urls)
+        else:
+            raise CommandError(
+                f"the database schema is at {revision or 'nothing'}, this release needs "
+                f"{migrate.head_revision()}: run `priemnaya db upgrade`"
+            )
+    yield current
+
+
+def run_with_database(work: Callable[[Database], Awaitable[T]]) -> T:
+    with database_ready() as current:
+        urls = resolve_database_urls(current)
+
+    async def go() -> T:
+        db = Database(urls, pool_size=2)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(go())
+
+
+def emit_json(payload: Any) -> None:
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
+    elif isinstance(payload, list):
+        payload = [p.model_dump(mode="json") if isinstance(p, BaseModel) else p for p in payload]
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+def render_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+
+
+@click.group()
+@click.version_option(package_name="priemnaya")
+def main() -> None:
+    """Priemnaya: organization cabinets for citizens' messages and appeals."""
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The database: the embedded server and schema migrations."""
+
+
+@db.command("start")
+@reports_errors
+def db_start() -> None:
+    """Start the embedded PostgreSQL (kept in PRIEMNAYA_HOME)."""
+    current = settings()
+    if not current.embedded:
+        raise CommandError("PRIEMNAYA_DATABASE_URL is set: there is no embedded database to start")
+    EmbeddedPostgres(current.pgdata).start()
+    click.echo(f"embedded database running in {current.pgdata}")
+
+
+@db.command("stop")
+@reports_errors
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL."""
+    current = settings()
+    if not current.embedded:
+        raise CommandError("PRIEMNAYA_DATABASE_URL is set: there is no embedded database to stop")
+    stopped = EmbeddedPostgres(current.pgdata).stop()
+    click.echo("embedded database stopped" if stopped else "embedded database was not running")
+
+
+@db.command("status")
+@json_option
+@reports_errors
+def db_status(as_json: bool) -> None:
+    """Where the database is, whether it runs, and whether its schema is current."""
+    current = settings()
+    report: dict[str, Any] = {
+        "embedded": current.embedded,
+        "head_revision": migrate.head_revision(),
+    }
+    if current.embedded:
+        status = EmbeddedPostgres(current.pgdata).status()
+        report.update(running=status.running, pgdata=str(status.pgdata), pid=status.pid)
+    else:
+        from sqlalchemy.engine import make_url
+
+        assert current.database_url is not None
+        report["url"] = make_url(current.database_url).render_as_string(hide_password=True)
+        report["running"] = True
+    if report["running"]:
+        try:
+            urls = resolve_database_urls(current, start_embedded=False)
+            report["schema_revision"] = migrate.current_revision(urls.privileged)
+        except Exception as exc:
+            report.update(running=False, error=str(exc))
+    if as_json:
+        emit_json(report)
+        return
+    for key, value in report.items():
+        click.echo(f"{key}: {value}")
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@reports_errors
+def db_upgrade(revision: str) -> None:
+    """Apply schema migrations (starting the embedded database if needed)."""
+    urls = resolve_database_urls(settings())
+    before, after = migrate.upgrade(urls, revision)
+    if before == after:
+        click.echo(f"schema already at {after}")
+    else:
+        click.echo(f"schema migrated from {before or 'nothing'} to {after}")
+
+
+# --- tenants ----------------------------------------------------------------------------------
+
+
+@main.group()
+def tenant() -> None:
+    """Tenants: the organizations and their hierarchy."""
+
+
+@tenant.command("add")
+@click.argument("slug")
+@click.option("--name", required=True, help="Full official name.")
+@click.option(
+    "--kind",
+    required=True,
+    help="federal, region, ministry, municipality, school, clinic, social, culture or other.",
+)
+@click.option("--parent", help="Slug of the parent tenant.")
+@click.option("--territory", help="OKTMO-style territory code.")
+@click.option("--inn", required=True, help="Taxpayer number (checked).")
+@click.option("--ogrn", help="State registration number (checked).")
+@click.option("--short-name")
+@click.option("--timezone", default="Europe/Moscow", show_default=True)
+@json_option
+@reports_errors
+def tenant_add(slug: str, as_json: bool, **fields: Any) -> None:
+    """Add one tenant."""
+    from tenancy.tenants import service
+    from tenancy.tenants.schemas import TenantCreate
+
+    data = TenantCreate.model_validate({"slug": slug, **fields})
+    created = run_with_database(lambda db: service.create_tenant(db, data, actor=actor()))
+    if as_json:
+        emit_json(created)
+    else:
+        click.echo(f"created tenant {created.slug} ({created.id})")
+
+
+@tenant.command("move")
+@click.argument("slug")
+@click.option("--parent", help="Slug of the new parent; omit to make it a top-level tenant.")
+@json_option
+@reports_errors
+def tenant_move(slug: str, parent: str | None, as_json: bool) -> None:
+    """Put a tenant under another parent."""
+    from tenancy.tenants import service
+
+    moved = run_with_database(lambda db: service.move_tenant(db, slug, parent, actor=actor()))
+    if as_json:
+        emit_json(moved)
+    else:
+        click.echo(f"{moved.slug} now stands under {moved.parent or 'nothing (top level)'}")
+
+
+@tenant.command("list")
+@click.option("--kind")
+@click.option("--status")
+@click.option("--parent", help="Only the direct children of this tenant.")
+@json_option
+@reports_errors
+def tenant_list(kind: str | None, status: str | None, parent: str | None, as_json: bool) -> None:
+    """List tenants."""
+    from tenancy.tenants import service
+    from tenancy.tenants.endpoints import TenantFilter
+
+    filters = TenantFilter.model_validate({"kind": kind, "status": status, "parent": parent})
+    tenants = run_with_database(
+        lambda db: service.list_tenants(
+            db, kind=filters.kind, status=filters.status, parent=filters.parent
+        )
+    )
+    if as_json:
+        emit_json(tenants)
+        return
+    render_table(
+        [(t.slug, t.kind, t.status, t.parent, t.territory, t.name) for t in tenants],
+        ["slug", "kind", "status", "parent", "territory", "name"],
+    )
+
+
+@tenant.command("show")
+@click.argument("slug")
+@json_option
+@reports_errors
+def tenant_show(slug: str, as_json: bool) -> None:
+    """Show one tenant."""
+    from tenancy.tenants import service
+
+    found = run_with_database(lambda db: service.get_tenant(db, slug))
+    if as_json:
+        emit_json(found)
+        return
+    for key, value in found.model_dump(mode="json").items():
+        click.echo(f"{key:>11}: {'' if value is None else value}")
+
+
+@tenant.command("tree")
+@click.argument("slug", required=False)
+@json_option
+@reports_errors
+def tenant_tree(slug: str | None, as_json: bool) -> None:
+    """Show the hierarchy (under SLUG, or all of it)."""
+    from tenancy.tenants import service
+    from tenancy.tenants.schemas import TenantNode
+
+    roots = run_with_database(lambda db: service.tenant_tree(db, slug))
+    if as_json:
+        emit_json(roots)
+        return
+
+    def show(node: TenantNode, prefix: str, last: bool, top: bool) -> None:
+        branch = "" if top else ("└── " if last else "├── ")
+        marker = "" if node.status == "active" else f" [{node.status}]"
+        click.echo(f"{prefix}{branch}{node.name} ({node.slug}, {node.kind}){marker}")
+        inner = prefix if top else prefix + ("    " if last else "│   ")
+        for i, child in enumerate(node.children):
+            show(child, inner, i == len(node.children) - 1, False)
+
+    for root in roots:
+        show(root, "", True, True)
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the web app cannot listen on host:port, or None."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        return f"cannot resolve host {host!r}: {exc.strerror}"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return f"cannot listen on {host}:{port}: {exc.strerror} (is another server running?)"
+    return None
+
+
+@main.command("up")
+@click.option("--demo", is_flag=True, help="Seed the demo region (once).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@reports_errors
+def up(demo: bool, host: str, port: int) -> None:
+    """Start everything: database, migrations, web app and worker; Ctrl-C stops it all."""
+    import uvicorn
+
+    from cabinets.app import create_app
+    from tenancy.demo import seed_demo
+    from tenancy.logs import configure_logging
+
+    current = settings()
+    configure_logging(current)
+    if problem := port_problem(host, port):
+        raise CommandError(problem)
+
+    embedded = EmbeddedPostgres(current.pgdata) if current.embedded else None
+    started_here = embedded is not None and not embedded.status().running
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        urls = resolve_database_urls(current)
+        before, after = migrate.upgrade(urls)
+        if before != after:
+            click.echo(f"schema migrated to {after}", err=True)
+        if demo:
+
+            async def seed() -> int:
+                database = Database(urls, pool_size=1)
+                try:
+                    return await seed_demo(database, actor=actor())
+                finally:
+                    await database.dispose()
+
+            created = asyncio.run(seed())
+            click.echo(
+                f"demo region seeded: {created} tenants" if created else "demo region present",
+                err=True,
+            )
+        worker = subprocess.Popen([sys.executable, "-m", "cli", "worker"])
+        url = f"http://{host}:{port}"
+        click.echo(
+            f"Priemnaya is up at {url}  (readiness: {url}/readyz, API: {url}/api/openapi.json)"
+        )
+        if demo:
+            click.echo(f"Demo region: {url}/api/v1/tenants/demo-oblast/tree")
+        config = uvicorn.Config(
+            create_app(current), host=host, port=port, log_config=None, access_log=False
+        )
+        # uvicorn handles SIGINT/SIGTERM while it runs and re-raises them on the handlers it
+        # found on exit; no-op handlers there let the clean-up below run instead of dying.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: None)
+        uvicorn.Server(config).run()
+    finally:
+        if worker is not None and worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+        if started_here and embedded is not None:
+            embedded.stop()
+            click.echo("embedded database stopped", err=True)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@reports_errors
+def serve(host: str, port: int, workers: int) -> None:
+    """Run only the web app (production: one per container, behind a load balancer)."""
+    import uvicorn
+
+    from tenancy.logs import configure_logging
+
+    configure_logging(settings())
+    if problem := port_problem(host, port):
+        raise CommandError(problem)
+    uvicorn.run(
+        "cabinets.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@main.command("worker")
+@reports_errors
+def worker_command() -> None:
+    """Run only the background worker."""
+    from cabinets.worker import run_worker
+    from tenancy.logs import configure_logging
+
+    current = settings()
+    configure_logging(current)
+    urls = resolve_database_urls(current, start_embedded=False)
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        database = Database(urls, pool_size=1)
+        try:
+            await run_worker(database, stop)
+        finally:
+            await database.dispose()
+
+    asyncio.run(go())
+
+
+if __name__ == "__main__":
+    main()

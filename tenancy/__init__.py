@@ -1,0 +1,1 @@
+"""The multi-tenant substrate: settings, database, migrations, tenants, catalog and routing."""

@@ -1,0 +1,60 @@
+"""The audit log: an append-only, tenant-owned record of who changed what.
+
+The app role may insert and read its own tenants' entries but never update or delete them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, DateTime, Identity, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    tenant_id: uuid.UUID = Field(sa_column=Column(PgUUID(as_uuid=True), primary_key=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
+    )
+    occurred_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+    action: str = Field(sa_column=Column(Text, nullable=False))
+    object_type: str = Field(sa_column=Column(Text, nullable=False))
+    object_id: str = Field(sa_column=Column(Text, nullable=False))
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    source: str | None = Field(default=None, sa_column=Column(Text))
+
+
+def record_audit(
+    session: AsyncSession,
+    *,
+    tenant_id: uuid.UUID,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    changes: dict[str, Any] | None = None,
+    source: str | None = None,
+) -> AuditEntry:
+    """Add an audit entry to the caller's transaction (it commits or rolls back with it)."""
+    entry = AuditEntry(
+        tenant_id=tenant_id,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        changes=changes or {},
+        source=source,
+    )
+    session.add(entry)
+    return entry

@@ -1,0 +1,122 @@
+"""Engines and sessions.
+
+Two connections with different rights:
+
+* the **privileged** one (``PRIEMNAYA_DATABASE_URL``, or the embedded superuser) owns the
+  schema and bypasses row-level security; only migrations, provisioning, operator work and the
+  background worker use it;
+* the **app** one (``PRIEMNAYA_APP_DATABASE_URL``) is a role that owns nothing and has no
+  BYPASSRLS. Every transaction on it states the tenants it may see, through the
+  transaction-local setting ``app.tenant_ids``; with none set, it sees no tenant-owned row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from tenancy.embedded import EmbeddedPostgres
+from tenancy.settings import Settings
+
+APP_ROLE = "priemnaya_app"
+
+_SCOPE_SQL = text(
+    "SELECT set_config('app.tenant_ids', :tenant_ids, true), set_config('app.actor', :actor, true)"
+)
+
+
+class DatabaseUnavailable(Exception):
+    """The embedded database is not running and the caller asked not to start it."""
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    privileged: str
+    app: str
+
+
+def driver_url(url: str) -> str:
+    """Pin the psycopg 3 driver whatever scheme the operator wrote."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def resolve_database_urls(settings: Settings, *, start_embedded: bool = True) -> DatabaseUrls:
+    """Work out both connection URLs, starting the embedded server when needed."""
+    if settings.database_url:
+        privileged = driver_url(settings.database_url)
+    else:
+        embedded = EmbeddedPostgres(settings.pgdata)
+        url = embedded.start() if start_embedded else embedded.url()
+        if url is None:
+            raise DatabaseUnavailable(
+                f"the embedded database in {settings.pgdata} is not running "
+                "(start it with `priemnaya db start`)"
+            )
+        privileged = url
+    if settings.app_database_url:
+        app = driver_url(settings.app_database_url)
+    else:
+        app = (
+            make_url(privileged)
+            .set(username=APP_ROLE, password=None)
+            .render_as_string(hide_password=False)
+        )
+    return DatabaseUrls(privileged=privileged, app=app)
+
+
+def _scope(session: AsyncSession, tenant_ids: str, actor: str) -> None:
+    """Set the tenant scope at the start of every transaction the session opens, so a
+    commit in the middle of a service cannot silently drop it."""
+
+    def after_begin(_: Session, __: SessionTransaction, connection: Connection) -> None:
+        connection.execute(_SCOPE_SQL, {"tenant_ids": tenant_ids, "actor": actor})
+
+    event.listen(session.sync_session, "after_begin", after_begin)
+
+
+class Database:
+    """Both engines of one deployment; open sessions through it, never through an engine."""
+
+    def __init__(self, urls: DatabaseUrls, *, pool_size: int = 5, **engine_options: Any) -> None:
+        self.urls = urls
+        options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": pool_size}
+        options.update(engine_options)
+        self.privileged_engine: AsyncEngine = create_async_engine(urls.privileged, **options)
+        self.app_engine: AsyncEngine = create_async_engine(urls.app, **options)
+
+    @asynccontextmanager
+    async def tenant_session(
+        self, tenant_ids: Iterable[UUID], *, actor: str = ""
+    ) -> AsyncIterator[AsyncSession]:
+        """A transaction on the app role that sees only the rows of ``tenant_ids``."""
+        scope = ",".join(str(UUID(str(t))) for t in tenant_ids)
+        async with AsyncSession(self.app_engine, expire_on_commit=False) as session:
+            _scope(session, scope, actor)
+            async with session.begin():
+                yield session
+
+    def public_session(self, *, actor: str = "") -> Any:
+        """A transaction on the app role with no tenant: shared tables only."""
+        return self.tenant_session((), actor=actor)
+
+    @asynccontextmanager
+    async def privileged_session(self, *, actor: str = "") -> AsyncIterator[AsyncSession]:
+        """A transaction on the owner connection; for provisioning and operator work only."""
+        async with AsyncSession(self.privileged_engine, expire_on_commit=False) as session:
+            _scope(session, "", actor)
+            async with session.begin():
+                yield session
+
+    async def dispose(self) -> None:
+        await self.app_engine.dispose()
+        await self.privileged_engine.dispose()

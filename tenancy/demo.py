@@ -1,0 +1,111 @@
+"""The demo region seeded by ``priemnaya up --demo``: a region government, two ministries and
+three municipalities, each with a school and a clinic. Identifiers are generated with valid
+check digits; the region code 99 is not a real one."""
+
+from __future__ import annotations
+
+from tenancy.database import Database
+from tenancy.errors import NotFound
+from tenancy.tenants import service
+from tenancy.tenants.identifiers import inn_with_check_digits, ogrn_with_check_digit
+from tenancy.tenants.models import TenantKind
+from tenancy.tenants.schemas import TenantCreate
+
+DEMO_ROOT = "demo-oblast"
+DEMO_SOURCE = "demo"
+
+_MUNICIPALITIES = [
+    ("demo-severny", "Северный городской округ", "99701000"),
+    ("demo-rechnoy", "Речной муниципальный район", "99702000"),
+    ("demo-lesnoy", "Лесной муниципальный округ", "99703000"),
+]
+
+
+def demo_region() -> list[TenantCreate]:
+    """The demo tenants, parents before children."""
+    serial = iter(range(1, 100))
+
+    def tenant(
+        slug: str, name: str, kind: TenantKind, parent: str | None, territory: str, short: str
+    ) -> TenantCreate:
+        n = next(serial)
+        return TenantCreate(
+            slug=slug,
+            name=name,
+            short_name=short,
+            kind=kind,
+            parent=parent,
+            territory=territory,
+            inn=inn_with_check_digits(f"99000{n:04d}"),
+            ogrn=ogrn_with_check_digit(f"10299000{n:04d}"),
+        )
+
+    tenants = [
+        tenant(
+            DEMO_ROOT,
+            "Правительство Демонстрационной области",
+            TenantKind.REGION,
+            None,
+            "99000000",
+            "Правительство области",
+        ),
+        tenant(
+            "demo-minobr",
+            "Министерство образования Демонстрационной области",
+            TenantKind.MINISTRY,
+            DEMO_ROOT,
+            "99000000",
+            "Минобразования",
+        ),
+        tenant(
+            "demo-minzdrav",
+            "Министерство здравоохранения Демонстрационной области",
+            TenantKind.MINISTRY,
+            DEMO_ROOT,
+            "99000000",
+            "Минздрав",
+        ),
+    ]
+    for slug, name, territory in _MUNICIPALITIES:
+        place = name.split()[0]
+        tenants.append(
+            tenant(
+                slug,
+                f"Администрация: {name}",
+                TenantKind.MUNICIPALITY,
+                DEMO_ROOT,
+                territory,
+                f"Администрация ({place})",
+            )
+        )
+        tenants.append(
+            tenant(
+                f"{slug}-school-1",
+                f"Средняя школа № 1 ({place})",
+                TenantKind.SCHOOL,
+                slug,
+                territory,
+                "Школа № 1",
+            )
+        )
+        tenants.append(
+            tenant(
+                f"{slug}-clinic",
+                f"Центральная больница ({place})",
+                TenantKind.CLINIC,
+                slug,
+                territory,
+                "ЦБ",
+            )
+        )
+    return tenants
+
+
+async def seed_demo(db: Database, *, actor: str) -> int:
+    """Create the demo region once; return how many tenants were created (0 when present)."""
+    try:
+        await service.get_tenant(db, DEMO_ROOT)
+        return 0
+    except NotFound:
+        pass
+    return len(await service.create_tenants(db, demo_region(), actor=actor, source=DEMO_SOURCE))

@@ -1,0 +1,60 @@
+"""Domain errors shared by services and rendered by every edge (CLI exit codes, HTTP problems)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """What is wrong with one field; ``location`` is ``file:line`` for manifest input."""
+
+    field: str
+    message: str
+    location: str | None = None
+
+    def __str__(self) -> str:
+        prefix = f"{self.location}: " if self.location else ""
+        return f"{prefix}{self.field}: {self.message}"
+
+
+class DomainError(Exception):
+    """Base of the errors a service raises on purpose."""
+
+
+class InvalidInput(DomainError):
+    """Bad input: every problem found, each naming its field. Nothing was written."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+    @classmethod
+    def one(cls, field: str, message: str) -> InvalidInput:
+        return cls([FieldError(field, message)])
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError, *, location: str | None = None) -> InvalidInput:
+        return cls(field_errors(exc, location=location))
+
+
+class NotFound(DomainError):
+    def __init__(self, what: str, key: str) -> None:
+        self.what = what
+        self.key = key
+        super().__init__(f"{what} {key!r} not found")
+
+
+class Conflict(DomainError):
+    """The request is valid but clashes with the current state."""
+
+
+def field_errors(exc: ValidationError, *, location: str | None = None) -> list[FieldError]:
+    errors = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "input"
+        message = error["msg"].removeprefix("Value error, ")
+        errors.append(FieldError(field, message, location))
+    return errors

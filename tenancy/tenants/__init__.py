@@ -1,0 +1,1 @@
+"""Tenants: the organizations whose cabinets the platform hosts, and their hierarchy."""

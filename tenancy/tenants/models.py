@@ -1,0 +1,56 @@
+"""The tenant table. It is shared (no ``tenant_id``): its ``id`` *is* the tenant id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, DateTime, ForeignKey, Text, func
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlmodel import Field, SQLModel
+
+
+class TenantKind(StrEnum):
+    FEDERAL = "federal"
+    REGION = "region"
+    MINISTRY = "ministry"
+    MUNICIPALITY = "municipality"
+    SCHOOL = "school"
+    CLINIC = "clinic"
+    SOCIAL = "social"
+    CULTURE = "culture"
+    OTHER = "other"
+
+
+class TenantStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # read-only for its staff, takes no new messages
+    ARCHIVED = "archived"  # read-only and out of routing
+
+
+class Tenant(SQLModel, table=True):
+    __tablename__ = "tenants"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    slug: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    short_name: str | None = Field(default=None, sa_column=Column(Text))
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    parent_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(PgUUID(as_uuid=True), ForeignKey("tenants.id"), index=True),
+    )
+    territory_code: str | None = Field(default=None, sa_column=Column(Text))
+    inn: str = Field(sa_column=Column(Text, nullable=False))
+    ogrn: str | None = Field(default=None, sa_column=Column(Text))
+    timezone: str = Field(default="Europe/Moscow", sa_column=Column(Text, nullable=False))
+    status: str = Field(default=TenantStatus.ACTIVE.value, sa_column=Column(Text, nullable=False))
+    created_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    updated_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )

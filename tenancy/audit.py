@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, DateTime, Identity, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 class AuditEntry(SQLModel, table=True):

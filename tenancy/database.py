@@ -20,9 +20,8 @@ from uuid import UUID
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tenancy.embedded import EmbeddedPostgres
 from tenancy.settings import Settings

@@ -48,8 +48,10 @@ class EmbeddedPostgres:
     def start(self) -> str:
         """Start the server if it is not running (initialising it on first use); return its
         superuser URL for the ``priemnaya`` database, which is created when missing."""
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = _library().get_server(self.pgdata, cleanup_mode=None)
+        self.pgdata.mkdir(parents=True, exist_ok=True)
+        # Not the library's get_server(): it caches one handle per directory and would hand
+        # back a stale one after a stop in the same process.
+        server = _library().PostgresServer(self.pgdata, cleanup_mode=None)
         socket_dir = server.get_postmaster_info().socket_dir
         _ensure_database(socket_dir, DATABASE_NAME)
         return superuser_url(socket_dir, DATABASE_NAME)

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tenancy.audit import record_audit
 from tenancy.database import Database
@@ -46,8 +46,7 @@ _SUBTREE = text(
 
 
 async def _by_slug(session: AsyncSession, slug: str) -> Tenant | None:
-    result = await session.exec(select(Tenant).where(Tenant.slug == slug))
-    return result.first()
+    return (await session.scalars(select(Tenant).where(Tenant.slug == slug))).first()
 
 
 def _placement_errors(kind: TenantKind, parent: Tenant | None) -> list[FieldError]:
@@ -186,7 +185,7 @@ async def get_tenant(db: Database, slug: str) -> TenantRead:
             .join(parent_table, col(Tenant.parent_id) == parent_table.id, isouter=True)
             .where(Tenant.slug == slug)
         )
-        row = (await session.exec(statement)).first()
+        row = (await session.execute(statement)).first()
         if row is None:
             raise NotFound("tenant", slug)
         tenant, parent_slug = row
@@ -211,7 +210,7 @@ async def list_tenants(
             statement = statement.where(Tenant.status == status.value)
         if parent is not None:
             statement = statement.where(parent_table.slug == parent)
-        rows = (await session.exec(statement.order_by(col(Tenant.slug)))).all()
+        rows = (await session.execute(statement.order_by(col(Tenant.slug)))).all()
         return [TenantRead.of(tenant, parent_slug) for tenant, parent_slug in rows]
 
 
@@ -219,14 +218,14 @@ async def tenant_tree(db: Database, root: str | None = None) -> list[TenantNode]
     """The hierarchy under ``root`` (or every top-level tenant), nested, children by name."""
     async with db.public_session() as session:
         if root is None:
-            tenants: Sequence[Tenant] = (await session.exec(select(Tenant))).all()
+            tenants: Sequence[Tenant] = (await session.scalars(select(Tenant))).all()
             roots = [t for t in tenants if t.parent_id is None]
         else:
             top = await _by_slug(session, root)
             if top is None:
                 raise NotFound("tenant", root)
             ids = [row.id for row in (await session.execute(_SUBTREE, {"root": top.id})).all()]
-            tenants = (await session.exec(select(Tenant).where(col(Tenant.id).in_(ids)))).all()
+            tenants = (await session.scalars(select(Tenant).where(col(Tenant.id).in_(ids)))).all()
             roots = [top]
 
     children: dict[uuid.UUID, list[Tenant]] = {}

@@ -1,0 +1,1 @@
+"""Who may do what: identities and permissions. Imports nothing else of ours."""

@@ -1,0 +1,92 @@
+"""The web app: probes, problem+json errors, request ids, the OpenAPI document, and a refusal to
+serve through a connection that row-level security would not bind."""
+
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from cabinets.app import create_app
+from tenancy.settings import Settings, SettingsError
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_healthz_and_readyz(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "alive"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+
+
+def test_readyz_is_503_when_the_schema_is_behind_the_code(client: TestClient) -> None:
+    client.app.state.schema_revision = "9999"  # type: ignore[attr-defined]
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM
+    assert "priemnaya db upgrade" in response.json()["detail"]
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(client: TestClient) -> None:
+    from tenancy.database import Database, DatabaseUrls
+
+    dead = "postgresql+psycopg://priemnaya_app@127.0.0.1:1/none?connect_timeout=1"
+    client.app.state.database = Database(DatabaseUrls(dead, dead))  # type: ignore[attr-defined]
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "database unreachable" in response.json()["detail"]
+
+
+def test_errors_are_problem_json_with_the_request_id(client: TestClient) -> None:
+    missing = client.get("/api/v1/tenants/ghost")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM
+    body = missing.json()
+    assert body["request_id"] == missing.headers["x-request-id"]
+    assert body["instance"] == "/api/v1/tenants/ghost"
+
+    unknown_route = client.get("/nowhere")
+    assert unknown_route.status_code == 404
+    assert unknown_route.headers["content-type"] == PROBLEM
+
+    wrong_method = client.delete("/api/v1/tenants")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"] == PROBLEM
+
+
+def test_bad_query_parameter_is_422_naming_it(client: TestClient) -> None:
+    response = client.get("/api/v1/tenants", params={"kind": "church", "colour": "red"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    fields = sorted(e["field"] for e in response.json()["errors"])
+    assert fields == ["colour", "kind"]
+
+
+def test_a_callers_request_id_is_kept_when_harmless(client: TestClient) -> None:
+    kept = client.get("/healthz", headers={"x-request-id": "proxy-1234abcd"})
+    assert kept.headers["x-request-id"] == "proxy-1234abcd"
+    replaced = client.get("/healthz", headers={"x-request-id": "bad id\nwith newline"})
+    assert replaced.headers["x-request-id"] != "bad id\nwith newline"
+
+
+def test_openapi_lists_every_json_endpoint(client: TestClient) -> None:
+    document = client.get("/api/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    for path in ("/api/v1/tenants", "/api/v1/tenants/{slug}", "/readyz"):
+        assert "get" in document["paths"][path], path
+    assert {"TenantRead", "Problem"} <= set(document["components"]["schemas"])
+
+
+def test_app_refuses_a_connection_that_bypasses_row_level_security(settings: Settings) -> None:
+    unsafe = settings.model_copy(update={"app_database_url": settings.database_url})
+    with (
+        pytest.raises(SettingsError, match="PRIEMNAYA_APP_DATABASE_URL"),
+        TestClient(create_app(unsafe)),
+    ):
+        pass

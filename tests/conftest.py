@@ -1,0 +1,170 @@
+"""Shared fixtures: a real PostgreSQL for the whole run, a fresh migrated database, and a clean
+slate for each test.
+
+By default the embedded server is started in a temporary directory; set
+``PRIEMNAYA_TEST_DATABASE_URL`` (a superuser URL) to run against another server instead. Each
+run creates its own database there and drops it at the end.
+
+Tests exercise two real connections (the owner and the app role under row-level security), so
+one test cannot be wrapped in a single rolled-back transaction; instead every table is
+truncated after each database test, which costs a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from tenancy import migrate
+from tenancy.database import Database, DatabaseUrls, driver_url
+from tenancy.embedded import EmbeddedPostgres
+from tenancy.settings import Settings
+
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-to-pass-validation"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every coroutine test runs on asyncio through anyio's plugin (shipped with Starlette).
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def libpq_url(url: str) -> str:
+    """The same URL in the form psycopg itself accepts."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A superuser URL of the PostgreSQL server the tests use."""
+    external = os.environ.get("PRIEMNAYA_TEST_DATABASE_URL")
+    if external:
+        yield driver_url(external)
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("embedded") / "pgdata")
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_urls(server_url: str) -> Iterator[DatabaseUrls]:
+    """A freshly created and migrated database for this run."""
+    name = f"priemnaya_test_{uuid.uuid4().hex[:10]}"
+    admin = libpq_url(server_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    privileged = make_url(server_url).set(database=name)
+    urls = DatabaseUrls(
+        privileged=privileged.render_as_string(hide_password=False),
+        app=privileged.set(username="priemnaya_app", password=None).render_as_string(
+            hide_password=False
+        ),
+    )
+    migrate.upgrade(urls)
+    try:
+        yield urls
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def truncate_all(urls: DatabaseUrls) -> None:
+    with psycopg.connect(libpq_url(urls.privileged), autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        ]
+        if tables:
+            conn.execute(
+                sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                    sql.SQL(", ").join(sql.Identifier(t) for t in tables)
+                )
+            )
+
+
+@pytest.fixture
+def clean_database(database_urls: DatabaseUrls) -> Iterator[DatabaseUrls]:
+    """The run's database, emptied after the test."""
+    try:
+        yield database_urls
+    finally:
+        truncate_all(database_urls)
+
+
+@pytest.fixture
+async def db(clean_database: DatabaseUrls) -> AsyncIterator[Database]:
+    database = Database(clean_database, pool_size=2)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def settings(clean_database: DatabaseUrls, tmp_path: Path) -> Settings:
+    """Settings pointing at the test database, as an operator would configure them."""
+    return Settings(
+        database_url=clean_database.privileged,
+        app_database_url=clean_database.app,
+        home=tmp_path / "home",
+        secret_key=TEST_SECRET_KEY,
+    )
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The environment a CLI invocation reads, pointing at the test database."""
+    assert settings.database_url
+    assert settings.app_database_url
+    assert settings.secret_key
+    monkeypatch.setenv("PRIEMNAYA_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("PRIEMNAYA_APP_DATABASE_URL", settings.app_database_url)
+    monkeypatch.setenv("PRIEMNAYA_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("PRIEMNAYA_HOME", str(settings.home))
+    monkeypatch.setenv("PRIEMNAYA_ACTOR", "test-admin")
+    return settings
+
+
+@pytest.fixture
+def tenant_data() -> object:
+    """A factory of valid tenant input: ``tenant_data("slug", kind=..., parent=...)``."""
+    from tenancy.tenants.identifiers import inn_with_check_digits
+    from tenancy.tenants.models import TenantKind
+    from tenancy.tenants.schemas import TenantCreate
+
+    counter = iter(range(1, 100_000))
+
+    def make(
+        slug: str, *, kind: TenantKind = TenantKind.SCHOOL, parent: str | None = None
+    ) -> TenantCreate:
+        return TenantCreate(
+            slug=slug,
+            name=f"Organization {slug}",
+            kind=kind,
+            parent=parent,
+            inn=inn_with_check_digits(f"77{next(counter):07d}"),
+        )
+
+    return make

@@ -1,0 +1,131 @@
+"""The newcomer's command on the embedded default: `priemnaya up --demo` serves a ready app with
+the demo region, SIGTERM leaves no process behind, data survives a restart, a busy port fails."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import psutil
+import pytest
+
+PRIEMNAYA = str(Path(sys.executable).with_name("priemnaya"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def home_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRIEMNAYA_")}
+    env["PRIEMNAYA_HOME"] = str(tmp_path / "home")
+    yield env
+    subprocess.run([PRIEMNAYA, "db", "stop"], env=env, capture_output=True, check=False)
+
+
+def postgres_processes(pgdata: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info["cmdline"] or []
+        if any(str(pgdata) in part for part in cmdline):
+            found.append(process)
+    return found
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 90) -> httpx.Response:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "priemnaya up exited early"
+        try:
+            response = httpx.get(f"{url}/readyz", timeout=2)
+            if response.status_code == 200:
+                return response
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError("not ready in time")
+
+
+def test_up_demo_serves_then_stops_cleanly(home_env: dict[str, str]) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    pgdata = Path(home_env["PRIEMNAYA_HOME"]).resolve() / "pgdata"
+    up = subprocess.Popen(
+        [PRIEMNAYA, "up", "--demo", "--port", str(port)],
+        env=home_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_ready(url, up)
+        tree = httpx.get(f"{url}/api/v1/tenants/demo-oblast/tree").json()
+        municipalities = [c for c in tree["children"] if c["kind"] == "municipality"]
+        ministries = [c for c in tree["children"] if c["kind"] == "ministry"]
+        assert len(municipalities) == 3
+        assert len(ministries) == 2
+        for municipality in municipalities:
+            assert {c["kind"] for c in municipality["children"]} == {"school", "clinic"}
+        assert postgres_processes(pgdata)
+    finally:
+        up.send_signal(signal.SIGTERM)
+        out, err = up.communicate(timeout=60)
+    assert up.returncode == 0, err.decode()
+    assert url in out.decode()
+    assert "Demo region" in out.decode()
+    children = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "worker" in (p.info["cmdline"] or [])
+        and any(part == "cli" for part in (p.info["cmdline"] or []))
+    ]
+    assert not [p for p in children if p.ppid() == up.pid]
+    deadline = time.monotonic() + 10
+    while postgres_processes(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert postgres_processes(pgdata) == []
+
+    # The data survives: any command starts the embedded database again on its own.
+    listed = subprocess.run(
+        [PRIEMNAYA, "tenant", "list", "--json"], env=home_env, capture_output=True, check=True
+    )
+    assert len(json.loads(listed.stdout)) == 12
+
+    # Seeding again is a no-op.
+    second = subprocess.Popen(
+        [PRIEMNAYA, "up", "--demo", "--port", str(port)],
+        env=home_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_ready(url, second)
+        assert len(httpx.get(f"{url}/api/v1/tenants").json()) == 12
+    finally:
+        second.send_signal(signal.SIGTERM)
+        _, err = second.communicate(timeout=60)
+    assert "demo region present" in err.decode()
+
+
+def test_busy_port_is_a_clear_error(home_env: dict[str, str]) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        result = subprocess.run(
+            [PRIEMNAYA, "up", "--port", str(port)],
+            env=home_env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr.decode()

@@ -10,8 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Sequence
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
@@ -19,7 +18,7 @@ import click
 from pydantic import BaseModel, ValidationError
 
 from tenancy import migrate
-from tenancy.database import Database, DatabaseUnavailable, resolve_database_urls
+from tenancy.database import Database, DatabaseUnavailable, DatabaseUrls, resolve_database_urls
 from tenancy.embedded import EmbeddedPostgres
 from tenancy.errors import InvalidInput, NotFound
 from tenancy.settings import Settings, SettingsError, load_settings
@@ -81,8 +80,7 @@ def settings() -> Settings:
     return value
 
 
-@contextmanager
-def database_ready() -> Iterator[Settings]:
+def ready_database_urls() -> DatabaseUrls:
     """Start the embedded database when needed and make sure the schema is current.
 
     On the embedded default the schema is migrated on the spot; against an external database
@@ -92,19 +90,17 @@ def database_ready() -> Iterator[Settings]:
     urls = resolve_database_urls(current)
     revision = migrate.current_revision(urls.privileged)
     if revision != migrate.head_revision():
-        if current.embedded:
-            migrate.upgrade(urls)
-        else:
+        if not current.embedded:
             raise CommandError(
                 f"the database schema is at {revision or 'nothing'}, this release needs "
                 f"{migrate.head_revision()}: run `priemnaya db upgrade`"
             )
-    yield current
+        migrate.upgrade(urls)
+    return urls
 
 
 def run_with_database(work: Callable[[Database], Awaitable[T]]) -> T:
-    with database_ready() as current:
-        urls = resolve_database_urls(current)
+    urls = ready_database_urls()
 
     async def go() -> T:
         db = Database(urls, pool_size=2)

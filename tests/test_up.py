@@ -41,6 +41,15 @@ def postgres_processes(pgdata: Path) -> list[psutil.Process]:
     return found
 
 
+def start_up(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [PRIEMNAYA, "up", "--demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
 def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 90) -> httpx.Response:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -59,12 +68,7 @@ def test_up_demo_serves_then_stops_cleanly(home_env: dict[str, str]) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     pgdata = Path(home_env["PRIEMNAYA_HOME"]).resolve() / "pgdata"
-    up = subprocess.Popen(
-        [PRIEMNAYA, "up", "--demo", "--port", str(port)],
-        env=home_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    up = start_up(home_env, port)
     try:
         wait_ready(url, up)
         tree = httpx.get(f"{url}/api/v1/tenants/demo-oblast/tree").json()
@@ -75,19 +79,15 @@ def test_up_demo_serves_then_stops_cleanly(home_env: dict[str, str]) -> None:
         for municipality in municipalities:
             assert {c["kind"] for c in municipality["children"]} == {"school", "clinic"}
         assert postgres_processes(pgdata)
+        spawned = psutil.Process(up.pid).children(recursive=True)
+        assert spawned, "the worker runs as a child process"
     finally:
         up.send_signal(signal.SIGTERM)
         out, err = up.communicate(timeout=60)
     assert up.returncode == 0, err.decode()
     assert url in out.decode()
     assert "Demo region" in out.decode()
-    children = [
-        p
-        for p in psutil.process_iter(["cmdline"])
-        if "worker" in (p.info["cmdline"] or [])
-        and any(part == "cli" for part in (p.info["cmdline"] or []))
-    ]
-    assert not [p for p in children if p.ppid() == up.pid]
+    assert [p.pid for p in spawned if p.is_running() and p.status() != "zombie"] == []
     deadline = time.monotonic() + 10
     while postgres_processes(pgdata) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -100,12 +100,7 @@ def test_up_demo_serves_then_stops_cleanly(home_env: dict[str, str]) -> None:
     assert len(json.loads(listed.stdout)) == 12
 
     # Seeding again is a no-op.
-    second = subprocess.Popen(
-        [PRIEMNAYA, "up", "--demo", "--port", str(port)],
-        env=home_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    second = start_up(home_env, port)
     try:
         wait_ready(url, second)
         assert len(httpx.get(f"{url}/api/v1/tenants").json()) == 12

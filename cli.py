@@ -274,7 +274,7 @@ def tenant_move(slug: str, parent: str | None, as_json: bool) -> None:
 def tenant_list(kind: str | None, status: str | None, parent: str | None, as_json: bool) -> None:
     """List tenants."""
     from tenancy.tenants import service
-    from tenancy.tenants.endpoints import TenantFilter
+    from tenancy.tenants.schemas import TenantFilter
 
     filters = TenantFilter.model_validate({"kind": kind, "status": status, "parent": parent})
     tenants = run_with_database(

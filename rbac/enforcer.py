@@ -118,13 +118,6 @@ class PolicyEnforcer:
         self._compile(grant.user, grant.domain)
         return True
 
-    def clear(self) -> None:
-        self.casbin.clear_policy()
-        self.casbin.add_policies([rule for r in ROLE_TEMPLATES.values() for rule in r.rules()])
-        self._roles.clear()
-        self._index.clear()
-        self._subtree_users.clear()
-
     def _compile(self, user: str, domain: str) -> None:
         key = (user, domain)
         had_subtree = any(Reach.SUBTREE in r for r in self._index.get(key, {}).values())
@@ -216,11 +209,3 @@ class PolicyEnforcer:
         if self._parents.get(domain) is not None:
             reasons.append(f"no role above {domain} reaches its subtree with {permission}")
         return reasons
-
-    def roles_of(self, user: str) -> dict[str, set[str]]:
-        """Domain → roles the user holds."""
-        out: dict[str, set[str]] = {}
-        for (u, domain), roles in self._roles.items():
-            if u == user:
-                out[domain] = set(roles)
-        return out

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tenancy.database import Database
 from tenancy.tenants import service
-from tenancy.tenants.models import TenantKind, TenantStatus
-
-
-class TenantFilter(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: TenantKind | None = None
-    status: TenantStatus | None = None
-    parent: str | None = None
+from tenancy.tenants.schemas import TenantFilter
 
 
 def _json(payload: object) -> Response:

@@ -122,3 +122,11 @@ class TenantNode(BaseModel):
     kind: TenantKind
     status: TenantStatus
     children: list[TenantNode] = Field(default_factory=list)
+
+
+class TenantFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: TenantKind | None = None
+    status: TenantStatus | None = None
+    parent: str | None = None

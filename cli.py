@@ -333,6 +333,246 @@ def tenant_tree(slug: str | None, as_json: bool) -> None:
         show(root, "", True, True)
 
 
+# --- staff, roles and permissions -------------------------------------------------------------
+
+
+@main.group()
+def staff() -> None:
+    """Staff: people (global identities) and the roles they hold in tenants."""
+
+
+@staff.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name.")
+@click.option("--tenant", help="Grant roles in this tenant right away (slug, or 'platform').")
+@click.option("--role", "roles", multiple=True, help="A role to grant in --tenant (repeatable).")
+@json_option
+@reports_errors
+def staff_add(
+    email: str, name: str, tenant: str | None, roles: tuple[str, ...], as_json: bool
+) -> None:
+    """Add a person (nothing changes if the e-mail is known), optionally with roles."""
+    from tenancy.staff import service
+    from tenancy.staff.schemas import StaffInput
+
+    if roles and tenant is None:
+        raise BadInput("--role needs --tenant")
+    person = StaffInput.model_validate({"email": email, "name": name})
+
+    async def work(db: Database) -> list[Any]:
+        result: list[Any] = await service.add_staff(db, [person], actor=actor())
+        for role in roles:
+            assert tenant is not None
+            result.append(await service.grant_role(db, person.email, tenant, role, actor=actor()))
+        return result
+
+    done = run_with_database(work)
+    if as_json:
+        emit_json(done)
+        return
+    click.echo(f"{person.email}: {done[0].status}")
+    for change in done[1:]:
+        click.echo(_grant_line(change, "granted"))
+
+
+def _grant_line(change: Any, verb: str) -> str:
+    state = verb if change.changed else "unchanged"
+    return f"{state}: {change.email} {change.role} in {change.tenant}"
+
+
+@staff.command("list")
+@click.option("--tenant", help="Only the staff of this tenant (slug, or 'platform').")
+@json_option
+@reports_errors
+def staff_list(tenant: str | None, as_json: bool) -> None:
+    """List people and the roles they hold."""
+    from tenancy.staff import service
+
+    people = run_with_database(lambda db: service.list_staff(db, tenant))
+    if as_json:
+        emit_json(people)
+        return
+    render_table(
+        [
+            (p.email, p.name, p.status, ", ".join(f"{g.role}@{g.tenant}" for g in p.grants))
+            for p in people
+        ],
+        ["email", "name", "status", "roles"],
+    )
+
+
+@staff.command("grant")
+@click.argument("email")
+@click.argument("tenant")
+@click.argument("role")
+@json_option
+@reports_errors
+def staff_grant(email: str, tenant: str, role: str, as_json: bool) -> None:
+    """Grant ROLE to EMAIL in TENANT (a slug, or 'platform' for platform roles)."""
+    from tenancy.staff import service
+
+    change = run_with_database(
+        lambda db: service.grant_role(db, email, tenant, role, actor=actor())
+    )
+    if as_json:
+        emit_json(change)
+    else:
+        click.echo(_grant_line(change, "granted"))
+
+
+@staff.command("revoke")
+@click.argument("email")
+@click.argument("tenant")
+@click.argument("role")
+@json_option
+@reports_errors
+def staff_revoke(email: str, tenant: str, role: str, as_json: bool) -> None:
+    """Take ROLE from EMAIL in TENANT; every other grant stays."""
+    from tenancy.staff import service
+
+    change = run_with_database(
+        lambda db: service.revoke_role(db, email, tenant, role, actor=actor())
+    )
+    if as_json:
+        emit_json(change)
+    else:
+        click.echo(_grant_line(change, "revoked"))
+
+
+@staff.command("deactivate")
+@click.argument("email")
+@click.option("--reason", help="Why, for the audit log.")
+@reports_errors
+def staff_deactivate(email: str, reason: str | None) -> None:
+    """Stop a person everywhere at once; their grants stay on record but give nothing."""
+    from rbac.models import UserStatus
+    from tenancy.staff import service
+
+    changed = run_with_database(
+        lambda db: service.set_staff_status(
+            db, email, UserStatus.DEACTIVATED, actor=actor(), reason=reason
+        )
+    )
+    click.echo(f"{email}: {'deactivated' if changed else 'already deactivated'}")
+
+
+@staff.command("activate")
+@click.argument("email")
+@click.option("--reason", help="Why, for the audit log.")
+@reports_errors
+def staff_activate(email: str, reason: str | None) -> None:
+    """Let a deactivated person work again with the grants they hold."""
+    from rbac.models import UserStatus
+    from tenancy.staff import service
+
+    changed = run_with_database(
+        lambda db: service.set_staff_status(
+            db, email, UserStatus.ACTIVE, actor=actor(), reason=reason
+        )
+    )
+    click.echo(f"{email}: {'activated' if changed else 'already active'}")
+
+
+@main.group()
+def role() -> None:
+    """Roles: the shared templates and tenants' custom roles."""
+
+
+@role.command("list")
+@click.option("--tenant", help="Also list this tenant's custom roles.")
+@json_option
+@reports_errors
+def role_list(tenant: str | None, as_json: bool) -> None:
+    """List roles with what they allow."""
+    from tenancy.staff import service
+
+    roles = run_with_database(lambda db: service.list_roles(db, tenant))
+    if as_json:
+        emit_json(roles)
+        return
+    render_table(
+        [(r.name, r.scope, ", ".join(r.permissions)) for r in roles],
+        ["role", "scope", "permissions"],
+    )
+
+
+@role.command("show")
+@click.argument("name")
+@click.option("--tenant", help="The tenant whose custom role this is.")
+@json_option
+@reports_errors
+def role_show(name: str, tenant: str | None, as_json: bool) -> None:
+    """Show one role: what it is for and each permission it gives."""
+    from rbac.permissions import PERMISSIONS
+    from tenancy.staff import service
+
+    found = run_with_database(lambda db: service.show_role(db, name, tenant))
+    if as_json:
+        emit_json(found)
+        return
+    click.echo(f"{found.name} ({found.scope}): {found.description}")
+    for entry in found.permissions:
+        permission = entry.split(" ", 1)[0]
+        click.echo(f"  {entry:<32} {PERMISSIONS[permission].description}")
+
+
+@role.command("define")
+@click.argument("tenant")
+@click.argument("name")
+@click.option("--permission", "permissions", multiple=True, required=True, help="Repeat for each.")
+@click.option("--description", default="")
+@json_option
+@reports_errors
+def role_define(
+    tenant: str, name: str, permissions: tuple[str, ...], description: str, as_json: bool
+) -> None:
+    """Create or replace TENANT's custom role NAME from registry permissions."""
+    from tenancy.staff import service
+
+    defined = run_with_database(
+        lambda db: service.define_role(
+            db, tenant, name, list(permissions), description=description, actor=actor()
+        )
+    )
+    if as_json:
+        emit_json(defined)
+    else:
+        click.echo(f"role {defined.name} in {tenant}: {', '.join(defined.permissions)}")
+
+
+@main.group()
+def policy() -> None:
+    """Ask the permission engine questions."""
+
+
+@policy.command("check")
+@click.argument("email")
+@click.argument("tenant")
+@click.argument("permission")
+@click.option("--assigned", is_flag=True, help="The resource is assigned to the person.")
+@click.option("--explain", is_flag=True, help="Show the chain that decided.")
+@json_option
+@reports_errors
+def policy_check(
+    email: str, tenant: str, permission: str, assigned: bool, explain: bool, as_json: bool
+) -> None:
+    """May EMAIL do PERMISSION in TENANT? Prints yes (exit 0) or no (exit 1)."""
+    from tenancy.staff import service
+
+    answer = run_with_database(
+        lambda db: service.check_permission(db, email, tenant, permission, assigned=assigned)
+    )
+    if as_json:
+        emit_json(answer)
+    else:
+        click.echo("yes" if answer.allowed else "no")
+        if explain:
+            for step in answer.chain:
+                click.echo(f"  {step}")
+    if not answer.allowed:
+        sys.exit(EXIT_FAILED)
+
+
 # --- running ----------------------------------------------------------------------------------
 
 

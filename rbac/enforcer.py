@@ -2,11 +2,16 @@
 
 casbin evaluates ``enforce`` by running its matcher over the ``p`` rules, which costs hundreds of
 microseconds per call at our scale. The index keeps, per (user, domain), the permissions their
-roles give with each permission's reach, updated incrementally on every grant and revoke; a
-differential test proves the two never disagree. ``explain`` runs casbin and reports the chain.
+roles give with each permission's reach, updated incrementally on every change; a differential
+test proves the two never disagree. ``explain`` runs casbin and reports the chain.
 
-Domains are tenant ids (as strings) or ``platform`` for platform roles. The tenant hierarchy is
-handed in by the caller (``set_hierarchy``); this package looks nothing up itself.
+Domains are tenant ids (as strings) or ``platform`` for platform roles. The tenant hierarchy and
+each tenant's status are handed in by the caller (``set_tenant``); this package looks nothing
+up itself.
+
+A custom role is a casbin subject of its own, ``name@tenant``, with one ``p`` rule per
+permission: ten custom roles of five permissions each add fifty rules, which only ``explain``
+(casbin's scan) pays for; the hot path pays nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import casbin
 from casbin.model import Model
 
 from rbac.permissions import get_permission
-from rbac.roles import PLATFORM_DOMAIN, ROLE_TEMPLATES, Reach, RoleScope, get_role
+from rbac.roles import PLATFORM_DOMAIN, ROLE_TEMPLATES, Reach, RoleScope, UnknownRole, get_role
 
 MODEL_TEXT = """
 [request_definition]
@@ -40,10 +45,18 @@ m = g(r.sub, p.sub, r.dom) && r.obj == p.obj && r.act == p.act && \
 """
 
 _REACHES_HERE = frozenset({Reach.TENANT, Reach.SUBTREE})
+_READ_ONLY_STATUSES = frozenset({"suspended", "archived"})
+
+Reaches = dict[str, frozenset[Reach]]
 
 
 class GrantRefused(ValueError):
-    """A grant that cannot be made as asked (wrong scope for the role)."""
+    """A grant that cannot be made as asked (wrong scope, or a role the tenant lacks)."""
+
+
+def role_subject(role: str, domain: str) -> str:
+    """The casbin subject of a role: a template's name, or ``name@tenant`` for a custom role."""
+    return role if role in ROLE_TEMPLATES else f"{role}@{domain}"
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,8 @@ class Grant:
     domain: str
 
     def check(self) -> None:
+        if self.role not in ROLE_TEMPLATES:
+            return  # a custom role; the enforcer checks that the tenant defines it
         role = get_role(self.role)
         if role.scope is RoleScope.PLATFORM and self.domain != PLATFORM_DOMAIN:
             raise GrantRefused(f"role {self.role!r} is a platform role; grant it on 'platform'")
@@ -61,12 +76,47 @@ class Grant:
 
 
 @dataclass(frozen=True)
+class CustomRoleRules:
+    domain: str
+    name: str
+    permissions: tuple[str, ...]
+
+    @property
+    def subject(self) -> str:
+        return f"{self.name}@{self.domain}"
+
+    def rules(self) -> list[list[str]]:
+        rules = []
+        for name in self.permissions:
+            permission = get_permission(name)
+            rules.append([self.subject, permission.object, permission.action, Reach.TENANT.value])
+        return rules
+
+
+@dataclass(frozen=True)
+class TenantState:
+    parent: str | None
+    status: str = "active"
+
+
+@dataclass
+class PolicySnapshot:
+    """Everything the enforcer needs, as read from the policy store in one go."""
+
+    tenants: dict[str, TenantState] = field(default_factory=dict)
+    slugs: dict[str, str] = field(default_factory=dict)  # slug → tenant id, for labels
+    custom_roles: list[CustomRoleRules] = field(default_factory=list)
+    grants: list[Grant] = field(default_factory=list)
+    inactive_users: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
 class Decision:
     allowed: bool
     chain: list[str] = field(default_factory=list)
 
 
-def _role_reaches() -> dict[str, dict[str, frozenset[Reach]]]:
+def _template_reaches() -> dict[str, Reaches]:
     table: dict[str, dict[str, set[Reach]]] = {}
     for role in ROLE_TEMPLATES.values():
         for permission, reach in role.grants:
@@ -80,53 +130,114 @@ class PolicyEnforcer:
         model.load_model_from_text(MODEL_TEXT)
         self.casbin = casbin.Enforcer(model)
         self.casbin.add_policies([rule for r in ROLE_TEMPLATES.values() for rule in r.rules()])
-        self._role_reaches = _role_reaches()
+        self._subject_reaches: dict[str, Reaches] = _template_reaches()
+        self._custom: dict[str, CustomRoleRules] = {}
+        # (user, domain) → role subjects held there, and the merged reaches they give.
         self._roles: dict[tuple[str, str], set[str]] = {}
-        self._index: dict[tuple[str, str], dict[str, frozenset[Reach]]] = {}
+        self._index: dict[tuple[str, str], Reaches] = {}
+        # Most people hold the same few role combinations: share one merged map per combination.
+        self._merged: dict[frozenset[str], Reaches] = {}
         self._subtree_users: dict[str, int] = {}
-        self._parents: dict[str, str | None] = {}
+        self._tenants: dict[str, TenantState] = {}
+        self._inactive: set[str] = set()
+
+    @classmethod
+    def from_snapshot(cls, snapshot: PolicySnapshot) -> PolicyEnforcer:
+        enforcer = cls()
+        enforcer._tenants = dict(snapshot.tenants)
+        for role in snapshot.custom_roles:
+            enforcer.define_role(role)
+        enforcer._inactive = set(snapshot.inactive_users)
+        enforcer.load(snapshot.grants)
+        return enforcer
 
     # --- changes ---------------------------------------------------------------------------
 
     def set_hierarchy(self, parents: Mapping[str, str | None]) -> None:
-        """Tenant id → parent tenant id, for roles that reach a subtree."""
-        self._parents = dict(parents)
+        """Tenant id → parent tenant id, for roles that reach a subtree (all active)."""
+        self._tenants = {t: TenantState(parent) for t, parent in parents.items()}
+
+    def set_tenant(self, tenant: str, parent: str | None, status: str = "active") -> None:
+        self._tenants[tenant] = TenantState(parent, status)
+
+    def set_user_active(self, user: str, active: bool) -> None:
+        if active:
+            self._inactive.discard(user)
+        else:
+            self._inactive.add(user)
+
+    def define_role(self, role: CustomRoleRules) -> None:
+        """Add or replace a tenant's custom role; everyone holding it sees the change at once."""
+        subject = role.subject
+        old = self._custom.get(subject)
+        if old is not None:
+            self.casbin.remove_policies(old.rules())
+        self.casbin.add_policies(role.rules())
+        self._custom[subject] = role
+        self._subject_reaches[subject] = {p: frozenset({Reach.TENANT}) for p in role.permissions}
+        self._recompile_holders(subject)
+
+    def drop_role(self, domain: str, name: str) -> None:
+        subject = f"{name}@{domain}"
+        old = self._custom.pop(subject, None)
+        if old is None:
+            return
+        self.casbin.remove_policies(old.rules())
+        self._subject_reaches.pop(subject, None)
+        self._recompile_holders(subject)
+
+    def _recompile_holders(self, subject: str) -> None:
+        self._merged = {k: v for k, v in self._merged.items() if subject not in k}
+        domain = subject.rsplit("@", 1)[1]
+        for (user, where), roles in list(self._roles.items()):
+            if where == domain and subject in roles:
+                self._compile(user, where)
 
     def load(self, grants: Iterable[Grant]) -> int:
         """Add many grants at once (casbin's bulk path); return how many were new."""
-        new = []
+        new: list[tuple[str, str, str]] = []
         for grant in grants:
             grant.check()
-            if grant.role not in self._roles.get((grant.user, grant.domain), ()):
-                new.append(grant)
-                self._roles.setdefault((grant.user, grant.domain), set()).add(grant.role)
+            subject = role_subject(grant.role, grant.domain)
+            if subject not in self._subject_reaches:
+                raise UnknownRole(grant.role)
+            held = self._roles.setdefault((grant.user, grant.domain), set())
+            if subject not in held:
+                held.add(subject)
+                new.append((grant.user, subject, grant.domain))
         if new:
-            self.casbin.add_named_grouping_policies("g", [[g.user, g.role, g.domain] for g in new])
-            for key in {(g.user, g.domain) for g in new}:
-                self._compile(*key)
+            self.casbin.add_named_grouping_policies("g", [list(g) for g in new])
+            for user, domain in {(user, domain) for user, _, domain in new}:
+                self._compile(user, domain)
         return len(new)
 
     def grant(self, grant: Grant) -> bool:
         return self.load([grant]) == 1
 
     def revoke(self, grant: Grant) -> bool:
+        subject = role_subject(grant.role, grant.domain)
         roles = self._roles.get((grant.user, grant.domain))
-        if not roles or grant.role not in roles:
+        if not roles or subject not in roles:
             return False
-        roles.discard(grant.role)
-        self.casbin.remove_named_grouping_policy("g", grant.user, grant.role, grant.domain)
+        roles.discard(subject)
+        self.casbin.remove_named_grouping_policy("g", grant.user, subject, grant.domain)
         self._compile(grant.user, grant.domain)
         return True
 
     def _compile(self, user: str, domain: str) -> None:
         key = (user, domain)
         had_subtree = any(Reach.SUBTREE in r for r in self._index.get(key, {}).values())
-        merged: dict[str, set[Reach]] = {}
-        for role in self._roles.get(key, ()):
-            for permission, reaches in self._role_reaches[role].items():
-                merged.setdefault(permission, set()).update(reaches)
-        if merged:
-            self._index[key] = {p: frozenset(r) for p, r in merged.items()}
+        roles = frozenset(self._roles.get(key, ()))
+        merged = self._merged.get(roles)
+        if merged is None:
+            collected: dict[str, set[Reach]] = {}
+            for subject in roles:
+                for permission, reaches in self._subject_reaches.get(subject, {}).items():
+                    collected.setdefault(permission, set()).update(reaches)
+            merged = {p: frozenset(r) for p, r in collected.items()}
+            self._merged[roles] = merged
+        if roles:
+            self._index[key] = merged
         else:
             self._index.pop(key, None)
             self._roles.pop(key, None)
@@ -138,10 +249,35 @@ class PolicyEnforcer:
             else:
                 self._subtree_users.pop(user, None)
 
-    # --- checks ----------------------------------------------------------------------------
+    # --- questions -------------------------------------------------------------------------
+
+    def roles_in(self, user: str, domain: str) -> list[str]:
+        return sorted(s.split("@", 1)[0] for s in self._roles.get((user, domain), ()))
+
+    def parent_of(self, tenant: str) -> str | None:
+        state = self._tenants.get(tenant)
+        return state.parent if state else None
+
+    def _refusal(self, user: str, domain: str, permission: str, name: _Labeller) -> str | None:
+        """Reasons that deny before any role is considered (the hot path checks the same)."""
+        if user in self._inactive:
+            return f"{name(user)} is deactivated"
+        state = self._tenants.get(domain)
+        if state and state.status in _READ_ONLY_STATUSES and get_permission(permission).writes:
+            return f"{name(domain)} is {state.status}: its cabinet is read-only"
+        return None
 
     def allowed(self, user: str, domain: str, permission: str, *, assigned: bool = False) -> bool:
         """The hot path: dictionary lookups only, plus a walk up the hierarchy for supervisors."""
+        if self._inactive and user in self._inactive:
+            return False
+        state = self._tenants.get(domain)
+        if (
+            state is not None
+            and state.status in _READ_ONLY_STATUSES
+            and get_permission(permission).writes
+        ):
+            return False
         here = self._index.get((user, domain))
         if here is not None:
             reaches = here.get(permission)
@@ -151,12 +287,12 @@ class PolicyEnforcer:
                 return True
         if user not in self._subtree_users:
             return False
-        ancestor = self._parents.get(domain)
+        ancestor = state.parent if state else None
         while ancestor is not None:
             above = self._index.get((user, ancestor))
             if above is not None and Reach.SUBTREE in above.get(permission, ()):
                 return True
-            ancestor = self._parents.get(ancestor)
+            ancestor = self.parent_of(ancestor)
         return False
 
     def casbin_allowed(
@@ -166,39 +302,64 @@ class PolicyEnforcer:
         return self.explain(user, domain, permission, assigned=assigned).allowed
 
     def explain(
-        self, user: str, domain: str, permission: str, *, assigned: bool = False
+        self,
+        user: str,
+        domain: str,
+        permission: str,
+        *,
+        assigned: bool = False,
+        labels: Mapping[str, str] | None = None,
     ) -> Decision:
-        """Ask casbin, and say which grant, role and rule decided (or why nothing matched)."""
+        """Ask casbin, and say which grant, role and rule decided (or why nothing matched).
+
+        ``labels`` turns ids into names people know (e-mails, tenant slugs) in the chain.
+        """
         perm = get_permission(permission)
+        name = _Labeller(labels)
+        refusal = self._refusal(user, domain, permission, name)
+        if refusal is not None:
+            return Decision(False, [refusal])
         own = "yes" if assigned else "no"
         candidates = [(domain, "tenant")]
-        ancestor = self._parents.get(domain)
+        ancestor = self.parent_of(domain)
         while ancestor is not None:
             candidates.append((ancestor, "subtree"))
-            ancestor = self._parents.get(ancestor)
+            ancestor = self.parent_of(ancestor)
         for where, via in candidates:
             ok, rule = self.casbin.enforce_ex(user, where, perm.object, perm.action, via, own)
             if ok:
-                role, obj, act, reach = rule
+                subject, obj, act, reach = rule
+                role = subject.split("@", 1)[0]
+                kind = "role" if subject in ROLE_TEMPLATES else f"custom role of {name(where)}"
                 chain = [
-                    f"grant: {user} holds role {role} in {where}",
+                    f"grant: {name(user)} holds {kind} {role} in {name(where)}",
                     f"rule: {role} may {obj}:{act} (reach: {reach})",
                 ]
                 if where != domain:
-                    chain.insert(1, f"hierarchy: {domain} lies under {where}")
+                    chain.insert(1, f"hierarchy: {name(domain)} lies under {name(where)}")
                 if reach == Reach.OWN:
                     chain.append("condition: the resource is assigned to the user")
                 return Decision(True, chain)
-        return Decision(False, self._why_not(user, domain, permission, assigned))
+        return Decision(False, self._why_not(user, domain, permission, assigned, name))
 
-    def _why_not(self, user: str, domain: str, permission: str, assigned: bool) -> list[str]:
+    def _why_not(
+        self,
+        user: str,
+        domain: str,
+        permission: str,
+        assigned: bool,
+        name: _Labeller,
+    ) -> list[str]:
         roles = sorted(self._roles.get((user, domain), ()))
         if not roles:
-            reasons = [f"{user} holds no role in {domain}"]
+            reasons = [f"{name(user)} holds no role in {name(domain)}"]
         else:
-            reasons = [f"{user} holds {', '.join(roles)} in {domain}"]
+            shown = ", ".join(s.split("@", 1)[0] for s in roles)
+            reasons = [f"{name(user)} holds {shown} in {name(domain)}"]
             own_only = [
-                r for r in roles if self._role_reaches[r].get(permission) == frozenset({Reach.OWN})
+                r.split("@", 1)[0]
+                for r in roles
+                if self._subject_reaches.get(r, {}).get(permission) == frozenset({Reach.OWN})
             ]
             if own_only and not assigned:
                 reasons.append(
@@ -206,6 +367,14 @@ class PolicyEnforcer:
                 )
             else:
                 reasons.append(f"none of these roles gives {permission}")
-        if self._parents.get(domain) is not None:
-            reasons.append(f"no role above {domain} reaches its subtree with {permission}")
+        if self.parent_of(domain) is not None:
+            reasons.append(f"no role above {name(domain)} reaches its subtree with {permission}")
         return reasons
+
+
+class _Labeller:
+    def __init__(self, labels: Mapping[str, str] | None) -> None:
+        self.labels = labels or {}
+
+    def __call__(self, key: str) -> str:
+        return self.labels.get(key, key)

@@ -15,6 +15,8 @@ class UnknownPermission(ValueError):
 class Permission:
     name: str
     description: str
+    # A permission that changes something; refused in suspended and archived cabinets.
+    writes: bool = True
 
     @property
     def object(self) -> str:
@@ -28,7 +30,7 @@ class Permission:
 PERMISSIONS: dict[str, Permission] = {
     p.name: p
     for p in (
-        Permission("message:read", "Read messages, their history and attachments."),
+        Permission("message:read", "Read messages, their history and attachments.", writes=False),
         Permission("message:moderate", "Accept, reject or ask a citizen to clarify a message."),
         Permission("message:register", "Register a message: number and date."),
         Permission("message:assign", "Distribute a message to an executor, or reassign it."),
@@ -40,7 +42,7 @@ PERMISSIONS: dict[str, Permission] = {
         Permission("template:edit", "Edit the organization's answer templates."),
         Permission("staff:manage", "Add staff, grant and revoke their roles."),
         Permission("tenant:settings", "Change the organization's cabinet settings."),
-        Permission("report:read", "Read reports and counts."),
+        Permission("report:read", "Read reports and counts.", writes=False),
         Permission("catalog:edit", "Edit the topic catalog and territories."),
         Permission("routing:edit", "Edit the routing table."),
         Permission("tenant:provision", "Create, move, suspend and archive tenants."),

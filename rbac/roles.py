@@ -131,7 +131,9 @@ ROLE_TEMPLATES: dict[str, RoleTemplate] = {
 class UnknownRole(ValueError):
     def __init__(self, name: str) -> None:
         known = ", ".join(ROLE_TEMPLATES)
-        super().__init__(f"unknown role {name!r} (known: {known})")
+        super().__init__(
+            f"unknown role {name!r} (templates: {known}; or a custom role of the tenant)"
+        )
         self.name = name
 
 

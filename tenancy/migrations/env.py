@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 
 # Every package's tables, for autogenerate: the schema is one, whatever package owns a table.
 import cabinets.worker  # noqa: F401
+import rbac.models  # noqa: F401
 import tenancy.audit
 import tenancy.tenants.models  # noqa: F401
 

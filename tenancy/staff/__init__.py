@@ -1,0 +1,1 @@
+"""Staff of tenants: global identities and the roles they hold where."""

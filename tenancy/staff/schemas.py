@@ -1,0 +1,62 @@
+"""Input and output shapes of staff and their grants."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PLATFORM = "platform"  # the TENANT argument that means a platform role
+
+
+def email_problem(email: str) -> str | None:
+    return None if EMAIL_PATTERN.fullmatch(email) else "is not an e-mail address"
+
+
+class StaffInput(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    email: str = Field(max_length=254)
+    name: str = Field(min_length=1, max_length=300)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if problem := email_problem(value):
+            raise ValueError(problem)
+        return value.lower()
+
+
+class GrantRead(BaseModel):
+    tenant: str  # a slug, or "platform"
+    role: str
+
+
+class StaffRead(BaseModel):
+    email: str
+    name: str
+    status: str
+    grants: list[GrantRead] = []
+
+
+class GrantChange(BaseModel):
+    email: str
+    tenant: str
+    role: str
+    changed: bool
+
+
+class RoleRead(BaseModel):
+    name: str
+    description: str
+    scope: str  # tenant, platform, or custom:<tenant slug>
+    permissions: list[str]  # "name" or "name (reach)" where the reach is not the tenant
+
+
+class PermissionCheck(BaseModel):
+    email: str
+    tenant: str
+    permission: str
+    allowed: bool
+    chain: list[str]

@@ -1,0 +1,370 @@
+"""Staff and their roles: people are global identities; grants tie them to tenants.
+
+Each function owns its transaction on the privileged connection (platform admins work from the
+CLI), checks everything first, writes the policy store, and records the change in the audit
+log. The policy tables announce each change to every running process themselves (triggers).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from rbac import store
+from rbac.enforcer import PolicyEnforcer, PolicySnapshot, TenantState
+from rbac.models import CustomRole, User, UserStatus
+from rbac.permissions import UnknownPermission, get_permission
+from rbac.roles import ROLE_TEMPLATES, Reach, RoleScope, UnknownRole
+from rbac.store import Person, StoredGrant
+from tenancy.audit import record_audit
+from tenancy.database import Database
+from tenancy.errors import FieldError, InvalidInput, NotFound
+from tenancy.staff.schemas import (
+    PLATFORM,
+    GrantChange,
+    GrantRead,
+    PermissionCheck,
+    RoleRead,
+    StaffInput,
+    StaffRead,
+)
+from tenancy.tenants.models import Tenant, TenantStatus
+
+CUSTOM_ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
+# Permissions that only make sense platform-wide; a tenant's custom role cannot carry them.
+PLATFORM_ONLY = frozenset({"catalog:edit", "routing:edit", "tenant:provision"})
+
+
+async def load_policy(db: Database) -> PolicySnapshot:
+    """The whole policy, read through the app role (the policy tables are readable to it)."""
+    async with db.public_session() as session:
+        return await _snapshot(session)
+
+
+async def _tenant_states(session: AsyncSession) -> tuple[dict[str, TenantState], dict[str, str]]:
+    rows = await session.execute(text("SELECT id, parent_id, status, slug FROM tenants"))
+    states, slugs = {}, {}
+    for row in rows:
+        states[str(row.id)] = TenantState(str(row.parent_id) if row.parent_id else None, row.status)
+        slugs[row.slug] = str(row.id)
+    return states, slugs
+
+
+async def _snapshot(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID] | None = None
+) -> PolicySnapshot:
+    states, slugs = await _tenant_states(session)
+    grants = await store.grants_of(session, user_ids=user_ids)
+    roles = await store.custom_roles(session)
+    return PolicySnapshot(
+        tenants=states,
+        slugs=slugs,
+        custom_roles=[store.custom_role_rules(r) for r in roles],
+        grants=[g.as_grant() for g in grants],
+        inactive_users=await store.inactive_users(session),
+    )
+
+
+# --- lookups that name the bad field -----------------------------------------------------
+
+
+async def _user(session: AsyncSession, email: str) -> User:
+    found = await store.users_by_email(session, [email])
+    user = found.get(store.normalise_email(email))
+    if user is None:
+        raise InvalidInput.one("email", f"no staff member with e-mail {email!r}")
+    return user
+
+
+async def _tenant(session: AsyncSession, slug: str) -> Tenant | None:
+    """The tenant named by ``slug``; None for the platform."""
+    if slug == PLATFORM:
+        return None
+    tenant = (await session.scalars(select(Tenant).where(Tenant.slug == slug))).first()
+    if tenant is None:
+        raise InvalidInput.one("tenant", f"unknown tenant {slug!r}")
+    return tenant
+
+
+async def _check_role(session: AsyncSession, role: str, tenant: Tenant | None) -> None:
+    template = ROLE_TEMPLATES.get(role)
+    if template is not None:
+        if template.scope is RoleScope.PLATFORM and tenant is not None:
+            raise InvalidInput.one(
+                "role", f"{role!r} is a platform role: grant it on {PLATFORM!r}, not in a tenant"
+            )
+        if template.scope is RoleScope.TENANT and tenant is None:
+            raise InvalidInput.one("role", f"{role!r} is a tenant role: name the tenant")
+        return
+    if tenant is not None and role in {
+        r.name for r in await store.custom_roles(session, [tenant.id])
+    }:
+        return
+    raise InvalidInput.one("role", str(UnknownRole(role)))
+
+
+# --- staff -------------------------------------------------------------------------------
+
+
+async def add_staff(
+    db: Database, people: Sequence[StaffInput], *, actor: str, source: str | None = None
+) -> list[StaffRead]:
+    """Create people who do not exist yet, by e-mail; return everyone named."""
+    async with db.privileged_session(actor=actor) as session:
+        created = await store.add_users(session, [Person(p.email, p.name) for p in people])
+        for user in created:
+            record_audit(
+                session,
+                tenant_id=None,
+                actor=actor,
+                action="user.created",
+                object_type="user",
+                object_id=user.email,
+                changes={"name": user.name},
+                source=source,
+            )
+        users = await store.users_by_email(session, [p.email for p in people])
+        return [StaffRead(email=u.email, name=u.name, status=u.status) for u in users.values()]
+
+
+async def set_staff_status(
+    db: Database, email: str, status: UserStatus, *, actor: str, reason: str | None = None
+) -> bool:
+    """Deactivate (or reactivate) a person everywhere; their grants stay for history but give
+    nothing while deactivated."""
+    async with db.privileged_session(actor=actor) as session:
+        user = await _user(session, email)
+        changed = await store.set_user_status(session, user.id, status)
+        if changed:
+            record_audit(
+                session,
+                tenant_id=None,
+                actor=actor,
+                action=f"user.{'deactivated' if status is UserStatus.DEACTIVATED else 'activated'}",
+                object_type="user",
+                object_id=user.email,
+                changes={"status": status.value, "reason": reason},
+            )
+        return changed
+
+
+async def list_staff(db: Database, tenant: str | None = None) -> list[StaffRead]:
+    """Everyone (or the staff of one tenant) with the roles they hold, by e-mail."""
+    async with db.privileged_session() as session:
+        scope = await _tenant(session, tenant) if tenant is not None else None
+        slugs = {
+            row.id: row.slug for row in await session.execute(text("SELECT id, slug FROM tenants"))
+        }
+        if tenant is not None and tenant != PLATFORM:
+            assert scope is not None
+            grants = await store.grants_of(session, tenant_ids=[scope.id])
+        else:
+            grants = await store.grants_of(session)
+            if tenant == PLATFORM:
+                grants = [g for g in grants if g.tenant_id is None]
+        by_user: dict[uuid.UUID, list[GrantRead]] = {}
+        for grant in sorted(grants, key=lambda g: (slugs.get(g.tenant_id, ""), g.role)):
+            where = PLATFORM if grant.tenant_id is None else slugs[grant.tenant_id]
+            by_user.setdefault(grant.user_id, []).append(GrantRead(tenant=where, role=grant.role))
+        statement = select(User).order_by(col(User.email))
+        if tenant is not None:
+            statement = statement.where(col(User.id).in_(list(by_user)))
+        users = await session.scalars(statement)
+        return [
+            StaffRead(email=u.email, name=u.name, status=u.status, grants=by_user.get(u.id, []))
+            for u in users
+        ]
+
+
+# --- grants ------------------------------------------------------------------------------
+
+
+async def grant_role(
+    db: Database, email: str, tenant: str, role: str, *, actor: str, source: str | None = None
+) -> GrantChange:
+    """Grant ``role`` to a person in a tenant (or on the platform); a no-op if they hold it."""
+    async with db.privileged_session(actor=actor) as session:
+        user = await _user(session, email)
+        where = await _tenant(session, tenant)
+        await _check_role(session, role, where)
+        problems = []
+        if where is not None and where.status != TenantStatus.ACTIVE:
+            problems.append(
+                FieldError("tenant", f"{tenant!r} is {where.status}: resume it before granting")
+            )
+        if user.status != UserStatus.ACTIVE:
+            problems.append(FieldError("email", f"{email!r} is deactivated"))
+        if problems:
+            raise InvalidInput(problems)
+        grant = StoredGrant(where.id if where else None, user.id, role)
+        added = await store.add_grants(session, [grant], granted_by=actor)
+        if added:
+            _audit_grant(session, "grant.added", grant, user, tenant, actor, source)
+        return GrantChange(email=user.email, tenant=tenant, role=role, changed=bool(added))
+
+
+async def revoke_role(
+    db: Database, email: str, tenant: str, role: str, *, actor: str, source: str | None = None
+) -> GrantChange:
+    """Take exactly one role from a person in one tenant; every other grant stays."""
+    async with db.privileged_session(actor=actor) as session:
+        user = await _user(session, email)
+        where = await _tenant(session, tenant)
+        await _check_role(session, role, where)
+        grant = StoredGrant(where.id if where else None, user.id, role)
+        removed = await store.remove_grants(session, [grant])
+        if removed:
+            _audit_grant(session, "grant.removed", grant, user, tenant, actor, source)
+        return GrantChange(email=user.email, tenant=tenant, role=role, changed=bool(removed))
+
+
+def _audit_grant(
+    session: AsyncSession,
+    action: str,
+    grant: StoredGrant,
+    user: User,
+    tenant: str,
+    actor: str,
+    source: str | None,
+) -> None:
+    record_audit(
+        session,
+        tenant_id=grant.tenant_id,
+        actor=actor,
+        action=action,
+        object_type="grant",
+        object_id=f"{user.email}/{tenant}/{grant.role}",
+        changes={"email": user.email, "tenant": tenant, "role": grant.role},
+        source=source,
+    )
+
+
+# --- roles -------------------------------------------------------------------------------
+
+
+def _template_read(name: str) -> RoleRead:
+    template = ROLE_TEMPLATES[name]
+    return RoleRead(
+        name=template.name,
+        description=template.description,
+        scope=template.scope.value,
+        permissions=[
+            p if reach is Reach.TENANT else f"{p} ({reach.value})" for p, reach in template.grants
+        ],
+    )
+
+
+def _custom_read(role: CustomRole, slug: str) -> RoleRead:
+    return RoleRead(
+        name=role.name,
+        description=role.description,
+        scope=f"custom:{slug}",
+        permissions=list(role.permissions),
+    )
+
+
+async def list_roles(db: Database, tenant: str | None = None) -> list[RoleRead]:
+    """The shared templates, plus the custom roles of one tenant when it is named."""
+    roles = [_template_read(name) for name in ROLE_TEMPLATES]
+    if tenant is not None:
+        async with db.privileged_session() as session:
+            where = await _tenant(session, tenant)
+            if where is not None:
+                roles += [
+                    _custom_read(r, where.slug)
+                    for r in await store.custom_roles(session, [where.id])
+                ]
+    return roles
+
+
+async def show_role(db: Database, name: str, tenant: str | None = None) -> RoleRead:
+    for role in await list_roles(db, tenant):
+        if role.name == name:
+            return role
+    raise NotFound("role", name)
+
+
+async def define_role(
+    db: Database,
+    tenant: str,
+    name: str,
+    permissions: Sequence[str],
+    *,
+    description: str = "",
+    actor: str,
+) -> RoleRead:
+    """Create or replace a tenant's custom role from registry permissions."""
+    errors: list[FieldError] = []
+    if name in ROLE_TEMPLATES:
+        errors.append(FieldError("name", f"{name!r} is a shared role template; choose another"))
+    elif not CUSTOM_ROLE_NAME.fullmatch(name):
+        errors.append(FieldError("name", "must be 2-40 lowercase letters, digits, '-' or '_'"))
+    if not permissions:
+        errors.append(FieldError("permissions", "name at least one permission"))
+    for permission in permissions:
+        try:
+            found = get_permission(permission)
+        except UnknownPermission as exc:
+            errors.append(FieldError("permissions", str(exc)))
+            continue
+        if found.name in PLATFORM_ONLY:
+            errors.append(FieldError("permissions", f"{permission!r} is for platform roles only"))
+    async with db.privileged_session(actor=actor) as session:
+        where = await _tenant(session, tenant)
+        if where is None:
+            errors.append(FieldError("tenant", "custom roles belong to a tenant"))
+        if errors:
+            raise InvalidInput(errors)
+        assert where is not None
+        role = CustomRole(
+            tenant_id=where.id,
+            name=name,
+            description=description,
+            permissions=sorted(set(permissions)),
+        )
+        created = await store.save_custom_role(session, role)
+        record_audit(
+            session,
+            tenant_id=where.id,
+            actor=actor,
+            action="role.created" if created else "role.changed",
+            object_type="role",
+            object_id=name,
+            changes={"permissions": role.permissions, "description": description},
+        )
+        return _custom_read(role, where.slug)
+
+
+# --- questions ---------------------------------------------------------------------------
+
+
+async def check_permission(
+    db: Database, email: str, tenant: str, permission: str, *, assigned: bool = False
+) -> PermissionCheck:
+    """May this person do this in this tenant, and why: the same engine the app uses, loaded
+    with this person's grants only."""
+    try:
+        get_permission(permission)
+    except UnknownPermission as exc:
+        raise InvalidInput.one("permission", str(exc)) from None
+    async with db.privileged_session() as session:
+        user = await _user(session, email)
+        where = await _tenant(session, tenant)
+        snapshot = await _snapshot(session, user_ids=[user.id])
+    enforcer = PolicyEnforcer.from_snapshot(snapshot)
+    labels = {tenant_id: slug for slug, tenant_id in snapshot.slugs.items()}
+    labels[str(user.id)] = user.email
+    domain = str(where.id) if where is not None else "platform"
+    decision = enforcer.explain(str(user.id), domain, permission, assigned=assigned, labels=labels)
+    return PermissionCheck(
+        email=user.email,
+        tenant=tenant,
+        permission=permission,
+        allowed=decision.allowed,
+        chain=decision.chain,
+    )

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
+from starlette.authentication import AuthenticationError
 from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from cabinets.health import healthz, readyz
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.openapi import build_openapi, openapi_document
-from cabinets.problems import EXCEPTION_HANDLERS
+from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse
+from rbac.access import BearerTokens
+from rbac.sync import LivePolicy
 from tenancy import migrate
 from tenancy.database import Database, resolve_database_urls
 from tenancy.settings import Settings, SettingsError, load_settings
+from tenancy.staff import endpoints as staff_endpoints
+from tenancy.staff.service import load_policy
 from tenancy.tenants import endpoints as tenant_endpoints
 
 
@@ -46,6 +57,20 @@ async def check_app_role(db: Database) -> None:
         )
 
 
+def refused_credentials(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    return ProblemResponse(
+        401,
+        "Unauthorized",
+        str(exc),
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        instance=conn.url.path,
+    )
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
     settings = settings or load_settings()
     routes: list[BaseRoute] = [
@@ -53,6 +78,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         Route("/readyz", readyz, methods=["GET"]),
         Route("/api/openapi.json", openapi_document, methods=["GET"], include_in_schema=False),
         *tenant_endpoints.routes,
+        *staff_endpoints.routes,
     ]
 
     @asynccontextmanager
@@ -60,15 +86,31 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         db = database or Database(resolve_database_urls(settings, start_embedded=False))
         await check_app_role(db)
         app.state.database = db
+        policy = LivePolicy(_libpq(db.urls.app), lambda: load_policy(db))
+        app.state.policy = policy
+        following = asyncio.create_task(policy.run(), name="policy-sync")
         try:
+            # Serve as soon as the policy is in; a slow load shows in /readyz meanwhile.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(policy.ready.wait()), timeout=10)
             yield
         finally:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
             if database is None:
                 await db.dispose()
 
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestContextMiddleware)],
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            Middleware(
+                AuthenticationMiddleware,
+                backend=BearerTokens(lambda conn: conn.app.state.database),
+                on_error=refused_credentials,
+            ),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )

@@ -9,11 +9,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from cabinets.problems import ProblemResponse
+from rbac.access import public
 from tenancy.database import Database
 
 READINESS_TIMEOUT_SECONDS = 2.0
 
 
+@public
 async def healthz(request: Request) -> Response:
     """
     summary: The process is alive.
@@ -25,6 +27,7 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "alive"})
 
 
+@public
 async def readyz(request: Request) -> Response:
     """
     summary: The database is reachable and its schema is current.
@@ -50,6 +53,8 @@ async def readyz(request: Request) -> Response:
             ).scalar()
     except Exception as exc:
         return ProblemResponse(503, "Not ready", f"database unreachable: {type(exc).__name__}")
+    if not request.app.state.policy.ready.is_set():
+        return ProblemResponse(503, "Not ready", "permissions are still loading")
     if revision != expected:
         return ProblemResponse(
             503,

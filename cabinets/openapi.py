@@ -11,6 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
+from rbac.access import public
+from tenancy.staff.schemas import Caller, StaffRead
 from tenancy.tenants.schemas import TenantNode, TenantRead
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -34,7 +36,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "title", "status"],
 }
 
-MODELS: list[type[BaseModel]] = [TenantRead, TenantNode]
+MODELS: list[type[BaseModel]] = [TenantRead, TenantNode, Caller, StaffRead]
 
 
 def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
@@ -48,12 +50,22 @@ def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
         {
             "openapi": "3.1.0",
             "info": {"title": "Priemnaya API", "version": version},
-            "components": {"schemas": schemas},
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {
+                    "bearer": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "An API token (`priemnaya token create`).",
+                    }
+                },
+            },
         }
     )
     return generator.get_schema(routes)
 
 
+@public
 async def openapi_document(request: Request) -> Response:
     """
     summary: This document.

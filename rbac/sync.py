@@ -50,6 +50,7 @@ class LivePolicy:
         self.full_loads = 0
         self.changes_applied = 0
         self.slugs: dict[str, str] = {}  # tenant slug → tenant id, for routes that name a slug
+        self._slug_of: dict[str, str] = {}
 
     async def run(self) -> None:
         backoff = 0.2
@@ -74,6 +75,7 @@ class LivePolicy:
         enforcer = await asyncio.to_thread(PolicyEnforcer.from_snapshot, snapshot)
         self.enforcer = enforcer
         self.slugs = dict(snapshot.slugs)
+        self._slug_of = {tenant: slug for slug, tenant in snapshot.slugs.items()}
         self.full_loads += 1
         self.ready.set()
         log.info(
@@ -89,6 +91,9 @@ class LivePolicy:
                 self.apply(json.loads(notification.payload))
             # Quiet for a while: make sure the connection is still alive.
             await conn.execute("SELECT 1")
+
+    def slug_of(self, tenant_id: str) -> str:
+        return self._slug_of.get(tenant_id, tenant_id)
 
     def apply(self, change: dict[str, Any]) -> None:
         """Apply one announced change to the enforcer."""
@@ -115,6 +120,7 @@ class LivePolicy:
                 for tenant, parent, status, slug in rows:
                     enforcer.set_tenant(tenant, parent, status)
                     self.slugs[slug] = tenant
+                    self._slug_of[tenant] = slug
             else:
                 raise _Resync(f"unknown change kind {kind!r}")
         except (ValueError, KeyError, TypeError) as exc:

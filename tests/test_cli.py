@@ -103,3 +103,121 @@ def test_db_status_reports_the_schema_revision(run: CliRunner) -> None:
     assert report["schema_revision"] == report["head_revision"]
     assert report["embedded"] is False
     assert "secret" not in out
+
+
+# --- staff, roles, policy, tokens ---------------------------------------------------------
+
+
+def seed_school(runner: CliRunner) -> None:
+    from tenancy.tenants.identifiers import inn_with_check_digits
+
+    for slug, kind, parent in (("reg", "region", None), ("sch", "school", "reg")):
+        args = ["tenant", "add", slug, "--name", slug.upper(), "--kind", kind]
+        args += ["--inn", inn_with_check_digits("770000001")]
+        if parent:
+            args += ["--parent", parent]
+        assert runner.invoke(main, args).exit_code == 0
+
+
+def test_policy_check_answers_yes_or_no_with_the_chain(cli_env: Settings) -> None:
+    runner = CliRunner()
+    seed_school(runner)
+    added = runner.invoke(
+        main,
+        [
+            "staff",
+            "add",
+            "sue@example.ru",
+            "--name",
+            "Sue",
+            "--tenant",
+            "reg",
+            "--role",
+            "supervisor",
+        ],
+    )
+    assert added.exit_code == 0, added.output
+    assert "granted: sue@example.ru supervisor in reg" in added.output
+
+    yes = runner.invoke(
+        main, ["policy", "check", "sue@example.ru", "sch", "report:read", "--explain"]
+    )
+    assert yes.exit_code == 0
+    assert yes.output.splitlines() == [
+        "yes",
+        "  grant: sue@example.ru holds role supervisor in reg",
+        "  hierarchy: sch lies under reg",
+        "  rule: supervisor may report:read (reach: subtree)",
+    ]
+    no = runner.invoke(main, ["policy", "check", "sue@example.ru", "sch", "answer:approve"])
+    assert (no.exit_code, no.output) == (1, "no\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["policy", "check", "ghost@example.ru", "sch", "message:read"], "email"),
+        (["policy", "check", "sue@example.ru", "nowhere", "message:read"], "tenant"),
+        (["policy", "check", "sue@example.ru", "sch", "message:fly"], "permission"),
+        (["staff", "grant", "sue@example.ru", "sch", "boss"], "role"),
+        (["role", "show", "boss"], "role"),
+    ],
+)
+def test_staff_commands_refuse_unknown_names_with_exit_2(
+    cli_env: Settings, args: list[str], named: str
+) -> None:
+    runner = CliRunner()
+    seed_school(runner)
+    assert runner.invoke(main, ["staff", "add", "sue@example.ru", "--name", "Sue"]).exit_code == 0
+    result = runner.invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert named in result.output
+
+
+def test_grant_revoke_and_list_staff(cli_env: Settings) -> None:
+    runner = CliRunner()
+    seed_school(runner)
+    runner.invoke(main, ["staff", "add", "ann@example.ru", "--name", "Ann"])
+    assert (
+        runner.invoke(main, ["staff", "grant", "ann@example.ru", "sch", "executor"]).exit_code == 0
+    )
+    assert runner.invoke(main, ["staff", "grant", "ann@example.ru", "sch", "viewer"]).exit_code == 0
+    again = runner.invoke(main, ["staff", "grant", "ann@example.ru", "sch", "viewer"])
+    assert "unchanged" in again.output
+    revoked = runner.invoke(main, ["staff", "revoke", "ann@example.ru", "sch", "viewer"])
+    assert revoked.output == "revoked: ann@example.ru viewer in sch\n"
+    listed = json.loads(runner.invoke(main, ["staff", "list", "--tenant", "sch", "--json"]).output)
+    assert listed[0]["grants"] == [{"tenant": "sch", "role": "executor"}]
+    shown = runner.invoke(main, ["role", "show", "executor"])
+    assert "message:read (own)" in shown.output
+
+
+def test_token_create_prints_the_secret_once_and_revoke_stops_it(cli_env: Settings) -> None:
+    runner = CliRunner()
+    seed_school(runner)
+    created = runner.invoke(
+        main, ["token", "create", "--tenant", "sch", "--role", "viewer", "--name", "edms", "--json"]
+    )
+    assert created.exit_code == 0, created.output
+    body = json.loads(created.stdout)
+    assert body["token"].startswith("prn_")
+    listed = runner.invoke(main, ["token", "list", "--tenant", "sch", "--json"])
+    assert "prn_" not in listed.output
+    assert runner.invoke(main, ["token", "revoke", body["id"]]).exit_code == 0
+    bad = runner.invoke(
+        main,
+        [
+            "token",
+            "create",
+            "--tenant",
+            "sch",
+            "--role",
+            "viewer",
+            "--name",
+            "x",
+            "--expires",
+            "soon",
+        ],
+    )
+    assert bad.exit_code == 2
+    assert "--expires" in bad.output

@@ -8,7 +8,8 @@ from sqlmodel import SQLModel
 
 # Every package's tables, for autogenerate: the schema is one, whatever package owns a table.
 import cabinets.worker  # noqa: F401
-import rbac.models  # noqa: F401
+import rbac.models
+import rbac.tokens  # noqa: F401
 import tenancy.audit
 import tenancy.tenants.models  # noqa: F401
 

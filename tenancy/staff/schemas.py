@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -40,6 +41,16 @@ class StaffRead(BaseModel):
     grants: list[GrantRead] = []
 
 
+class Caller(BaseModel):
+    """Who is calling: a person with their grants, or a token with its one grant."""
+
+    kind: str  # user, token
+    name: str
+    email: str | None = None
+    status: str | None = None
+    grants: list[GrantRead] = []
+
+
 class GrantChange(BaseModel):
     email: str
     tenant: str
@@ -60,3 +71,19 @@ class PermissionCheck(BaseModel):
     permission: str
     allowed: bool
     chain: list[str]
+
+
+class TokenRead(BaseModel):
+    id: str
+    name: str
+    tenant: str
+    role: str
+    created_by: str
+    created_at: datetime | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class TokenCreated(TokenRead):
+    token: str = Field(description="The secret: shown once, never stored.")

@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from rbac import store
+from rbac import store, tokens
 from rbac.enforcer import PolicyEnforcer, PolicySnapshot, TenantState
 from rbac.models import CustomRole, User, UserStatus
 from rbac.permissions import UnknownPermission, get_permission
@@ -32,6 +33,8 @@ from tenancy.staff.schemas import (
     RoleRead,
     StaffInput,
     StaffRead,
+    TokenCreated,
+    TokenRead,
 )
 from tenancy.tenants.models import Tenant, TenantStatus
 
@@ -59,13 +62,15 @@ async def _snapshot(
     session: AsyncSession, user_ids: Sequence[uuid.UUID] | None = None
 ) -> PolicySnapshot:
     states, slugs = await _tenant_states(session)
-    grants = await store.grants_of(session, user_ids=user_ids)
+    grants = [g.as_grant() for g in await store.grants_of(session, user_ids=user_ids)]
+    if user_ids is None:
+        grants += await tokens.active_token_grants(session)
     roles = await store.custom_roles(session)
     return PolicySnapshot(
         tenants=states,
         slugs=slugs,
         custom_roles=[store.custom_role_rules(r) for r in roles],
-        grants=[g.as_grant() for g in grants],
+        grants=grants,
         inactive_users=await store.inactive_users(session),
     )
 
@@ -153,9 +158,28 @@ async def set_staff_status(
         return changed
 
 
+async def me(db: Database, user_id: uuid.UUID) -> StaffRead:
+    """A person as they see themselves: who they are and the roles they hold where."""
+    async with db.public_session() as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise NotFound("user", str(user_id))
+        slugs = {r.id: r.slug for r in await session.execute(text("SELECT id, slug FROM tenants"))}
+        grants = await store.grants_of(session, user_ids=[user_id])
+    return StaffRead(
+        email=user.email,
+        name=user.name,
+        status=user.status,
+        grants=[
+            GrantRead(tenant=PLATFORM if g.tenant_id is None else slugs[g.tenant_id], role=g.role)
+            for g in sorted(grants, key=lambda g: (str(g.tenant_id), g.role))
+        ],
+    )
+
+
 async def list_staff(db: Database, tenant: str | None = None) -> list[StaffRead]:
     """Everyone (or the staff of one tenant) with the roles they hold, by e-mail."""
-    async with db.privileged_session() as session:
+    async with db.public_session() as session:
         scope = await _tenant(session, tenant) if tenant is not None else None
         slugs = {
             row.id: row.slug for row in await session.execute(text("SELECT id, slug FROM tenants"))
@@ -367,4 +391,107 @@ async def check_permission(
         permission=permission,
         allowed=decision.allowed,
         chain=decision.chain,
+    )
+
+
+# --- API tokens --------------------------------------------------------------------------
+
+
+async def create_token(
+    db: Database,
+    tenant: str,
+    role: str,
+    *,
+    name: str,
+    expires_at: datetime | None,
+    actor: str,
+) -> TokenCreated:
+    """Issue a token acting with ``role`` in ``tenant``; its secret is returned only here."""
+    if not name.strip():
+        raise InvalidInput.one("name", "give the token a name that says what uses it")
+    async with db.privileged_session(actor=actor) as session:
+        where = await _tenant(session, tenant)
+        if where is None:
+            raise InvalidInput.one("tenant", "a token acts in one tenant, not on the platform")
+        await _check_role(session, role, where)
+        if where.status != TenantStatus.ACTIVE:
+            raise InvalidInput.one("tenant", f"{tenant!r} is {where.status}: no new tokens")
+        issued = tokens.issue(where.id, role, name.strip(), created_by=actor, expires_at=expires_at)
+        session.add(issued.token)
+        await session.flush()
+        record_audit(
+            session,
+            tenant_id=where.id,
+            actor=actor,
+            action="token.created",
+            object_type="token",
+            object_id=str(issued.token.id),
+            changes={"name": issued.token.name, "role": role, "expires_at": _iso(expires_at)},
+        )
+        return TokenCreated(
+            **_token_read(issued.token, tenant).model_dump(), token=issued.plaintext
+        )
+
+
+async def list_tokens(db: Database, tenant: str) -> list[TokenRead]:
+    async with db.privileged_session() as session:
+        where = await _tenant(session, tenant)
+        if where is None:
+            raise InvalidInput.one("tenant", "tokens belong to a tenant")
+        rows = await session.scalars(
+            select(tokens.ApiToken)
+            .where(col(tokens.ApiToken.tenant_id) == where.id)
+            .order_by(col(tokens.ApiToken.created_at))
+        )
+        return [_token_read(row, tenant) for row in rows]
+
+
+async def revoke_token(db: Database, token_id: str, *, actor: str) -> TokenRead:
+    """Revoke a token at once, everywhere; revoking it again changes nothing."""
+    try:
+        key = uuid.UUID(token_id)
+    except ValueError:
+        raise InvalidInput.one("token", f"{token_id!r} is not a token id") from None
+    async with db.privileged_session(actor=actor) as session:
+        row = (
+            await session.scalars(select(tokens.ApiToken).where(col(tokens.ApiToken.id) == key))
+        ).first()
+        if row is None:
+            raise NotFound("token", token_id)
+        slug = (
+            await session.execute(
+                text("SELECT slug FROM tenants WHERE id = :id"), {"id": row.tenant_id}
+            )
+        ).scalar_one()
+        if row.revoked_at is None:
+            row.revoked_at = datetime.now(UTC)
+            session.add(row)
+            await session.flush()
+            record_audit(
+                session,
+                tenant_id=row.tenant_id,
+                actor=actor,
+                action="token.revoked",
+                object_type="token",
+                object_id=str(row.id),
+                changes={"name": row.name},
+            )
+        return _token_read(row, slug)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _token_read(row: tokens.ApiToken, tenant: str) -> TokenRead:
+    return TokenRead(
+        id=str(row.id),
+        name=row.name,
+        tenant=tenant,
+        role=row.role,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+        last_used_at=row.last_used_at,
     )

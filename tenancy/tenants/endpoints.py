@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from rbac.access import public
 from tenancy.database import Database
 from tenancy.tenants import service
 from tenancy.tenants.schemas import TenantFilter
@@ -15,6 +16,7 @@ def _json(payload: object) -> Response:
     return JSONResponse(payload)
 
 
+@public
 async def list_tenants(request: Request) -> Response:
     """
     summary: List tenants.
@@ -43,6 +45,7 @@ async def list_tenants(request: Request) -> Response:
     return _json([t.model_dump(mode="json") for t in tenants])
 
 
+@public
 async def show_tenant(request: Request) -> Response:
     """
     summary: One tenant by slug.
@@ -66,6 +69,7 @@ async def show_tenant(request: Request) -> Response:
     return _json(tenant.model_dump(mode="json"))
 
 
+@public
 async def tenant_tree(request: Request) -> Response:
     """
     summary: The hierarchy under a tenant, nested.

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from tenancy import migrate
 from tenancy.database import Database, DatabaseUnavailable, DatabaseUrls, resolve_database_urls
 from tenancy.embedded import EmbeddedPostgres
-from tenancy.errors import InvalidInput, NotFound
+from tenancy.errors import Conflict, InvalidInput, NotFound
 from tenancy.settings import Settings, SettingsError, load_settings
 
 P = ParamSpec("P")
@@ -64,6 +64,8 @@ def reports_errors(command: Callable[P, T]) -> Callable[P, T]:
             raise BadInput(str(exc)) from None
         except SettingsError as exc:
             raise BadInput(str(exc)) from None
+        except Conflict as exc:
+            raise CommandError(str(exc)) from None
         except (DatabaseUnavailable, migrate.MigrationError) as exc:
             raise CommandError(str(exc)) from None
 
@@ -332,6 +334,62 @@ def tenant_tree(slug: str | None, as_json: bool) -> None:
 
     for root in roots:
         show(root, "", True, True)
+
+
+def _lifecycle_command(action: str, summary: str) -> None:
+    @tenant.command(action, help=summary)
+    @click.argument("slug")
+    @click.option("--reason", required=True, help="Why; kept in the tenant's history.")
+    @json_option
+    @reports_errors
+    def command(slug: str, reason: str, as_json: bool) -> None:
+        from tenancy.tenants import service
+
+        changed_tenant, changed = run_with_database(
+            lambda db: service.change_status(
+                db, slug, service.Lifecycle(action), reason=reason, actor=actor()
+            )
+        )
+        if as_json:
+            emit_json({"tenant": changed_tenant.model_dump(mode="json"), "changed": changed})
+        elif changed:
+            click.echo(f"{slug} is now {changed_tenant.status}")
+        else:
+            click.echo(f"{slug} was already {changed_tenant.status}; nothing changed")
+
+
+_lifecycle_command("suspend", "Suspend a tenant: read-only for its staff, no new messages.")
+_lifecycle_command("resume", "Resume a suspended tenant.")
+_lifecycle_command("archive", "Archive a tenant: read-only and out of routing.")
+_lifecycle_command("restore", "Restore an archived tenant to active.")
+
+
+@tenant.command("history")
+@click.argument("slug")
+@json_option
+@reports_errors
+def tenant_history(slug: str, as_json: bool) -> None:
+    """Every recorded change of a tenant and within it, oldest first."""
+    from tenancy.tenants import service
+
+    entries = run_with_database(lambda db: service.tenant_history(db, slug))
+    if as_json:
+        emit_json(entries)
+        return
+    render_table(
+        [
+            (
+                f"{e.occurred_at:%Y-%m-%d %H:%M:%S}" if e.occurred_at else "",
+                e.actor,
+                e.action,
+                e.object_id,
+                json.dumps(e.changes, ensure_ascii=False),
+                e.source or "",
+            )
+            for e in entries
+        ],
+        ["when", "who", "what", "object", "changes", "source"],
+    )
 
 
 # --- staff, roles and permissions -------------------------------------------------------------

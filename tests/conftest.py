@@ -13,20 +13,16 @@ truncated after each database test, which costs a few milliseconds.
 from __future__ import annotations
 
 import inspect
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
-from sqlalchemy.engine import make_url
 
-from tenancy import migrate
-from tenancy.database import Database, DatabaseUrls, driver_url
-from tenancy.embedded import EmbeddedPostgres
+from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
+from tests.databases import fresh_database, libpq_url, postgres_server
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-to-pass-validation"
 
@@ -43,48 +39,18 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def libpq_url(url: str) -> str:
-    """The same URL in the form psycopg itself accepts."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 @pytest.fixture(scope="session")
 def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A superuser URL of the PostgreSQL server the tests use."""
-    external = os.environ.get("PRIEMNAYA_TEST_DATABASE_URL")
-    if external:
-        yield driver_url(external)
-        return
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("embedded") / "pgdata")
-    url = server.start()
-    try:
+    with postgres_server(tmp_path_factory.mktemp("embedded")) as url:
         yield url
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
 def database_urls(server_url: str) -> Iterator[DatabaseUrls]:
     """A freshly created and migrated database for this run."""
-    name = f"priemnaya_test_{uuid.uuid4().hex[:10]}"
-    admin = libpq_url(server_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    privileged = make_url(server_url).set(database=name)
-    urls = DatabaseUrls(
-        privileged=privileged.render_as_string(hide_password=False),
-        app=privileged.set(username="priemnaya_app", password=None).render_as_string(
-            hide_password=False
-        ),
-    )
-    migrate.upgrade(urls)
-    try:
+    with fresh_database(server_url) as urls:
         yield urls
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def truncate_all(urls: DatabaseUrls) -> None:

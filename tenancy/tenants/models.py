@@ -45,6 +45,7 @@ class Tenant(SQLModel, table=True):
     inn: str = Field(sa_column=Column(Text, nullable=False))
     ogrn: str | None = Field(default=None, sa_column=Column(Text))
     timezone: str = Field(default="Europe/Moscow", sa_column=Column(Text, nullable=False))
+    calendar: str = Field(default="ru", sa_column=Column(Text, nullable=False))
     status: str = Field(default=TenantStatus.ACTIVE.value, sa_column=Column(Text, nullable=False))
     created_at: datetime | None = Field(
         default=None,

@@ -6,6 +6,7 @@ import re
 import uuid
 from datetime import datetime
 from functools import cache
+from typing import Any
 from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -43,6 +44,11 @@ class TenantCreate(BaseModel):
     ogrn: str | None = None
     short_name: str | None = Field(default=None, max_length=200)
     timezone: str = "Europe/Moscow"
+    calendar: str = Field(
+        default="ru",
+        pattern=r"^[a-z]{2}(-[a-z0-9]+)*$",
+        description="Working calendar: 'ru' (federal), or a regional one such as 'ru-tatarstan'.",
+    )
 
     @field_validator("slug", "parent")
     @classmethod
@@ -91,6 +97,7 @@ class TenantRead(BaseModel):
     inn: str
     ogrn: str | None
     timezone: str
+    calendar: str
     status: TenantStatus
     created_at: datetime | None
     updated_at: datetime | None
@@ -108,6 +115,7 @@ class TenantRead(BaseModel):
             inn=tenant.inn,
             ogrn=tenant.ogrn,
             timezone=tenant.timezone,
+            calendar=tenant.calendar,
             status=TenantStatus(tenant.status),
             created_at=tenant.created_at,
             updated_at=tenant.updated_at,
@@ -130,3 +138,15 @@ class TenantFilter(BaseModel):
     kind: TenantKind | None = None
     status: TenantStatus | None = None
     parent: str | None = None
+
+
+class AuditRead(BaseModel):
+    """One entry of a tenant's history."""
+
+    occurred_at: datetime | None
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    changes: dict[str, Any]
+    source: str | None

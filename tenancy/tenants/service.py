@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -12,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from tenancy.audit import record_audit
+from tenancy.audit import AuditEntry, record_audit
 from tenancy.database import Database
-from tenancy.errors import FieldError, InvalidInput, NotFound
+from tenancy.errors import Conflict, FieldError, InvalidInput, NotFound
 from tenancy.tenants.models import Tenant, TenantKind, TenantStatus
-from tenancy.tenants.schemas import TenantCreate, TenantNode, TenantRead, slug_problem
+from tenancy.tenants.schemas import AuditRead, TenantCreate, TenantNode, TenantRead, slug_problem
 
 _ANCESTORS = text(
     """
@@ -91,6 +92,7 @@ async def _add_tenant(
         inn=data.inn,
         ogrn=data.ogrn,
         timezone=data.timezone,
+        calendar=data.calendar,
     )
     session.add(tenant)
     await session.flush()
@@ -244,3 +246,97 @@ async def tenant_tree(db: Database, root: str | None = None) -> list[TenantNode]
         )
 
     return [node(r) for r in sorted(roots, key=lambda t: t.name)]
+
+
+class Lifecycle(StrEnum):
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    ARCHIVE = "archive"
+    RESTORE = "restore"
+
+
+# action → (the statuses it starts from, the status it leads to)
+_TRANSITIONS: dict[Lifecycle, tuple[frozenset[TenantStatus], TenantStatus]] = {
+    Lifecycle.SUSPEND: (frozenset({TenantStatus.ACTIVE}), TenantStatus.SUSPENDED),
+    Lifecycle.RESUME: (frozenset({TenantStatus.SUSPENDED}), TenantStatus.ACTIVE),
+    Lifecycle.ARCHIVE: (
+        frozenset({TenantStatus.ACTIVE, TenantStatus.SUSPENDED}),
+        TenantStatus.ARCHIVED,
+    ),
+    Lifecycle.RESTORE: (frozenset({TenantStatus.ARCHIVED}), TenantStatus.ACTIVE),
+}
+
+
+async def change_status(
+    db: Database,
+    slug: str,
+    action: Lifecycle,
+    *,
+    reason: str,
+    actor: str,
+    source: str | None = None,
+) -> tuple[TenantRead, bool]:
+    """Suspend, resume, archive or restore a tenant; return it and whether anything changed.
+
+    A suspended cabinet is read-only for its staff and takes no new messages; an archived one
+    is also out of routing. Archiving waits until the children are archived; restoring waits
+    for the parent."""
+    if not reason.strip():
+        raise InvalidInput.one("reason", "say why; it is kept in the tenant's history")
+    sources, target = _TRANSITIONS[action]
+    async with db.privileged_session(actor=actor) as session:
+        tenant = await _by_slug(session, slug)
+        if tenant is None:
+            raise NotFound("tenant", slug)
+        parent = await session.get(Tenant, tenant.parent_id) if tenant.parent_id else None
+        parent_slug = parent.slug if parent else None
+        if tenant.status == target:
+            return TenantRead.of(tenant, parent_slug), False
+        if tenant.status not in sources:
+            raise Conflict(
+                f"{slug!r} is {tenant.status}; only a {' or '.join(sorted(sources))} "
+                f"tenant can be {target}"
+            )
+        if action is Lifecycle.ARCHIVE:
+            living = (
+                await session.scalars(
+                    select(Tenant.slug)
+                    .where(Tenant.parent_id == tenant.id)
+                    .where(Tenant.status != TenantStatus.ARCHIVED.value)
+                    .order_by(col(Tenant.slug))
+                )
+            ).all()
+            if living:
+                raise Conflict(f"archive the children of {slug!r} first: {', '.join(living)}")
+        if action is Lifecycle.RESTORE and parent and parent.status == TenantStatus.ARCHIVED:
+            raise Conflict(f"restore the parent {parent.slug!r} first")
+        before = tenant.status
+        tenant.status = target.value
+        tenant.updated_at = datetime.now(UTC)
+        record_audit(
+            session,
+            tenant_id=tenant.id,
+            actor=actor,
+            action=f"tenant.{target.value}"
+            if action is not Lifecycle.RESTORE
+            else "tenant.restored",
+            object_type="tenant",
+            object_id=slug,
+            changes={"status": [before, target.value], "reason": reason.strip()},
+            source=source,
+        )
+        await session.flush()
+        await session.refresh(tenant)
+        return TenantRead.of(tenant, parent_slug), True
+
+
+async def tenant_history(db: Database, slug: str) -> list[AuditRead]:
+    """Every recorded change of a tenant and within it, oldest first."""
+    async with db.privileged_session() as session:
+        tenant = await _by_slug(session, slug)
+        if tenant is None:
+            raise NotFound("tenant", slug)
+        rows = await session.scalars(
+            select(AuditEntry).where(AuditEntry.tenant_id == tenant.id).order_by(col(AuditEntry.id))
+        )
+        return [AuditRead.model_validate(row, from_attributes=True) for row in rows]

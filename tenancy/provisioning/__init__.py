@@ -1,0 +1,1 @@
+"""Provisioning: declarative manifests of tenants and their staff, planned and applied."""

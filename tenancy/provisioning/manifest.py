@@ -1,0 +1,369 @@
+"""Reading manifests: YAML (nested or flat) and CSV (``tenants.csv``, ``staff.csv``).
+
+Every problem in every file is collected with its ``file:line`` before anything is looked up
+in the database, so a person fixes a manifest in one pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, field_validator
+
+from tenancy.errors import FieldError, InvalidInput, field_errors
+from tenancy.staff.schemas import StaffInput
+from tenancy.tenants.models import TenantStatus
+from tenancy.tenants.schemas import TenantCreate
+
+TENANT_COLUMNS = ("slug", "name", "kind", "parent", "territory", "inn")
+TENANT_OPTIONAL_COLUMNS = ("ogrn", "short_name", "timezone", "calendar", "status")
+STAFF_COLUMNS = ("email", "name", "tenant", "roles")
+_LINE = "__line__"
+
+
+class TenantSpec(TenantCreate):
+    """A tenant as a manifest declares it; ``status`` None leaves the current one alone."""
+
+    status: TenantStatus | None = None
+
+
+class StaffSpec(StaffInput):
+    roles: list[str] = Field(default_factory=list)
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, value: list[str]) -> list[str]:
+        return [r.strip() for r in value if r.strip()]
+
+
+@dataclass(frozen=True)
+class TenantEntry:
+    spec: TenantSpec
+    location: str
+
+
+@dataclass(frozen=True)
+class StaffEntry:
+    spec: StaffSpec
+    tenant: str
+    location: str
+
+
+@dataclass
+class Manifest:
+    tenants: list[TenantEntry] = field(default_factory=list)
+    staff: list[StaffEntry] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def extend(self, other: Manifest) -> None:
+        self.tenants += other.tenants
+        self.staff += other.staff
+        self.sources += other.sources
+
+
+def read_manifests(paths: Sequence[Path]) -> Manifest:
+    """Read every file; raise InvalidInput with all problems of all files at once."""
+    manifest = Manifest()
+    errors: list[FieldError] = []
+    if not paths:
+        raise InvalidInput.one("FILE", "name at least one manifest file")
+    for path in paths:
+        try:
+            part, problems = _read(path)
+        except OSError as exc:
+            errors.append(FieldError("file", exc.strerror or str(exc), str(path)))
+            continue
+        manifest.extend(part)
+        errors += problems
+    errors += _duplicates(manifest)
+    if errors:
+        raise InvalidInput(errors)
+    return manifest
+
+
+def _read(path: Path) -> tuple[Manifest, list[FieldError]]:
+    data = path.read_bytes()
+    name = str(path)
+    if not data.strip():
+        return Manifest(), [FieldError("file", "the file is empty", f"{name}:1")]
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return _read_yaml(data, name)
+    if path.suffix.lower() == ".csv":
+        return _read_csv(data, name)
+    return Manifest(), [
+        FieldError("file", "expected a .yaml, .yml or .csv manifest", name),
+    ]
+
+
+# --- YAML --------------------------------------------------------------------------------
+
+
+class _ManifestLoader(yaml.CSafeLoader):
+    """Safe YAML where every scalar stays a string (an INN or an OKTMO code with a leading
+    zero must not turn into a number) and every mapping remembers its line."""
+
+
+_ManifestLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag == "tag:yaml.org,2002:null"]
+    for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _mapping_with_line(loader: _ManifestLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping[_LINE] = node.start_mark.line + 1
+    return mapping  # type: ignore[return-value]
+
+
+_ManifestLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+def _read_yaml(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return Manifest(), [FieldError("file", f"YAML must be UTF-8 ({exc.reason})", name)]
+    try:
+        document = yaml.load(text, Loader=_ManifestLoader)  # noqa: S506 (a safe loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{name}:{mark.line + 1}" if mark else name
+        problem = getattr(exc, "problem", None) or str(exc)
+        return Manifest(), [FieldError("yaml", problem, where)]
+    if not isinstance(document, dict) or not isinstance(document.get("tenants"), list):
+        return Manifest(), [
+            FieldError("tenants", "expected a top-level 'tenants:' list", f"{name}:1")
+        ]
+    manifest = Manifest(sources=[name])
+    errors: list[FieldError] = []
+    unknown = set(document) - {"tenants", "staff", _LINE}
+    if unknown:
+        errors.append(FieldError(", ".join(sorted(unknown)), "unknown top-level key", f"{name}:1"))
+    for item, parent in _walk(document["tenants"], None):
+        _yaml_tenant(item, parent, name, manifest, errors)
+    for item in document.get("staff") or []:
+        where = f"{name}:{item.get(_LINE, '?') if isinstance(item, dict) else '?'}"
+        if not isinstance(item, dict) or "tenant" not in item:
+            errors.append(FieldError("staff", "each entry needs email, name, tenant, roles", where))
+            continue
+        _yaml_staff(item, str(item.pop("tenant")), where, manifest, errors)
+    return manifest, errors
+
+
+def _walk(items: Any, parent: str | None) -> Iterator[tuple[Any, str | None]]:
+    """Tenants in order, parents before their ``children:``."""
+    for item in items if isinstance(items, list) else [items]:
+        yield item, parent
+        if isinstance(item, dict) and item.get("children"):
+            yield from _walk(item["children"], item.get("slug"))
+
+
+def _yaml_tenant(
+    item: Any, parent: str | None, name: str, manifest: Manifest, errors: list[FieldError]
+) -> None:
+    if not isinstance(item, dict):
+        errors.append(FieldError("tenants", "each tenant is a mapping of its fields", name))
+        return
+    where = f"{name}:{item.get(_LINE, '?')}"
+    fields = {k: v for k, v in item.items() if k not in (_LINE, "children", "staff", "settings")}
+    settings = item.get("settings") or {}
+    if not isinstance(settings, dict):
+        errors.append(FieldError("settings", "expected timezone and calendar", where))
+        settings = {}
+    for key in ("timezone", "calendar"):
+        if key in settings:
+            fields[key] = settings[key]
+    unknown_settings = set(settings) - {"timezone", "calendar", _LINE}
+    if unknown_settings:
+        errors.append(
+            FieldError("settings", f"unknown: {', '.join(sorted(unknown_settings))}", where)
+        )
+    if parent is not None:
+        if fields.get("parent") not in (None, parent):
+            errors.append(
+                FieldError(
+                    "parent", f"says {fields['parent']!r} but it is nested under {parent!r}", where
+                )
+            )
+        fields["parent"] = parent
+    try:
+        spec = TenantSpec.model_validate(fields)
+    except ValidationError as exc:
+        errors += field_errors(exc, location=where)
+        return
+    manifest.tenants.append(TenantEntry(spec, where))
+    for person in item.get("staff") or []:
+        at = f"{name}:{person.get(_LINE, '?') if isinstance(person, dict) else '?'}"
+        if not isinstance(person, dict):
+            errors.append(FieldError("staff", "each entry is {email, name, roles}", at))
+            continue
+        _yaml_staff(person, spec.slug, at, manifest, errors)
+
+
+def _yaml_staff(
+    item: dict[str, Any], tenant: str, where: str, manifest: Manifest, errors: list[FieldError]
+) -> None:
+    fields = {k: v for k, v in item.items() if k != _LINE}
+    if isinstance(fields.get("roles"), str):
+        fields["roles"] = _split_roles(fields["roles"])
+    try:
+        spec = StaffSpec.model_validate(fields)
+    except ValidationError as exc:
+        errors += field_errors(exc, location=where)
+        return
+    manifest.staff.append(StaffEntry(spec, tenant, where))
+
+
+def _split_roles(value: str) -> list[str]:
+    return [r.strip() for r in value.replace(",", ";").split(";") if r.strip()]
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def decode_csv(data: bytes, name: str) -> tuple[str, str | None]:
+    """The text of a CSV file exported by anything from Excel to LibreOffice: UTF-8 with or
+    without a BOM, or Windows-1251. Returns the text and a problem, if any."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:1000]:
+        return "", "the file is UTF-16; save it as CSV UTF-8 (or Windows-1251)"
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1251"), None
+    except UnicodeDecodeError as exc:
+        return "", f"neither UTF-8 nor Windows-1251 (byte {exc.start + 1}); save it as CSV UTF-8"
+
+
+def _delimiter(header: str) -> str:
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    return max(counts, key=lambda d: counts[d])
+
+
+def _read_csv(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
+    text, problem = decode_csv(data, name)
+    if problem:
+        return Manifest(), [FieldError("file", problem, name)]
+    header_line = text.splitlines()[0] if text else ""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(header_line))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        return Manifest(), [FieldError("file", "the file is empty", f"{name}:1")]
+    except csv.Error as exc:
+        return Manifest(), [FieldError("csv", str(exc), f"{name}:1")]
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    if "slug" in header:
+        required, optional = TENANT_COLUMNS, TENANT_OPTIONAL_COLUMNS
+    elif "email" in header:
+        required, optional = STAFF_COLUMNS, ()
+    else:
+        return Manifest(), [
+            FieldError(
+                "header",
+                f"expected tenants.csv columns ({','.join(TENANT_COLUMNS)}) "
+                f"or staff.csv columns ({','.join(STAFF_COLUMNS)})",
+                f"{name}:1",
+            )
+        ]
+    errors = []
+    missing = [c for c in required if c not in header]
+    unknown = [c for c in header if c not in required + optional]
+    if missing:
+        errors.append(FieldError("header", f"missing column(s): {', '.join(missing)}", f"{name}:1"))
+    if unknown:
+        known = ", ".join(required + optional)
+        errors.append(
+            FieldError(
+                "header", f"unknown column(s): {', '.join(unknown)} (known: {known})", f"{name}:1"
+            )
+        )
+    if errors:
+        return Manifest(), errors
+    manifest = Manifest(sources=[name])
+    try:
+        for values in reader:
+            where = f"{name}:{reader.line_num}"
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                errors.append(
+                    FieldError("row", f"has {len(values)} values for {len(header)} columns", where)
+                )
+                continue
+            row = {k: (v.strip() or None) for k, v in zip(header, values, strict=True)}
+            if "slug" in header:
+                _csv_tenant(row, where, manifest, errors)
+            else:
+                _csv_staff(row, where, manifest, errors)
+    except csv.Error as exc:
+        errors.append(FieldError("csv", str(exc), f"{name}:{reader.line_num}"))
+    return manifest, errors
+
+
+def _csv_tenant(
+    row: dict[str, str | None], where: str, manifest: Manifest, errors: list[FieldError]
+) -> None:
+    fields = {k: v for k, v in row.items() if v is not None}
+    try:
+        manifest.tenants.append(TenantEntry(TenantSpec.model_validate(fields), where))
+    except ValidationError as exc:
+        errors += field_errors(exc, location=where)
+
+
+def _csv_staff(
+    row: dict[str, str | None], where: str, manifest: Manifest, errors: list[FieldError]
+) -> None:
+    tenant = row.pop("tenant")
+    if not tenant:
+        errors.append(FieldError("tenant", "name the tenant (its slug)", where))
+        return
+    fields: dict[str, Any] = {k: v for k, v in row.items() if v is not None}
+    fields["roles"] = _split_roles(row.get("roles") or "")
+    try:
+        manifest.staff.append(StaffEntry(StaffSpec.model_validate(fields), tenant, where))
+    except ValidationError as exc:
+        errors += field_errors(exc, location=where)
+
+
+# --- across files ------------------------------------------------------------------------
+
+
+def _duplicates(manifest: Manifest) -> list[FieldError]:
+    errors = []
+    seen: dict[str, str] = {}
+    for entry in manifest.tenants:
+        first = seen.setdefault(entry.spec.slug, entry.location)
+        if first != entry.location:
+            errors.append(
+                FieldError("slug", f"{entry.spec.slug!r} is also at {first}", entry.location)
+            )
+    people: dict[tuple[str, str], str] = {}
+    names: dict[str, tuple[str, str]] = {}
+    for person in manifest.staff:
+        key = (person.spec.email, person.tenant)
+        first = people.setdefault(key, person.location)
+        if first != person.location:
+            errors.append(
+                FieldError(
+                    "email",
+                    f"{person.spec.email} in {person.tenant!r} is also at {first}",
+                    person.location,
+                )
+            )
+        named, at = names.setdefault(person.spec.email, (person.spec.name, person.location))
+        if named != person.spec.name:
+            errors.append(
+                FieldError(
+                    "name", f"{person.spec.email} is called {named!r} at {at}", person.location
+                )
+            )
+    return errors

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import json
 import os
@@ -336,6 +337,158 @@ def tenant_tree(slug: str | None, as_json: bool) -> None:
         show(root, "", True, True)
 
 
+_SHOWN_PER_KIND = 50
+
+
+def _print_plan(plan: Any) -> None:
+    click.echo(
+        f"tenants: {len(plan.created)} to create, {len(plan.updated)} to update, "
+        f"{len(plan.moved)} to move, {len(plan.status_changed)} status changes, "
+        f"{plan.unchanged_tenants} unchanged"
+    )
+    click.echo(
+        f"staff: {len(plan.staff_added)} new, {len(plan.staff_renamed)} renamed; grants: "
+        f"{len(plan.grants_added)} to add, {len(plan.grants_removed)} to remove, "
+        f"{plan.unchanged_grants} unchanged"
+    )
+    kinds: list[tuple[list[Any], Callable[[Any], str]]] = [
+        (plan.created, lambda s: f"+ tenant {s}"),
+        (
+            plan.updated,
+            lambda u: (
+                f"~ tenant {u.slug}: "
+                + "; ".join(f"{k} {v[0]!r} → {v[1]!r}" for k, v in u.changes.items())
+            ),
+        ),
+        (plan.moved, lambda m: f"> tenant {m.slug}: {m.old_parent} → {m.new_parent}"),
+        (plan.status_changed, lambda c: f"! tenant {c.slug}: {c.old} → {c.new} ({c.reason})"),
+        (plan.staff_added, lambda e: f"+ person {e}"),
+        (plan.staff_renamed, lambda r: f"~ person {r.email}: {r.old!r} → {r.new!r}"),
+        (plan.grants_added, lambda g: f"+ grant {g.email} {g.role} in {g.tenant}"),
+        (plan.grants_removed, lambda g: f"- grant {g.email} {g.role} in {g.tenant}"),
+    ]
+    for items, line in kinds:
+        for item in items[:_SHOWN_PER_KIND]:
+            click.echo(line(item))
+        if len(items) > _SHOWN_PER_KIND:
+            click.echo(f"  … and {len(items) - _SHOWN_PER_KIND} more (--json lists all)")
+
+
+def _read_manifests(files: tuple[str, ...]) -> Any:
+    from pathlib import Path
+
+    from tenancy.provisioning.manifest import read_manifests
+
+    return read_manifests([Path(f) for f in files])
+
+
+def _apply_files(
+    files: tuple[str, ...], plan_only: bool, prune: bool, yes: bool, as_json: bool
+) -> None:
+    from tenancy.provisioning import service
+
+    show_progress = sys.stderr.isatty() and not as_json
+    steps = ["read", "plan", "confirm", "apply"]
+    # A progress bar for people at a terminal; scripts and pipes get none.
+    bar = (
+        click.progressbar(steps, label="provisioning", file=sys.stderr)
+        if show_progress
+        else contextlib.nullcontext(steps)
+    )
+    with bar as progress:
+        state: dict[str, Any] = {}
+        for step in progress:
+            if step == "read":
+                state["manifest"] = _read_manifests(files)
+            elif step == "plan" and (plan_only or prune):
+                state["plan"] = run_with_database(
+                    lambda db: service.plan_manifest(db, state["manifest"], prune=prune)
+                )
+            elif step == "confirm" and not plan_only and prune:
+                removals = state["plan"].grants_removed or any(
+                    c.reason == "pruned" for c in state["plan"].status_changed
+                )
+                if removals and not yes:
+                    if not sys.stdin.isatty():
+                        raise CommandError(
+                            "--prune would suspend tenants or revoke grants: "
+                            "review with --plan, then pass --yes"
+                        )
+                    _print_plan(state["plan"])
+                    click.confirm("apply these changes?", abort=True)
+            elif step == "apply" and not plan_only:
+                state["plan"] = run_with_database(
+                    lambda db: service.apply_manifest(
+                        db, state["manifest"], prune=prune, actor=actor(), source=",".join(files)
+                    )
+                )
+    plan = state["plan"]
+    if as_json:
+        emit_json({**plan.model_dump(mode="json"), "changes": plan.changes})
+        return
+    _print_plan(plan)
+    if not plan.changes:
+        click.echo("no changes: the database already matches the manifest")
+    elif plan.applied:
+        click.echo(f"applied {plan.changes} changes")
+    else:
+        click.echo(f"{plan.changes} changes planned; nothing applied")
+
+
+@tenant.command("apply")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--plan", "plan_only", is_flag=True, help="Only print what would change.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Suspend tenants under the manifest's roots that it no longer lists, and revoke "
+    "grants in its tenants that it no longer lists.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask before pruning.")
+@json_option
+@reports_errors
+def tenant_apply(
+    files: tuple[str, ...], plan_only: bool, prune: bool, yes: bool, as_json: bool
+) -> None:
+    """Make the database match manifests (YAML, tenants.csv, staff.csv): all or nothing."""
+    _apply_files(files, plan_only, prune, yes, as_json)
+
+
+@tenant.command("export")
+@click.option("--subtree", help="Only this tenant and everything under it.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["yaml", "csv"]), default="yaml", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False),
+    help="For csv: the directory to write tenants.csv and staff.csv into.",
+)
+@reports_errors
+def tenant_export(subtree: str | None, fmt: str, output: str | None) -> None:
+    """Write tenants and their staff as a manifest that `tenant apply` finds current."""
+    from pathlib import Path
+
+    from tenancy.provisioning import service
+    from tenancy.provisioning.manifest import render_csv, render_yaml
+
+    manifest = run_with_database(lambda db: service.export_manifest(db, subtree))
+    if fmt == "yaml":
+        click.echo(render_yaml(manifest), nl=False)
+        return
+    if output is None:
+        raise BadInput("--output: csv export writes two files; name the directory")
+    tenants_csv, staff_csv = render_csv(manifest)
+    directory = Path(output)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "tenants.csv").write_text(tenants_csv, encoding="utf-8")
+    (directory / "staff.csv").write_text(staff_csv, encoding="utf-8")
+    click.echo(
+        f"wrote {len(manifest.tenants)} tenants to {directory / 'tenants.csv'} and "
+        f"{len(manifest.staff)} staff rows to {directory / 'staff.csv'}"
+    )
+
+
 def _lifecycle_command(action: str, summary: str) -> None:
     @tenant.command(action, help=summary)
     @click.argument("slug")
@@ -437,6 +590,16 @@ def staff_add(
 def _grant_line(change: Any, verb: str) -> str:
     state = verb if change.changed else "unchanged"
     return f"{state}: {change.email} {change.role} in {change.tenant}"
+
+
+@staff.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--plan", "plan_only", is_flag=True, help="Only print what would change.")
+@json_option
+@reports_errors
+def staff_import(files: tuple[str, ...], plan_only: bool, as_json: bool) -> None:
+    """Add people and grant roles from staff.csv (email,name,tenant,roles) or YAML."""
+    _apply_files(files, plan_only, prune=False, yes=False, as_json=as_json)
 
 
 @staff.command("list")

@@ -367,3 +367,73 @@ def _duplicates(manifest: Manifest) -> list[FieldError]:
                 )
             )
     return errors
+
+
+# --- writing manifests (export) ----------------------------------------------------------
+
+
+def _tenant_fields(spec: TenantSpec) -> dict[str, Any]:
+    return {
+        "slug": spec.slug,
+        "name": spec.name,
+        "kind": spec.kind.value,
+        "parent": spec.parent,
+        "territory": spec.territory,
+        "inn": spec.inn,
+        "ogrn": spec.ogrn,
+        "short_name": spec.short_name,
+    }
+
+
+def render_yaml(manifest: Manifest) -> str:
+    staff: dict[str, list[dict[str, Any]]] = {}
+    for person in manifest.staff:
+        staff.setdefault(person.tenant, []).append(
+            {"email": person.spec.email, "name": person.spec.name, "roles": person.spec.roles}
+        )
+    tenants = []
+    for entry in manifest.tenants:
+        spec = entry.spec
+        item = {k: v for k, v in _tenant_fields(spec).items() if v is not None}
+        item["settings"] = {"timezone": spec.timezone, "calendar": spec.calendar}
+        if spec.status is not None:
+            item["status"] = spec.status.value
+        if spec.slug in staff:
+            item["staff"] = staff[spec.slug]
+        tenants.append(item)
+    dumped: str = yaml.dump(
+        {"tenants": tenants},
+        Dumper=yaml.CSafeDumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=100,
+    )
+    return dumped
+
+
+def render_csv(manifest: Manifest) -> tuple[str, str]:
+    """``tenants.csv`` and ``staff.csv`` (UTF-8, comma-separated)."""
+    tenants_out, staff_out = io.StringIO(), io.StringIO()
+    tenants = csv.writer(tenants_out, lineterminator="\n")
+    tenants.writerow(TENANT_COLUMNS + TENANT_OPTIONAL_COLUMNS)
+    for entry in manifest.tenants:
+        spec = entry.spec
+        fields = _tenant_fields(spec)
+        fields.update(
+            timezone=spec.timezone,
+            calendar=spec.calendar,
+            status=spec.status.value if spec.status else None,
+        )
+        tenants.writerow(
+            [
+                "" if fields[c] is None else fields[c]
+                for c in TENANT_COLUMNS + TENANT_OPTIONAL_COLUMNS
+            ]
+        )
+    staff = csv.writer(staff_out, lineterminator="\n")
+    staff.writerow(STAFF_COLUMNS)
+    for person in manifest.staff:
+        staff.writerow(
+            [person.spec.email, person.spec.name, person.tenant, ";".join(person.spec.roles)]
+        )
+    return tenants_out.getvalue(), staff_out.getvalue()

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -50,7 +51,13 @@ async def _by_slug(session: AsyncSession, slug: str) -> Tenant | None:
     return (await session.scalars(select(Tenant).where(Tenant.slug == slug))).first()
 
 
-def _placement_errors(kind: TenantKind, parent: Tenant | None) -> list[FieldError]:
+class Placed(Protocol):
+    slug: str
+    kind: str
+    status: str
+
+
+def placement_errors(kind: TenantKind, parent: Placed | None) -> list[FieldError]:
     """Where a tenant of ``kind`` may stand in the hierarchy."""
     if kind is TenantKind.FEDERAL and parent is not None:
         return [FieldError("parent", "a federal tenant stands at the top and has no parent")]
@@ -77,7 +84,7 @@ async def _add_tenant(
         parent = await _by_slug(session, data.parent)
         if parent is None:
             errors.append(FieldError("parent", f"unknown tenant {data.parent!r}"))
-    errors += _placement_errors(data.kind, parent)
+    errors += placement_errors(data.kind, parent)
     if errors:
         raise InvalidInput(errors)
 
@@ -153,7 +160,7 @@ async def move_tenant(
                     "parent",
                     f"moving {slug!r} under {new_parent!r} would make a cycle ({path} → {slug})",
                 )
-        errors = _placement_errors(TenantKind(tenant.kind), parent)
+        errors = placement_errors(TenantKind(tenant.kind), parent)
         if errors:
             raise InvalidInput(errors)
         old_parent_id = tenant.parent_id

@@ -312,6 +312,7 @@ async def _plan_staff(
     slug_of = {row.id: slug for slug, row in final.items()}
     held = await store.grants_of(session, tenant_ids=listed_ids)
     holder_emails = await _emails(session, {g.user_id for g in held})
+    work.user_ids.update({email: user_id for user_id, email in holder_emails.items()})
     existing = {
         (slug_of[g.tenant_id], holder_emails[g.user_id], g.role) for g in held if g.tenant_id
     }

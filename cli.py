@@ -942,6 +942,12 @@ def up(demo: bool, host: str, port: int) -> None:
         )
         if demo:
             click.echo(f"Demo region: {url}/api/v1/tenants/demo-oblast/tree")
+            click.echo(
+                "Demo staff: `priemnaya staff list`; ask why with "
+                "`priemnaya policy check coordinator@demo.example.ru demo-minobr message:assign "
+                "--explain`; an API token: `priemnaya token create --tenant demo-minobr "
+                "--role coordinator --name try` then GET /api/v1/me with it"
+            )
         config = uvicorn.Config(
             create_app(current), host=host, port=port, log_config=None, access_log=False
         )

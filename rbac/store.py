@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from rbac.enforcer import CustomRoleRules, Grant
-from rbac.models import CustomRole, User, UserStatus
+from rbac.models import CustomRole, UserStatus
 from rbac.roles import PLATFORM_DOMAIN
 
 
@@ -43,15 +43,47 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-async def users_by_email(session: AsyncSession, emails: Iterable[str]) -> dict[str, User]:
+@dataclass(frozen=True)
+class Identity:
+    """A user as the policy store needs them (lighter than the ORM row, for thousands)."""
+
+    id: uuid.UUID
+    email: str
+    name: str
+    status: str
+
+
+async def users_by_email(session: AsyncSession, emails: Iterable[str]) -> dict[str, Identity]:
     wanted = sorted({normalise_email(e) for e in emails})
     if not wanted:
         return {}
-    rows = await session.scalars(select(User).where(col(User.email).in_(wanted)))
-    return {u.email: u for u in rows}
+    result = await session.execute(
+        text("SELECT id, email, name, status FROM users WHERE email = ANY(:emails)"),
+        {"emails": wanted},
+    )
+    return {r.email: Identity(r.id, r.email, r.name, r.status) for r in result}
 
 
-async def add_users(session: AsyncSession, people: Sequence[Person]) -> list[User]:
+async def held_grants(
+    session: AsyncSession, tenant_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, Identity, str]]:
+    """The grants held in these tenants, with who holds them: (tenant, person, role)."""
+    if not tenant_ids:
+        return []
+    result = await session.execute(
+        text(
+            """
+            SELECT g.tenant_id, g.role, u.id, u.email, u.name, u.status
+            FROM staff_grants g JOIN users u ON u.id = g.user_id
+            WHERE g.tenant_id = ANY(:tenants)
+            """
+        ),
+        {"tenants": list(tenant_ids)},
+    )
+    return [(r.tenant_id, Identity(r.id, r.email, r.name, r.status), r.role) for r in result]
+
+
+async def add_users(session: AsyncSession, people: Sequence[Person]) -> list[Identity]:
     """Create the users that do not exist yet (by e-mail); return the ones created."""
     if not people:
         return []
@@ -62,7 +94,7 @@ async def add_users(session: AsyncSession, people: Sequence[Person]) -> list[Use
             SELECT gen_random_uuid(), email, name
             FROM unnest(CAST(:emails AS text[]), CAST(:names AS text[])) AS p(email, name)
             ON CONFLICT (email) DO NOTHING
-            RETURNING id, email, name, status, created_at, updated_at
+            RETURNING id, email, name, status
             """
         ),
         {
@@ -70,7 +102,7 @@ async def add_users(session: AsyncSession, people: Sequence[Person]) -> list[Use
             "names": [p.name.strip() for p in people],
         },
     )
-    return [User(**row._mapping) for row in result]
+    return [Identity(r.id, r.email, r.name, r.status) for r in result]
 
 
 async def rename_users(session: AsyncSession, names: dict[uuid.UUID, str]) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from tenancy.database import Database
 from tenancy.errors import NotFound
+from tenancy.staff import service as staff
+from tenancy.staff.schemas import StaffInput
 from tenancy.tenants import service
 from tenancy.tenants.identifiers import inn_with_check_digits, ogrn_with_check_digit
 from tenancy.tenants.models import TenantKind
@@ -101,11 +103,34 @@ def demo_region() -> list[TenantCreate]:
     return tenants
 
 
+# (e-mail, name, [(tenant, role), ...]): one person of each kind of duty.
+DEMO_STAFF = [
+    (
+        "governor@demo.example.ru",
+        "Анна Губернская",
+        [(DEMO_ROOT, "admin"), (DEMO_ROOT, "supervisor")],
+    ),
+    ("coordinator@demo.example.ru", "Иван Распределяев", [("demo-minobr", "coordinator")]),
+    ("moderator@demo.example.ru", "Ольга Модерова", [("demo-minobr", "moderator")]),
+    ("executor@demo.example.ru", "Пётр Исполнев", [("demo-severny-school-1", "executor")]),
+    ("approver@demo.example.ru", "Мария Подписнова", [("demo-severny-school-1", "approver")]),
+    ("operator@demo.example.ru", "Сергей Операторов", [("platform", "operator")]),
+]
+
+
 async def seed_demo(db: Database, *, actor: str) -> int:
-    """Create the demo region once; return how many tenants were created (0 when present)."""
+    """Create the demo region and its staff once; return how many tenants were created (0 when
+    the region is already there)."""
     try:
         await service.get_tenant(db, DEMO_ROOT)
         return 0
     except NotFound:
         pass
-    return len(await service.create_tenants(db, demo_region(), actor=actor, source=DEMO_SOURCE))
+    created = await service.create_tenants(db, demo_region(), actor=actor, source=DEMO_SOURCE)
+    await staff.add_staff(
+        db, [StaffInput(email=e, name=n) for e, n, _ in DEMO_STAFF], actor=actor, source=DEMO_SOURCE
+    )
+    for email, _, grants in DEMO_STAFF:
+        for tenant, role in grants:
+            await staff.grant_role(db, email, tenant, role, actor=actor, source=DEMO_SOURCE)
+    return len(created)

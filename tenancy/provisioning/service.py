@@ -310,12 +310,9 @@ async def _plan_staff(
     # Grants already held in the tenants the manifest lists.
     listed_ids = [work.tenant_ids[e.spec.slug] for e in manifest.tenants]
     slug_of = {row.id: slug for slug, row in final.items()}
-    held = await store.grants_of(session, tenant_ids=listed_ids)
-    holder_emails = await _emails(session, {g.user_id for g in held})
-    work.user_ids.update({email: user_id for user_id, email in holder_emails.items()})
-    existing = {
-        (slug_of[g.tenant_id], holder_emails[g.user_id], g.role) for g in held if g.tenant_id
-    }
+    held = await store.held_grants(session, listed_ids)
+    work.user_ids.update({person.email: person.id for _, person, _ in held})
+    existing = {(slug_of[tenant_id], person.email, role) for tenant_id, person, role in held}
     plan.grants_added = [
         GrantLine(tenant=t, email=e, role=r) for t, e, r in sorted(desired - existing)
     ]
@@ -331,15 +328,6 @@ async def _custom_role_names(session: AsyncSession) -> dict[uuid.UUID, set[str]]
     for role in await store.custom_roles(session):
         names.setdefault(role.tenant_id, set()).add(role.name)
     return names
-
-
-async def _emails(session: AsyncSession, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not user_ids:
-        return {}
-    result = await session.execute(
-        text("SELECT id, email FROM users WHERE id = ANY(:ids)"), {"ids": list(user_ids)}
-    )
-    return {r.id: r.email for r in result}
 
 
 # --- writing -----------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from rbac.enforcer import PolicyEnforcer, PolicySnapshot, TenantState
 from rbac.models import CustomRole, User, UserStatus
 from rbac.permissions import UnknownPermission, get_permission
 from rbac.roles import ROLE_TEMPLATES, Reach, RoleScope, UnknownRole
-from rbac.store import Person, StoredGrant
+from rbac.store import Identity, Person, StoredGrant
 from tenancy.audit import record_audit
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput, NotFound
@@ -78,7 +78,7 @@ async def _snapshot(
 # --- lookups that name the bad field -----------------------------------------------------
 
 
-async def _user(session: AsyncSession, email: str) -> User:
+async def _user(session: AsyncSession, email: str) -> Identity:
     found = await store.users_by_email(session, [email])
     user = found.get(store.normalise_email(email))
     if user is None:
@@ -251,7 +251,7 @@ def _audit_grant(
     session: AsyncSession,
     action: str,
     grant: StoredGrant,
-    user: User,
+    user: Identity,
     tenant: str,
     actor: str,
     source: str | None,

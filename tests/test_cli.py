@@ -1,6 +1,7 @@
 """The command line: tables or JSON out, exit 2 and a named field on bad input, nothing written."""
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -221,3 +222,64 @@ def test_token_create_prints_the_secret_once_and_revoke_stops_it(cli_env: Settin
     )
     assert bad.exit_code == 2
     assert "--expires" in bad.output
+
+
+# --- provisioning --------------------------------------------------------------------------
+
+REGION_MANIFEST = Path(__file__).parent / "tenancy" / "manifests" / "region.yaml"
+
+
+def test_tenant_apply_plans_applies_and_then_has_nothing_to_do(cli_env: Settings) -> None:
+    runner = CliRunner()
+    planned = runner.invoke(main, ["tenant", "apply", str(REGION_MANIFEST), "--plan"])
+    assert planned.exit_code == 0, planned.output
+    assert "14 changes planned; nothing applied" in planned.output
+    applied = runner.invoke(main, ["tenant", "apply", str(REGION_MANIFEST), "--json"])
+    assert json.loads(applied.stdout)["applied"] is True
+    again = runner.invoke(main, ["tenant", "apply", str(REGION_MANIFEST)])
+    assert "no changes: the database already matches the manifest" in again.output
+    exported = runner.invoke(main, ["tenant", "export", "--subtree", "minobr"])
+    assert exported.exit_code == 0
+    assert "slug: school-1" in exported.output
+
+
+def test_tenant_apply_reports_bad_lines_with_exit_2(cli_env: Settings, tmp_path: Path) -> None:
+    bad = tmp_path / "tenants.csv"
+    bad.write_text("slug,name,kind,parent,territory,inn\nSchool!,X,school,,46000000,123\n")
+    result = CliRunner().invoke(main, ["tenant", "apply", str(bad)])
+    assert result.exit_code == 2
+    assert f"{bad}:2: slug:" in result.output
+    assert f"{bad}:2: inn:" in result.output
+
+
+def test_prune_without_yes_refuses_when_nobody_can_confirm(
+    cli_env: Settings, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["tenant", "apply", str(REGION_MANIFEST)])
+    only_root = tmp_path / "tenants.csv"
+    only_root.write_text(
+        "slug,name,kind,parent,territory,inn,ogrn,short_name\n"
+        "demo-oblast,Правительство Демонстрационной области,region,,46000000,7707083893,"
+        "1027700132195,Правительство области\n"
+    )
+    refused = runner.invoke(main, ["tenant", "apply", str(only_root), "--prune"])
+    assert refused.exit_code == 1
+    assert "--yes" in refused.output
+    pruned = runner.invoke(main, ["tenant", "apply", str(only_root), "--prune", "--yes"])
+    assert pruned.exit_code == 0, pruned.output
+    assert "! tenant minobr: active → suspended (pruned)" in pruned.output
+
+
+def test_lifecycle_commands_and_history(cli_env: Settings) -> None:
+    runner = CliRunner()
+    runner.invoke(main, ["tenant", "apply", str(REGION_MANIFEST)])
+    done = runner.invoke(main, ["tenant", "suspend", "school-1", "--reason", "inspection"])
+    assert done.output == "school-1 is now suspended\n"
+    no_reason = runner.invoke(main, ["tenant", "resume", "school-1"])
+    assert no_reason.exit_code == 2
+    wrong = runner.invoke(main, ["tenant", "restore", "school-1", "--reason", "x"])
+    assert wrong.exit_code == 1
+    assert "restore applies to an archived tenant" in wrong.output
+    history = runner.invoke(main, ["tenant", "history", "school-1", "--json"])
+    assert [e["action"] for e in json.loads(history.output)][-1] == "tenant.suspended"

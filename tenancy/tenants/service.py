@@ -300,9 +300,9 @@ async def change_status(
         if tenant.status == target:
             return TenantRead.of(tenant, parent_slug), False
         if tenant.status not in sources:
+            allowed = _article(" or ".join(sorted(sources)))
             raise Conflict(
-                f"{slug!r} is {tenant.status}; only a {' or '.join(sorted(sources))} "
-                f"tenant can be {target}"
+                f"{slug!r} is {tenant.status}: {action.value} applies to {allowed} tenant"
             )
         if action is Lifecycle.ARCHIVE:
             living = (
@@ -347,3 +347,7 @@ async def tenant_history(db: Database, slug: str) -> list[AuditRead]:
             select(AuditEntry).where(AuditEntry.tenant_id == tenant.id).order_by(col(AuditEntry.id))
         )
         return [AuditRead.model_validate(row, from_attributes=True) for row in rows]
+
+
+def _article(words: str) -> str:
+    return f"an {words}" if words[:1] in "aeiou" else f"a {words}"

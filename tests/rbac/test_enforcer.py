@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from rbac.enforcer import Grant, GrantRefused, PolicyEnforcer
+from rbac.enforcer import CustomRoleRules, Grant, GrantRefused, PolicyEnforcer
 from rbac.permissions import PERMISSIONS, UnknownPermission
 from rbac.roles import PLATFORM_DOMAIN, UnknownRole
 
@@ -161,6 +161,46 @@ def test_index_never_disagrees_with_casbin() -> None:
                     held.append(grant)
         user, tenant = rng.choice(users), rng.choice(tenants)
         permission = rng.choice(sorted(PERMISSIONS))
+        assigned = rng.random() < 0.5
+        assert policy.allowed(user, tenant, permission, assigned=assigned) == (
+            policy.casbin_allowed(user, tenant, permission, assigned=assigned)
+        ), (step, user, tenant, permission, assigned)
+
+
+def test_index_never_disagrees_with_casbin_with_custom_roles_statuses_and_deactivations() -> None:
+    """The same, with tenants' custom roles defined and redefined, cabinets suspended and
+    archived, and people deactivated along the way."""
+    rng = random.Random(7)
+    tenants = [f"t{i}" for i in range(30)]
+    parents: dict[str, str | None] = {"t0": None}
+    for i, tenant in enumerate(tenants[1:], start=1):
+        parents[tenant] = rng.choice(tenants[:i])
+    users = [f"u{i}" for i in range(12)]
+    permissions = sorted(PERMISSIONS)
+    tenant_permissions = [p for p in permissions if p not in PLATFORM_MATRIX["platform_admin"]]
+    policy = PolicyEnforcer()
+    policy.set_hierarchy(parents)
+    custom: dict[str, list[str]] = {}
+    for step in range(3000):
+        if step % 15 == 0:
+            action = rng.random()
+            tenant = rng.choice(tenants)
+            if action < 0.3:
+                name = rng.choice(["clerk", "auditor"])
+                policy.define_role(
+                    CustomRoleRules(tenant, name, tuple(rng.sample(tenant_permissions, 3)))
+                )
+                custom.setdefault(tenant, []).append(name)
+            elif action < 0.7:
+                roles = sorted(TENANT_MATRIX) + custom.get(tenant, [])
+                policy.grant(Grant(rng.choice(users), rng.choice(roles), tenant))
+            elif action < 0.85:
+                status = rng.choice(["active", "suspended", "archived"])
+                policy.set_tenant(tenant, parents[tenant], status)
+            else:
+                policy.set_user_active(rng.choice(users), rng.random() < 0.5)
+        user, tenant = rng.choice(users), rng.choice(tenants)
+        permission = rng.choice(permissions)
         assigned = rng.random() < 0.5
         assert policy.allowed(user, tenant, permission, assigned=assigned) == (
             policy.casbin_allowed(user, tenant, permission, assigned=assigned)

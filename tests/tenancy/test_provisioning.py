@@ -259,6 +259,8 @@ async def test_a_cycle_is_refused_with_its_path(db: Database, tmp_path: Path) ->
         (b"slug,name,kind,parent,territory,inn\na,b,school\n", "has 3 values for 6 columns"),
         (b"email,name,tenant,roles\na@b.ru,A,,admin\n", "name the tenant"),
         (b"email,name,tenant,roles\na@b.ru,A,x,admin\na@b.ru,B,y,admin\n", "is called 'A'"),
+        (b"email,name,tenant,roles\na@b.ru,A,x,admin\na@b.ru,A,x,viewer\n", "is also at"),
+        (b"slug,name,kind,parent,territory,inn\na,A,school,,1,7707083893\n", "territory"),
     ],
 )
 def test_malformed_files_say_what_is_wrong(tmp_path: Path, content: bytes, problem: str) -> None:
@@ -297,7 +299,7 @@ async def test_lifecycle_keeps_history_and_refuses_impossible_steps(db: Database
     with pytest.raises(InvalidInput, match="reason"):
         await tenants.change_status(db, "school-1", Lifecycle.RESUME, reason=" ", actor="t")
     await tenants.change_status(db, "school-1", Lifecycle.ARCHIVE, reason="closed", actor="t")
-    with pytest.raises(Conflict, match="only a suspended tenant can be active"):
+    with pytest.raises(Conflict, match="resume applies to a suspended tenant"):
         await tenants.change_status(db, "school-1", Lifecycle.RESUME, reason="oops", actor="t")
     await tenants.change_status(db, "school-1", Lifecycle.RESTORE, reason="reopened", actor="t")
     history = [e.action for e in await tenants.tenant_history(db, "school-1")]

@@ -377,9 +377,9 @@ def _print_plan(plan: Any) -> None:
 def _read_manifests(files: tuple[str, ...]) -> Any:
     from pathlib import Path
 
-    from tenancy.provisioning.manifest import read_manifests
+    from tenancy.provisioning.manifest import parse_manifests
 
-    return read_manifests([Path(f) for f in files])
+    return parse_manifests([Path(f) for f in files])
 
 
 def _apply_files(
@@ -661,38 +661,35 @@ def staff_revoke(email: str, tenant: str, role: str, as_json: bool) -> None:
         click.echo(_grant_line(change, "revoked"))
 
 
-@staff.command("deactivate")
-@click.argument("email")
-@click.option("--reason", help="Why, for the audit log.")
-@reports_errors
-def staff_deactivate(email: str, reason: str | None) -> None:
-    """Stop a person everywhere at once; their grants stay on record but give nothing."""
-    from rbac.models import UserStatus
-    from tenancy.staff import service
+def _staff_status_command(name: str, status: str, summary: str) -> None:
+    @staff.command(name, help=summary)
+    @click.argument("email")
+    @click.option("--reason", help="Why, for the audit log.")
+    @json_option
+    @reports_errors
+    def command(email: str, reason: str | None, as_json: bool) -> None:
+        from rbac.models import UserStatus
+        from tenancy.staff import service
 
-    changed = run_with_database(
-        lambda db: service.set_staff_status(
-            db, email, UserStatus.DEACTIVATED, actor=actor(), reason=reason
+        changed = run_with_database(
+            lambda db: service.set_staff_status(
+                db, email, UserStatus(status), actor=actor(), reason=reason
+            )
         )
-    )
-    click.echo(f"{email}: {'deactivated' if changed else 'already deactivated'}")
+        if as_json:
+            emit_json({"email": email, "status": status, "changed": changed})
+        else:
+            click.echo(f"{email}: {status if changed else f'already {status}'}")
 
 
-@staff.command("activate")
-@click.argument("email")
-@click.option("--reason", help="Why, for the audit log.")
-@reports_errors
-def staff_activate(email: str, reason: str | None) -> None:
-    """Let a deactivated person work again with the grants they hold."""
-    from rbac.models import UserStatus
-    from tenancy.staff import service
-
-    changed = run_with_database(
-        lambda db: service.set_staff_status(
-            db, email, UserStatus.ACTIVE, actor=actor(), reason=reason
-        )
-    )
-    click.echo(f"{email}: {'activated' if changed else 'already active'}")
+_staff_status_command(
+    "deactivate",
+    "deactivated",
+    "Stop a person everywhere at once; their grants stay on record but give nothing.",
+)
+_staff_status_command(
+    "activate", "active", "Let a deactivated person work again with the grants they hold."
+)
 
 
 @main.group()

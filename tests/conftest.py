@@ -40,9 +40,11 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A superuser URL of the PostgreSQL server the tests use."""
-    with postgres_server(tmp_path_factory.mktemp("embedded")) as url:
+def server_url() -> Iterator[str]:
+    """A superuser URL of the PostgreSQL server the tests use. The embedded one lives outside
+    pytest's own temporary tree: pytest tightens that tree's permissions when another session
+    starts, and the server runs as its own system user when we are root."""
+    with postgres_server() as url:
         yield url
 
 

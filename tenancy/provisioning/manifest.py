@@ -60,30 +60,39 @@ class Manifest:
     tenants: list[TenantEntry] = field(default_factory=list)
     staff: list[StaffEntry] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    # What could not be read; planning adds its own findings and reports them all together.
+    errors: list[FieldError] = field(default_factory=list)
+    unreadable: set[str] = field(default_factory=set)  # slugs of tenants that failed to parse
 
     def extend(self, other: Manifest) -> None:
         self.tenants += other.tenants
         self.staff += other.staff
         self.sources += other.sources
+        self.unreadable |= other.unreadable
 
 
-def read_manifests(paths: Sequence[Path]) -> Manifest:
-    """Read every file; raise InvalidInput with all problems of all files at once."""
+def parse_manifests(paths: Sequence[Path]) -> Manifest:
+    """Read every file, keeping what is readable and every problem in ``errors``."""
     manifest = Manifest()
-    errors: list[FieldError] = []
     if not paths:
         raise InvalidInput.one("FILE", "name at least one manifest file")
     for path in paths:
         try:
             part, problems = _read(path)
         except OSError as exc:
-            errors.append(FieldError("file", exc.strerror or str(exc), str(path)))
+            manifest.errors.append(FieldError("file", exc.strerror or str(exc), str(path)))
             continue
         manifest.extend(part)
-        errors += problems
-    errors += _duplicates(manifest)
-    if errors:
-        raise InvalidInput(errors)
+        manifest.errors += problems
+    manifest.errors += _duplicates(manifest)
+    return manifest
+
+
+def read_manifests(paths: Sequence[Path]) -> Manifest:
+    """Read every file; raise InvalidInput with all problems of all files at once."""
+    manifest = parse_manifests(paths)
+    if manifest.errors:
+        raise InvalidInput(manifest.errors)
     return manifest
 
 
@@ -200,6 +209,7 @@ def _yaml_tenant(
         spec = TenantSpec.model_validate(fields)
     except ValidationError as exc:
         errors += field_errors(exc, location=where)
+        manifest.unreadable.add(str(fields.get("slug")))
         return
     manifest.tenants.append(TenantEntry(spec, where))
     for person in _scalar(item.get("staff")) or []:
@@ -321,6 +331,7 @@ def _csv_tenant(
         manifest.tenants.append(TenantEntry(TenantSpec.model_validate(fields), where))
     except ValidationError as exc:
         errors += field_errors(exc, location=where)
+        manifest.unreadable.add(str(fields.get("slug")))
 
 
 def _csv_staff(

@@ -141,8 +141,9 @@ async def _plan(session: AsyncSession, manifest: Manifest, *, prune: bool) -> _W
         )
     work.tenant_ids = {slug: row.id for slug, row in final.items()}
 
+    errors += manifest.errors
     for entry in manifest.tenants:
-        errors += _tenant_problems(entry, final)
+        errors += _tenant_problems(entry, final, manifest.unreadable)
     if not errors:
         _diff_tenants(manifest.tenants, stored, final, work)
         if prune:
@@ -153,10 +154,14 @@ async def _plan(session: AsyncSession, manifest: Manifest, *, prune: bool) -> _W
     return work
 
 
-def _tenant_problems(entry: TenantEntry, final: dict[str, _Row]) -> list[FieldError]:
+def _tenant_problems(
+    entry: TenantEntry, final: dict[str, _Row], unreadable: set[str]
+) -> list[FieldError]:
     spec, where = entry.spec, entry.location
     if spec.parent is None:
         parent = None
+    elif spec.parent in unreadable:
+        return []  # its parent's own problems are already reported
     elif spec.parent not in final:
         return [FieldError("parent", f"unknown tenant {spec.parent!r}", where)]
     else:
@@ -279,6 +284,8 @@ async def _plan_staff(
     for person in manifest.staff:
         spec, where = person.spec, person.location
         tenant = final.get(person.tenant)
+        if tenant is None and person.tenant in manifest.unreadable:
+            continue
         if tenant is None:
             errors.append(FieldError("tenant", f"unknown tenant {person.tenant!r}", where))
             continue

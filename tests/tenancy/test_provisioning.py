@@ -11,7 +11,12 @@ from sqlalchemy import text
 from tenancy.database import Database
 from tenancy.errors import Conflict, InvalidInput
 from tenancy.provisioning import service
-from tenancy.provisioning.manifest import read_manifests, render_csv, render_yaml
+from tenancy.provisioning.manifest import (
+    parse_manifests,
+    read_manifests,
+    render_csv,
+    render_yaml,
+)
 from tenancy.provisioning.schemas import Plan
 from tenancy.staff import service as staff
 from tenancy.tenants import service as tenants
@@ -193,44 +198,23 @@ async def test_every_bad_input_is_reported_at_once_with_file_and_line(
 """
     )
     with pytest.raises(InvalidInput) as caught:
-        await apply(db, bad)
-    found = {(str(e.location).split("/")[-1], e.field) for e in caught.value.errors}
-    assert found == {
-        ("bad.yaml:2", "inn"),
-        ("bad.yaml:6", "kind"),
-        ("bad.yaml:22", "email"),
-        ("bad.yaml:24", "slug"),
-    }
-    # Once the files parse, the checks against the database are reported all at once too.
-    bad.write_text(
-        """tenants:
-  - slug: region-x
-    name: Region
-    kind: region
-    inn: "7707083893"
-  - slug: school-b
-    name: School B
-    kind: school
-    parent: nowhere
-    inn: "5003052454"
-  - slug: school-c
-    name: School C
-    kind: school
-    parent: region-x
-    inn: "5003052454"
-    staff:
-      - {email: a@b.ru, name: A, roles: [boss]}
-"""
-    )
-    with pytest.raises(InvalidInput) as caught:
-        await apply(db, bad)
-    checked = {
+        await service.apply_manifest(db, parse_manifests([bad]), actor="cli:test", source="test")
+    found = {
         (str(e.location).split("/")[-1], e.field, e.message.split(" (")[0])
         for e in caught.value.errors
     }
-    assert checked == {
-        ("bad.yaml:6", "parent", "unknown tenant 'nowhere'"),
-        ("bad.yaml:17", "roles", "unknown role 'boss'"),
+    assert found == {
+        ("bad.yaml:2", "inn", "check digit does not match"),
+        (
+            "bad.yaml:6",
+            "kind",
+            "Input should be 'federal', 'region', 'ministry', 'municipality', "
+            "'school', 'clinic', 'social', 'culture' or 'other'",
+        ),
+        ("bad.yaml:11", "parent", "unknown tenant 'nowhere'"),
+        ("bad.yaml:22", "email", "is not an e-mail address"),
+        ("bad.yaml:23", "roles", "unknown role 'boss'"),
+        ("bad.yaml:24", "slug", "'school-c' is also at " + str(bad) + ":16"),
     }
     assert await count(db, "tenants") == 0
     assert await count(db, "users") == 0

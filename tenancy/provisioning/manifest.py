@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from tenancy.errors import FieldError, InvalidInput, field_errors
 from tenancy.staff.schemas import StaffInput
+from tenancy.tables import decode_csv, delimiter_of
 from tenancy.tenants.models import TenantStatus
 from tenancy.tenants.schemas import TenantCreate
 
@@ -241,32 +242,12 @@ def _split_roles(value: str) -> list[str]:
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def decode_csv(data: bytes, name: str) -> tuple[str, str | None]:
-    """The text of a CSV file exported by anything from Excel to LibreOffice: UTF-8 with or
-    without a BOM, or Windows-1251. Returns the text and a problem, if any."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:1000]:
-        return "", "the file is UTF-16; save it as CSV UTF-8 (or Windows-1251)"
-    try:
-        return data.decode("utf-8-sig"), None
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1251"), None
-    except UnicodeDecodeError as exc:
-        return "", f"neither UTF-8 nor Windows-1251 (byte {exc.start + 1}); save it as CSV UTF-8"
-
-
-def _delimiter(header: str) -> str:
-    counts = {d: header.count(d) for d in (",", ";", "\t")}
-    return max(counts, key=lambda d: counts[d])
-
-
 def _read_csv(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
-    text, problem = decode_csv(data, name)
+    text, problem = decode_csv(data)
     if problem:
         return Manifest(), [FieldError("file", problem, name)]
     header_line = text.splitlines()[0] if text else ""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(header_line))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(header_line))
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:

@@ -1,0 +1,1 @@
+"""Territories, the topic catalog and the routing table that maps them to tenants."""

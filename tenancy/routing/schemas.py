@@ -1,0 +1,171 @@
+"""Rows of the catalog, territory and routing CSV files, and what the commands print."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+TERRITORY = r"^[0-9]{2,11}$"
+
+
+class Calendar(StrEnum):
+    CALENDAR = "calendar"  # calendar days
+    WORKING = "working"  # working days by the production calendar
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    NUMBER = "number"
+    DATE = "date"
+    SINGLE = "single"
+    MULTI = "multi"
+
+
+class ExtraField(BaseModel):
+    """A topic's extra question (an Open311 attribute)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=CODE)
+    title: str = Field(min_length=1)
+    type: FieldType
+    required: bool = False
+    choices: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _choices(self) -> ExtraField:
+        if self.type in (FieldType.SINGLE, FieldType.MULTI) and not self.choices:
+            raise ValueError(f"a {self.type.value} field needs choices")
+        if self.type not in (FieldType.SINGLE, FieldType.MULTI) and self.choices:
+            raise ValueError(f"a {self.type.value} field takes no choices")
+        return self
+
+
+class Row(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+
+class TerritoryRow(Row):
+    code: str = Field(pattern=TERRITORY)
+    name: str = Field(min_length=1, max_length=300)
+    parent: str | None = Field(default=None, pattern=TERRITORY)
+
+
+class CategoryRow(Row):
+    code: str = Field(pattern=CODE)
+    parent: str | None = Field(default=None, pattern=CODE)
+    title: str = Field(min_length=1, max_length=300)
+
+
+def _flag(value: Any) -> Any:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("1", "yes", "true", "да", "y"):
+            return True
+        if lowered in ("", "0", "no", "false", "нет", "n"):
+            return False
+    return value
+
+
+class TopicRow(Row):
+    code: str = Field(pattern=CODE)
+    category: str = Field(pattern=CODE)
+    title: str = Field(min_length=1, max_length=300)
+    deadline_days: int = Field(ge=1, le=60)
+    calendar: Calendar
+    photo_required: bool = False
+    address_required: bool = False
+    description: str = ""
+    keywords: list[str] = Field(default_factory=list)
+    moderation_days: int = Field(default=1, ge=0, le=30)
+    registration_days: int = Field(default=3, ge=0, le=30)
+    region: str | None = Field(default=None, pattern=TERRITORY)
+    active: bool = True
+    fields: list[ExtraField] = Field(default_factory=list)
+
+    @field_validator("photo_required", "address_required", "active", mode="before")
+    @classmethod
+    def _flags(cls, value: Any) -> Any:
+        return _flag(value)
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _keywords(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(";") if k.strip()]
+        return value
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _fields(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not JSON: {exc.msg}") from None
+        return value
+
+
+class RuleRow(Row):
+    topic: str = Field(description="A topic code, a category code, or *.")
+    territory: str = Field(pattern=TERRITORY)
+    tenant: str
+    priority: int = Field(default=0, ge=-1000, le=1000)
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> RuleRow:
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+
+class TopicChange(BaseModel):
+    code: str
+    change: str  # added, removed, changed
+    fields: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+class CatalogDiff(BaseModel):
+    draft: int | None
+    published: int | None
+    categories: list[TopicChange] = Field(default_factory=list)
+    topics: list[TopicChange] = Field(default_factory=list)
+
+
+class CandidateRead(BaseModel):
+    rule: int
+    topic: str
+    territory: str
+    tenant: str
+    priority: int
+    verdict: str
+
+
+class ResolutionRead(BaseModel):
+    topic: str
+    territory: str
+    tenant: str | None
+    rule: int | None
+    reason: str
+    candidates: list[CandidateRead] = Field(default_factory=list)
+
+
+class GapGroupRead(BaseModel):
+    territory: str
+    name: str
+    leaves: int
+    topics: list[str]
+
+
+class GapsRead(BaseModel):
+    day: date
+    pairs: int
+    groups: list[GapGroupRead]
+    rules_with_inactive_tenants: list[dict[str, Any]]

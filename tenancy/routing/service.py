@@ -1,0 +1,717 @@
+"""Territories, the versioned topic catalog and the routing table: import, publish, resolve.
+
+Imports are all-or-nothing: every problem of a file is reported with its ``file:line`` and
+nothing is written. The catalog is edited as a draft (a copy of the published version) and
+published in one step; the routing table refers to the published catalog's codes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tenancy.audit import record_audit
+from tenancy.database import Database
+from tenancy.errors import FieldError, InvalidInput, field_errors
+from tenancy.routing.resolver import ANY_TOPIC, RoutingIndex, Rule
+from tenancy.routing.schemas import (
+    CandidateRead,
+    CatalogDiff,
+    CategoryRow,
+    GapGroupRead,
+    GapsRead,
+    ResolutionRead,
+    RuleRow,
+    TerritoryRow,
+    TopicChange,
+    TopicRow,
+)
+from tenancy.tables import read_table
+
+TOPIC_COLUMNS = ("code", "category", "title", "deadline_days", "calendar")
+TOPIC_OPTIONAL = (
+    "photo_required", "address_required", "description", "keywords", "moderation_days",
+    "registration_days", "region", "active", "fields",
+)  # fmt: skip
+CATEGORY_COLUMNS = ("code", "parent", "title")
+TERRITORY_COLUMNS = ("code", "name", "parent")
+RULE_COLUMNS = ("topic", "territory", "tenant")
+RULE_OPTIONAL = ("priority", "valid_from", "valid_to")
+
+
+def _rows(
+    path: Path, columns: tuple[str, ...], optional: tuple[str, ...], model: type[Any]
+) -> tuple[list[tuple[str, Any]], list[FieldError]]:
+    raw, errors = read_table(path, columns, optional)
+    parsed = []
+    for where, row in raw:
+        try:
+            parsed.append((where, model.model_validate({k: v for k, v in row.items() if v})))
+        except ValidationError as exc:
+            errors += field_errors(exc, location=where)
+    return parsed, errors
+
+
+def _cycle(code: str, parents: dict[str, str | None]) -> list[str] | None:
+    path, up = [code], parents.get(code)
+    while up is not None:
+        if up == code:
+            return [*path, code]
+        if up in path or len(path) > len(parents):
+            return None
+        path.append(up)
+        up = parents.get(up)
+    return None
+
+
+# --- territories -------------------------------------------------------------------------
+
+
+async def _territory_parents(session: AsyncSession) -> dict[str, str | None]:
+    rows = await session.execute(text("SELECT code, parent_code FROM territories"))
+    return {r.code: r.parent_code for r in rows}
+
+
+async def import_territories(db: Database, path: Path, *, actor: str) -> dict[str, int]:
+    """Add or update territories from ``code,name,parent``; all or nothing."""
+    rows, errors = _rows(path, TERRITORY_COLUMNS, (), TerritoryRow)
+    async with db.privileged_session(actor=actor) as session:
+        stored = await _territory_parents(session)
+        names = {
+            r.code: r.name
+            for r in await session.execute(text("SELECT code, name FROM territories"))
+        }
+        final = dict(stored)
+        seen: dict[str, str] = {}
+        for where, row in rows:
+            if row.code in seen:
+                errors.append(FieldError("code", f"{row.code} is also at {seen[row.code]}", where))
+            seen[row.code] = where
+            final[row.code] = row.parent
+        for where, row in rows:
+            if row.parent is not None and row.parent not in final:
+                errors.append(FieldError("parent", f"unknown territory {row.parent}", where))
+            elif (cycle := _cycle(row.code, final)) is not None:
+                errors.append(FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where))
+        if errors:
+            raise InvalidInput(errors)
+        changed = [
+            r
+            for _, r in rows
+            if r.code not in stored or stored[r.code] != r.parent or names[r.code] != r.name
+        ]
+        if changed:
+            await session.execute(
+                text(
+                    """
+                    INSERT INTO territories (code, name, parent_code)
+                    SELECT * FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[]),
+                                         CAST(:parents AS text[]))
+                    ON CONFLICT (code) DO UPDATE
+                        SET name = excluded.name, parent_code = excluded.parent_code,
+                            updated_at = now()
+                    """
+                ),
+                {
+                    "codes": [r.code for r in changed],
+                    "names": [r.name for r in changed],
+                    "parents": [r.parent for r in changed],
+                },
+            )
+            record_audit(
+                session,
+                tenant_id=None,
+                actor=actor,
+                action="territories.imported",
+                object_type="territory",
+                object_id=str(path),
+                changes={"changed": len(changed)},
+                source=str(path),
+            )
+        created = sum(1 for r in changed if r.code not in stored)
+        return {
+            "created": created,
+            "updated": len(changed) - created,
+            "unchanged": len(rows) - len(changed),
+        }
+
+
+async def territory_tree(db: Database) -> list[tuple[int, str, str]]:
+    """(depth, code, name) in tree order."""
+    async with db.public_session() as session:
+        rows = (
+            await session.execute(text("SELECT code, name, parent_code FROM territories"))
+        ).all()
+    children: dict[str | None, list[Any]] = {}
+    for row in rows:
+        children.setdefault(row.parent_code, []).append(row)
+    out: list[tuple[int, str, str]] = []
+    stack = [(0, r) for r in sorted(children.get(None, []), key=lambda r: r.code, reverse=True)]
+    while stack:
+        depth, row = stack.pop()
+        out.append((depth, row.code, row.name))
+        kids = sorted(children.get(row.code, []), key=lambda r: r.code, reverse=True)
+        stack.extend((depth + 1, kid) for kid in kids)
+    return out
+
+
+# --- the catalog -------------------------------------------------------------------------
+
+
+async def _version(session: AsyncSession, status: str) -> int | None:
+    found = await session.execute(
+        text("SELECT id FROM catalog_versions WHERE status = :s"), {"s": status}
+    )
+    return found.scalar()
+
+
+async def _draft(session: AsyncSession, actor: str) -> int:
+    """The draft version, created as a copy of the published one when there is none."""
+    draft = await _version(session, "draft")
+    if draft is not None:
+        return draft
+    draft = (
+        await session.execute(
+            text(
+                "INSERT INTO catalog_versions (status, created_by) "
+                "VALUES ('draft', :a) RETURNING id"
+            ),
+            {"a": actor},
+        )
+    ).scalar_one()
+    published = await _version(session, "published")
+    if published is not None:
+        for table in ("catalog_categories", "catalog_topics"):
+            columns = await _columns(session, table)
+            rest = ", ".join(c for c in columns if c != "version_id")
+            await session.execute(
+                text(
+                    f"INSERT INTO {table} (version_id, {rest}) "
+                    f"SELECT :d, {rest} FROM {table} WHERE version_id = :p"
+                ),
+                {"d": draft, "p": published},
+            )
+    return int(draft)
+
+
+async def _columns(session: AsyncSession, table: str) -> list[str]:
+    rows = await session.execute(
+        text(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_name = :t AND table_schema = 'public' ORDER BY ordinal_position"
+        ),
+        {"t": table},
+    )
+    return [r.column_name for r in rows]
+
+
+async def _catalog(
+    session: AsyncSession, version: int | None
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    if version is None:
+        return {}, {}
+    categories = {
+        r["code"]: dict(r)
+        for r in (
+            await session.execute(
+                text(
+                    "SELECT code, parent_code, title FROM catalog_categories WHERE version_id = :v"
+                ),
+                {"v": version},
+            )
+        ).mappings()
+    }
+    topics = {
+        r["code"]: {k: v for k, v in r.items() if k != "version_id"}
+        for r in (
+            await session.execute(
+                text("SELECT * FROM catalog_topics WHERE version_id = :v"), {"v": version}
+            )
+        ).mappings()
+    }
+    return categories, topics
+
+
+def _catalog_kind(path: Path) -> str:
+    try:
+        head = path.read_bytes()[:2000].decode("utf-8-sig", errors="replace").splitlines()
+    except OSError:
+        return "topics"
+    return "topics" if head and "deadline_days" in head[0].lower() else "categories"
+
+
+async def import_catalog(db: Database, paths: list[Path], *, actor: str) -> dict[str, int]:
+    """Add or replace categories and topics in the draft; all or nothing. Files are told apart
+    by their header (topics have ``deadline_days``)."""
+    categories: list[tuple[str, CategoryRow]] = []
+    topics: list[tuple[str, TopicRow]] = []
+    errors: list[FieldError] = []
+    for path in paths:
+        if _catalog_kind(path) == "topics":
+            rows, problems = _rows(path, TOPIC_COLUMNS, TOPIC_OPTIONAL, TopicRow)
+            topics += rows
+        else:
+            rows, problems = _rows(path, CATEGORY_COLUMNS, (), CategoryRow)
+            categories += rows
+        errors += problems
+    async with db.privileged_session(actor=actor) as session:
+        draft = await _draft(session, actor)
+        have_categories, have_topics = await _catalog(session, draft)
+        territories = await _territory_parents(session)
+        parents = {c: v["parent_code"] for c, v in have_categories.items()}
+        seen: dict[str, str] = {}
+        codes = [(w, c.code) for w, c in categories] + [(w, t.code) for w, t in topics]
+        for where, code in codes:
+            if code in seen:
+                errors.append(FieldError("code", f"{code} is also at {seen[code]}", where))
+            seen[code] = where
+        for where, category in categories:
+            parents[category.code] = category.parent
+            if category.code in have_topics:
+                errors.append(FieldError("code", f"{category.code} is a topic already", where))
+        for where, category in categories:
+            if category.parent is not None and category.parent not in parents:
+                errors.append(FieldError("parent", f"unknown category {category.parent}", where))
+            elif (cycle := _cycle(category.code, parents)) is not None:
+                errors.append(FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where))
+        for where, topic in topics:
+            if topic.category not in parents:
+                errors.append(FieldError("category", f"unknown category {topic.category}", where))
+            if topic.code in parents:
+                errors.append(FieldError("code", f"{topic.code} is a category code", where))
+            if topic.region is not None and topic.region not in territories:
+                errors.append(FieldError("region", f"unknown territory {topic.region}", where))
+        if errors:
+            raise InvalidInput(errors)
+        if categories:
+            await session.execute(
+                text(
+                    """
+                    INSERT INTO catalog_categories (version_id, code, parent_code, title)
+                    SELECT :v, * FROM unnest(CAST(:codes AS text[]), CAST(:parents AS text[]),
+                                             CAST(:titles AS text[]))
+                    ON CONFLICT (version_id, code) DO UPDATE
+                        SET parent_code = excluded.parent_code, title = excluded.title
+                    """
+                ),
+                {
+                    "v": draft,
+                    "codes": [c.code for _, c in categories],
+                    "parents": [c.parent for _, c in categories],
+                    "titles": [c.title for _, c in categories],
+                },
+            )
+        for _, topic in topics:
+            await session.execute(
+                text(
+                    """
+                    INSERT INTO catalog_topics (version_id, code, category_code, title, description,
+                        keywords, deadline_days, calendar, moderation_days, registration_days,
+                        photo_required, address_required, fields, active, region_code)
+                    VALUES (:v, :code, :category, :title, :description, :keywords, :deadline_days,
+                        :calendar, :moderation_days, :registration_days, :photo_required,
+                        :address_required, CAST(:fields AS jsonb), :active, :region)
+                    ON CONFLICT (version_id, code) DO UPDATE SET
+                        category_code = excluded.category_code, title = excluded.title,
+                        description = excluded.description, keywords = excluded.keywords,
+                        deadline_days = excluded.deadline_days, calendar = excluded.calendar,
+                        moderation_days = excluded.moderation_days,
+                        registration_days = excluded.registration_days,
+                        photo_required = excluded.photo_required,
+                        address_required = excluded.address_required, fields = excluded.fields,
+                        active = excluded.active, region_code = excluded.region_code
+                    """
+                ),
+                {
+                    **topic.model_dump(exclude={"fields"}, mode="json"),
+                    "v": draft,
+                    "fields": json.dumps([f.model_dump(mode="json") for f in topic.fields]),
+                },
+            )
+        record_audit(
+            session,
+            tenant_id=None,
+            actor=actor,
+            action="catalog.imported",
+            object_type="catalog",
+            object_id=f"draft {draft}",
+            changes={"categories": len(categories), "topics": len(topics)},
+            source=",".join(map(str, paths)),
+        )
+        return {"draft": draft, "categories": len(categories), "topics": len(topics)}
+
+
+def _changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[TopicChange]:
+    changes = []
+    for code in sorted(old.keys() | new.keys()):
+        if code not in old:
+            changes.append(TopicChange(code=code, change="added"))
+        elif code not in new:
+            changes.append(TopicChange(code=code, change="removed"))
+        else:
+            fields = {k: [old[code][k], v] for k, v in new[code].items() if old[code].get(k) != v}
+            if fields:
+                changes.append(TopicChange(code=code, change="changed", fields=fields))
+    return changes
+
+
+async def diff_catalog(db: Database) -> CatalogDiff:
+    """What publishing the draft would change."""
+    async with db.privileged_session() as session:
+        draft, published = await _version(session, "draft"), await _version(session, "published")
+        old_categories, old_topics = await _catalog(session, published)
+        new_categories, new_topics = await _catalog(session, draft)
+    if draft is None:
+        return CatalogDiff(draft=None, published=published)
+    return CatalogDiff(
+        draft=draft,
+        published=published,
+        categories=_changes(old_categories, new_categories),
+        topics=_changes(old_topics, new_topics),
+    )
+
+
+async def publish_catalog(db: Database, *, actor: str) -> int:
+    """Make the draft the published catalog, in one step; the old version is kept."""
+    async with db.privileged_session(actor=actor) as session:
+        draft = await _version(session, "draft")
+        if draft is None:
+            raise InvalidInput.one("draft", "there is no draft to publish (import into it first)")
+        await session.execute(
+            text("UPDATE catalog_versions SET status = 'superseded' WHERE status = 'published'")
+        )
+        await session.execute(
+            text(
+                "UPDATE catalog_versions SET status = 'published', published_at = now(), "
+                "published_by = :a WHERE id = :d"
+            ),
+            {"a": actor, "d": draft},
+        )
+        record_audit(
+            session,
+            tenant_id=None,
+            actor=actor,
+            action="catalog.published",
+            object_type="catalog",
+            object_id=str(draft),
+        )
+        return int(draft)
+
+
+async def list_topics(
+    db: Database, *, draft: bool = False, territory: str | None = None
+) -> list[dict[str, Any]]:
+    """Topics of the published catalog (or the draft); with ``territory``, only the active
+    ones valid there (federal topics and that territory's region's own)."""
+    async with db.public_session() as session:
+        version = await _version(session, "draft" if draft else "published")
+        _, topics = await _catalog(session, version)
+        chain: set[str] = set()
+        if territory is not None:
+            parents = await _territory_parents(session)
+            if territory not in parents:
+                raise InvalidInput.one("territory", f"unknown territory {territory}")
+            up: str | None = territory
+            while up is not None:
+                chain.add(up)
+                up = parents[up]
+    found = sorted(topics.values(), key=lambda t: t["code"])
+    if territory is not None:
+        found = [
+            t
+            for t in found
+            if t["active"] and (t["region_code"] is None or t["region_code"] in chain)
+        ]
+    return found
+
+
+async def export_catalog(db: Database) -> tuple[str, str]:
+    """The published catalog as ``categories.csv`` and ``topics.csv``."""
+    async with db.public_session() as session:
+        categories, topics = await _catalog(session, await _version(session, "published"))
+    out_c, out_t = io.StringIO(), io.StringIO()
+    writer = csv.writer(out_c, lineterminator="\n")
+    writer.writerow(CATEGORY_COLUMNS)
+    for code, c in sorted(categories.items()):
+        writer.writerow([code, c["parent_code"] or "", c["title"]])
+    writer = csv.writer(out_t, lineterminator="\n")
+    writer.writerow(TOPIC_COLUMNS + TOPIC_OPTIONAL)
+    for code, t in sorted(topics.items()):
+        writer.writerow(
+            [code, t["category_code"], t["title"], t["deadline_days"], t["calendar"],
+             "yes" if t["photo_required"] else "no", "yes" if t["address_required"] else "no",
+             t["description"], ";".join(t["keywords"]), t["moderation_days"],
+             t["registration_days"], t["region_code"] or "", "yes" if t["active"] else "no",
+             json.dumps(t["fields"], ensure_ascii=False) if t["fields"] else ""]
+        )  # fmt: skip
+    return out_c.getvalue(), out_t.getvalue()
+
+
+# --- the routing table ---------------------------------------------------------------------
+
+
+def _overlap(a: RuleRow | Rule, b: RuleRow | Rule) -> bool:
+    return (a.valid_from is None or b.valid_to is None or a.valid_from <= b.valid_to) and (
+        b.valid_from is None or a.valid_to is None or b.valid_from <= a.valid_to
+    )
+
+
+async def _stored_rules(session: AsyncSession) -> list[Rule]:
+    rows = await session.execute(
+        text(
+            "SELECT r.id, r.topic, r.territory_code, t.slug, r.priority, r.valid_from, r.valid_to "
+            "FROM routing_rules r JOIN tenants t ON t.id = r.tenant_id"
+        )
+    )
+    return [
+        Rule(r.id, r.topic, r.territory_code, r.slug, r.priority, r.valid_from, r.valid_to)
+        for r in rows
+    ]
+
+
+async def add_rules(
+    db: Database, rows: list[tuple[str, RuleRow]], *, replace: bool = False, actor: str, source: str
+) -> dict[str, int]:
+    """Add routing rules (or, with ``replace``, make the table exactly these); all or nothing.
+
+    Refused: unknown topic, category, territory or tenant; two rules for the same topic and
+    territory with the same priority whose validity overlaps (nothing could choose between them).
+    """
+    errors: list[FieldError] = []
+    async with db.privileged_session(actor=actor) as session:
+        published = await _version(session, "published")
+        categories, topics = await _catalog(session, published)
+        keys = {ANY_TOPIC, *categories, *topics}
+        territories = await _territory_parents(session)
+        tenants = {
+            r.slug: r.id for r in await session.execute(text("SELECT id, slug FROM tenants"))
+        }
+        existing = [] if replace else await _stored_rules(session)
+        by_place: dict[tuple[str, str, int], list[tuple[str, RuleRow | Rule]]] = {}
+        for rule in existing:
+            by_place.setdefault((rule.topic, rule.territory, rule.priority), []).append(
+                (f"rule {rule.id}", rule)
+            )
+        for where, row in rows:
+            if row.topic not in keys:
+                errors.append(
+                    FieldError(
+                        "topic",
+                        f"unknown topic or category {row.topic!r} in the published catalog",
+                        where,
+                    )
+                )
+            if row.territory not in territories:
+                errors.append(FieldError("territory", f"unknown territory {row.territory}", where))
+            if row.tenant not in tenants:
+                errors.append(FieldError("tenant", f"unknown tenant {row.tenant!r}", where))
+            same = by_place.setdefault((row.topic, row.territory, row.priority), [])
+            for other_where, other in same:
+                if _overlap(row, other):
+                    errors.append(
+                        FieldError(
+                            "priority",
+                            f"overlaps {other_where} (same topic, territory and priority, "
+                            "overlapping dates)",
+                            where,
+                        )
+                    )
+                    break
+            same.append((where, row))
+        if errors:
+            raise InvalidInput(errors)
+        if replace:
+            await session.execute(text("DELETE FROM routing_rules"))
+        await session.execute(
+            text(
+                """
+                INSERT INTO routing_rules (topic, territory_code, tenant_id, priority, valid_from,
+                                           valid_to, created_by)
+                SELECT t, c, n, p, f, u, :actor
+                FROM unnest(CAST(:topics AS text[]), CAST(:territories AS text[]),
+                            CAST(:tenants AS uuid[]), CAST(:priorities AS int[]),
+                            CAST(:froms AS date[]), CAST(:tos AS date[])) AS r(t, c, n, p, f, u)
+                """
+            ),
+            {
+                "topics": [r.topic for _, r in rows],
+                "territories": [r.territory for _, r in rows],
+                "tenants": [tenants[r.tenant] for _, r in rows],
+                "priorities": [r.priority for _, r in rows],
+                "froms": [r.valid_from for _, r in rows],
+                "tos": [r.valid_to for _, r in rows],
+                "actor": actor,
+            },
+        )
+        record_audit(
+            session,
+            tenant_id=None,
+            actor=actor,
+            action="routes.replaced" if replace else "routes.added",
+            object_type="routing",
+            object_id=source,
+            changes={"rules": len(rows)},
+            source=source,
+        )
+        return {"added": len(rows), "removed": len(existing) if replace else 0}
+
+
+async def import_rules(
+    db: Database, path: Path, *, replace: bool = False, actor: str
+) -> dict[str, int]:
+    rows, errors = _rows(path, RULE_COLUMNS, RULE_OPTIONAL, RuleRow)
+    if errors:
+        raise InvalidInput(errors)
+    return await add_rules(db, rows, replace=replace, actor=actor, source=str(path))
+
+
+async def export_rules(db: Database) -> str:
+    async with db.public_session() as session:
+        rules = await _stored_rules(session)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RULE_COLUMNS + RULE_OPTIONAL)
+    for r in sorted(rules, key=lambda r: r.id):
+        writer.writerow(
+            [r.topic, r.territory, r.tenant, r.priority, r.valid_from or "", r.valid_to or ""]
+        )
+    return out.getvalue()
+
+
+async def load_index(db: Database) -> RoutingIndex:
+    """The in-memory index of the published catalog and every rule."""
+    async with db.public_session() as session:
+        categories, topics = await _catalog(session, await _version(session, "published"))
+        territories = await _territory_parents(session)
+        rules = await _stored_rules(session)
+        status = {
+            r.slug: r.status
+            for r in await session.execute(text("SELECT slug, status FROM tenants"))
+        }
+    return RoutingIndex(
+        territories,
+        {code: t["category_code"] for code, t in topics.items()},
+        {code: c["parent_code"] for code, c in categories.items()},
+        rules,
+        status,
+        {code: t["region_code"] for code, t in topics.items()},
+    )
+
+
+def _check(index: RoutingIndex, topic: str, territory: str) -> None:
+    errors = []
+    if topic not in index.topic_category:
+        errors.append(FieldError("topic", f"unknown topic {topic!r} in the published catalog"))
+    if territory not in index.parents:
+        errors.append(FieldError("territory", f"unknown territory {territory}"))
+    if errors:
+        raise InvalidInput(errors)
+
+
+async def resolve(
+    db: Database, topic: str, territory: str, day: date | None = None
+) -> ResolutionRead:
+    index = await load_index(db)
+    _check(index, topic, territory)
+    result = index.explain(topic, territory, day or date.today())
+    return ResolutionRead(
+        topic=topic,
+        territory=territory,
+        tenant=result.tenant,
+        rule=result.rule.id if result.rule else None,
+        reason=result.reason,
+        candidates=[
+            CandidateRead(
+                rule=c.rule.id,
+                topic=c.rule.topic,
+                territory=c.rule.territory,
+                tenant=c.rule.tenant,
+                priority=c.rule.priority,
+                verdict=c.verdict,
+            )
+            for c in result.candidates
+        ],
+    )
+
+
+_RESOLVE_SQL = text(
+    """
+    WITH RECURSIVE place AS (
+        SELECT code, parent_code, 0 AS depth FROM territories WHERE code = :territory
+        UNION ALL
+        SELECT t.code, t.parent_code, place.depth + 1
+        FROM territories t JOIN place ON t.code = place.parent_code WHERE place.depth < 20
+    ),
+    subject AS (
+        SELECT code, category_code AS up, 0 AS rank FROM catalog_topics
+        WHERE version_id = :version AND code = :topic
+        UNION ALL
+        SELECT c.code, c.parent_code, subject.rank + 1
+        FROM catalog_categories c JOIN subject ON c.code = subject.up
+        WHERE c.version_id = :version AND subject.rank < 20
+    ),
+    keys AS (SELECT code, rank FROM subject UNION ALL SELECT '*', 1000)
+    SELECT t.slug
+    FROM routing_rules r
+    JOIN place ON r.territory_code = place.code
+    JOIN keys ON r.topic = keys.code
+    JOIN tenants t ON t.id = r.tenant_id
+    WHERE t.status = 'active'
+      AND (r.valid_from IS NULL OR r.valid_from <= :day)
+      AND (r.valid_to IS NULL OR r.valid_to >= :day)
+    ORDER BY place.depth, keys.rank, r.priority DESC, r.id
+    LIMIT 1
+    """
+)
+
+
+async def resolve_in_sql(
+    session: AsyncSession, version: int, topic: str, territory: str, day: date
+) -> str | None:
+    """The same answer as ``RoutingIndex.resolve`` in one query, for a cold process."""
+    found = await session.execute(
+        _RESOLVE_SQL, {"territory": territory, "topic": topic, "version": version, "day": day}
+    )
+    return found.scalar()
+
+
+async def gaps(db: Database, day: date | None = None) -> GapsRead:
+    day = day or date.today()
+    index = await load_index(db)
+    async with db.public_session() as session:
+        names = {
+            r.code: r.name
+            for r in await session.execute(text("SELECT code, name FROM territories"))
+        }
+    report = index.gaps(day)
+    return GapsRead(
+        day=day,
+        pairs=report.pairs,
+        groups=[
+            GapGroupRead(
+                territory=g.territory,
+                name=names[g.territory],
+                leaves=g.leaves,
+                topics=list(g.topics),
+            )
+            for g in report.groups
+        ],
+        rules_with_inactive_tenants=[
+            {
+                "rule": r.id,
+                "topic": r.topic,
+                "territory": r.territory,
+                "tenant": r.tenant,
+                "status": index.tenant_status.get(r.tenant),
+            }
+            for r in report.inactive_rules
+        ],
+    )

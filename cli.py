@@ -874,6 +874,270 @@ def token_revoke(token_id: str, as_json: bool) -> None:
         click.echo(f"token {revoked.id} revoked")
 
 
+# --- territories, catalog, routing --------------------------------------------------------
+
+
+@main.group()
+def territory() -> None:
+    """Territories: country → region → district or city → settlement (OKTMO-style codes)."""
+
+
+@territory.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@json_option
+@reports_errors
+def territory_import(file: str, as_json: bool) -> None:
+    """Add or update territories from a CSV of code,name,parent; all or nothing."""
+    from pathlib import Path
+
+    from tenancy.routing import service
+
+    counts = run_with_database(lambda db: service.import_territories(db, Path(file), actor=actor()))
+    if as_json:
+        emit_json(counts)
+    else:
+        click.echo(", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@territory.command("tree")
+@json_option
+@reports_errors
+def territory_tree(as_json: bool) -> None:
+    """Show the territories as a tree."""
+    from tenancy.routing import service
+
+    rows = run_with_database(service.territory_tree)
+    if as_json:
+        emit_json([{"depth": d, "code": c, "name": n} for d, c, n in rows])
+        return
+    for depth, code, name in rows:
+        click.echo(f"{'  ' * depth}{code}  {name}")
+
+
+@main.group()
+def catalog() -> None:
+    """The topic catalog: edit a draft, compare, publish."""
+
+
+@catalog.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@json_option
+@reports_errors
+def catalog_import(files: tuple[str, ...], as_json: bool) -> None:
+    """Load categories.csv and topics.csv into the draft (created from the published one)."""
+    from pathlib import Path
+
+    from tenancy.routing import service
+
+    counts = run_with_database(
+        lambda db: service.import_catalog(db, [Path(f) for f in files], actor=actor())
+    )
+    if as_json:
+        emit_json(counts)
+    else:
+        click.echo(
+            f"draft {counts['draft']}: {counts['categories']} categories, "
+            f"{counts['topics']} topics; see `catalog diff`, then `catalog publish`"
+        )
+
+
+@catalog.command("diff")
+@json_option
+@reports_errors
+def catalog_diff(as_json: bool) -> None:
+    """What publishing the draft would change."""
+    from tenancy.routing import service
+
+    diff = run_with_database(service.diff_catalog)
+    if as_json:
+        emit_json(diff)
+        return
+    if diff.draft is None:
+        click.echo("no draft")
+        return
+    for kind, changes in (("category", diff.categories), ("topic", diff.topics)):
+        for change in changes:
+            mark = {"added": "+", "removed": "-", "changed": "~"}[change.change]
+            detail = "; ".join(f"{k} {v[0]!r} → {v[1]!r}" for k, v in change.fields.items())
+            click.echo(f"{mark} {kind} {change.code}{': ' + detail if detail else ''}")
+    if not diff.categories and not diff.topics:
+        click.echo("the draft equals the published catalog")
+
+
+@catalog.command("publish")
+@reports_errors
+def catalog_publish() -> None:
+    """Publish the draft in one step; the previous version is kept for old messages."""
+    from tenancy.routing import service
+
+    version = run_with_database(lambda db: service.publish_catalog(db, actor=actor()))
+    click.echo(f"catalog version {version} published")
+
+
+@catalog.command("list")
+@click.option("--draft", is_flag=True, help="List the draft instead of the published catalog.")
+@click.option("--territory", help="Only the active topics valid on this territory.")
+@json_option
+@reports_errors
+def catalog_list(draft: bool, territory: str | None, as_json: bool) -> None:
+    """List topics."""
+    from tenancy.routing import service
+
+    topics = run_with_database(lambda db: service.list_topics(db, draft=draft, territory=territory))
+    if as_json:
+        emit_json(topics)
+        return
+    render_table(
+        [
+            (
+                t["code"],
+                t["category_code"],
+                f"{t['deadline_days']} {t['calendar']}",
+                t["region_code"] or "",
+                t["title"],
+            )
+            for t in topics
+        ],
+        ["code", "category", "deadline", "region", "title"],
+    )
+
+
+@catalog.command("export")
+@click.option("--output", required=True, type=click.Path(file_okay=False))
+@reports_errors
+def catalog_export(output: str) -> None:
+    """Write the published catalog as categories.csv and topics.csv."""
+    from pathlib import Path
+
+    from tenancy.routing import service
+
+    categories, topics = run_with_database(service.export_catalog)
+    directory = Path(output)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "categories.csv").write_text(categories, encoding="utf-8")
+    (directory / "topics.csv").write_text(topics, encoding="utf-8")
+    click.echo(f"wrote {directory / 'categories.csv'} and {directory / 'topics.csv'}")
+
+
+@main.group()
+def route() -> None:
+    """The routing table: which tenant answers a topic on a territory."""
+
+
+@route.command("set")
+@click.argument("topic")
+@click.argument("territory")
+@click.argument("tenant")
+@click.option("--priority", type=int, default=0, show_default=True)
+@click.option("--from", "valid_from", help="First day the rule holds (YYYY-MM-DD).")
+@click.option("--to", "valid_to", help="Last day the rule holds (YYYY-MM-DD).")
+@reports_errors
+def route_set(
+    topic: str, territory: str, tenant: str, priority: int, valid_from: str | None,
+    valid_to: str | None,
+) -> None:  # fmt: skip
+    """Add one rule: TOPIC (a topic, a category or *) on TERRITORY goes to TENANT."""
+    from tenancy.routing import service
+    from tenancy.routing.schemas import RuleRow
+
+    row = RuleRow.model_validate(
+        {"topic": topic, "territory": territory, "tenant": tenant, "priority": priority,
+         "valid_from": valid_from, "valid_to": valid_to}
+    )  # fmt: skip
+    run_with_database(
+        lambda db: service.add_rules(db, [("rule", row)], actor=actor(), source="route set")
+    )
+    click.echo(f"{topic} on {territory} → {tenant} (priority {priority})")
+
+
+@route.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--replace", is_flag=True, help="Make the table exactly this file.")
+@json_option
+@reports_errors
+def route_import(file: str, replace: bool, as_json: bool) -> None:
+    """Add rules from topic,territory,tenant[,priority,valid_from,valid_to]; all or nothing."""
+    from pathlib import Path
+
+    from tenancy.routing import service
+
+    counts = run_with_database(
+        lambda db: service.import_rules(db, Path(file), replace=replace, actor=actor())
+    )
+    if as_json:
+        emit_json(counts)
+    else:
+        click.echo(f"{counts['added']} rules added, {counts['removed']} removed")
+
+
+@route.command("export")
+@reports_errors
+def route_export() -> None:
+    """Print the routing table as CSV."""
+    from tenancy.routing import service
+
+    click.echo(run_with_database(service.export_rules), nl=False)
+
+
+@route.command("resolve")
+@click.argument("topic")
+@click.argument("territory")
+@click.option("--on", "day", help="The day to resolve for (YYYY-MM-DD); today by default.")
+@click.option("--explain", is_flag=True, help="List every candidate rule and its verdict.")
+@json_option
+@reports_errors
+def route_resolve(
+    topic: str, territory: str, day: str | None, explain: bool, as_json: bool
+) -> None:
+    """Which tenant must answer TOPIC on TERRITORY (exit 1 when nobody is responsible)."""
+    from datetime import date
+
+    from tenancy.routing import service
+
+    try:
+        when = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise BadInput(f"--on: {day!r} is not a date like 2026-11-23") from None
+    result = run_with_database(lambda db: service.resolve(db, topic, territory, when))
+    if as_json:
+        emit_json(result)
+    else:
+        click.echo(result.tenant or "nobody")
+        if explain:
+            click.echo(f"  {result.reason}")
+            for c in result.candidates:
+                click.echo(
+                    f"  rule {c.rule}: {c.topic} on {c.territory} → {c.tenant} "
+                    f"(priority {c.priority}): {c.verdict}"
+                )
+    if result.tenant is None:
+        sys.exit(EXIT_FAILED)
+
+
+@route.command("gaps")
+@json_option
+@reports_errors
+def route_gaps(as_json: bool) -> None:
+    """Topics nobody answers, by territory, and rules that point at inactive tenants."""
+    from tenancy.routing import service
+
+    report = run_with_database(service.gaps)
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(f"{report.pairs} (topic, settlement) pairs without a responsible tenant")
+    for group in report.groups:
+        click.echo(
+            f"- {group.territory} {group.name} ({group.leaves} settlements): "
+            f"{', '.join(group.topics)}"
+        )
+    for rule in report.rules_with_inactive_tenants:
+        click.echo(
+            f"! rule {rule['rule']} ({rule['topic']} on {rule['territory']}) points at "
+            f"{rule['tenant']}, which is {rule['status']}"
+        )
+
+
 # --- running ----------------------------------------------------------------------------------
 
 

@@ -283,3 +283,45 @@ def test_lifecycle_commands_and_history(cli_env: Settings) -> None:
     assert "restore applies to an archived tenant" in wrong.output
     history = runner.invoke(main, ["tenant", "history", "school-1", "--json"])
     assert [e["action"] for e in json.loads(history.output)][-1] == "tenant.suspended"
+
+
+# --- territories, catalog, routing ---------------------------------------------------------
+
+ROUTING_FILES = Path(__file__).parent / "tenancy" / "routing_files"
+
+
+def test_a_region_routes_from_csv_files_and_explains(cli_env: Settings) -> None:
+    runner = CliRunner()
+    for slug, kind, parent in (
+        ("region", "region", None),
+        ("north", "municipality", "region"),
+        ("north-roads", "other", "north"),
+        ("river", "municipality", "region"),
+    ):
+        args = ["tenant", "add", slug, "--name", slug, "--kind", kind, "--inn", "7707083893"]
+        runner.invoke(main, args + (["--parent", parent] if parent else []))
+    steps = [
+        ["territory", "import", str(ROUTING_FILES / "territories.csv")],
+        [
+            "catalog",
+            "import",
+            str(ROUTING_FILES / "categories.csv"),
+            str(ROUTING_FILES / "topics.csv"),
+        ],
+        ["catalog", "publish"],
+        ["route", "import", str(ROUTING_FILES / "routes.csv")],
+    ]
+    for step in steps:
+        result = runner.invoke(main, step)
+        assert result.exit_code == 0, (step, result.output)
+    resolved = runner.invoke(main, ["route", "resolve", "pothole", "46701102", "--explain"])
+    assert resolved.exit_code == 0
+    assert resolved.output.splitlines()[0] == "north"
+    assert "outranked by rule" in resolved.output
+    tree = runner.invoke(main, ["territory", "tree"])
+    assert "  46701000  Северный городской округ" in tree.output
+    gaps = runner.invoke(main, ["route", "gaps", "--json"])
+    assert json.loads(gaps.output)["pairs"] == 0
+    unknown = runner.invoke(main, ["route", "resolve", "ufo", "46701102"])
+    assert unknown.exit_code == 2
+    assert "topic" in unknown.output

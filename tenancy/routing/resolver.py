@@ -221,9 +221,18 @@ class RoutingIndex:
             parent = self.parents[code]
             here = missing[code] & ~(missing[parent] if parent else 0)
             if here:
-                names = tuple(t for t in topics if here & bit[t])
-                groups.append(GapGroup(code, leaves[code], names))
+                groups.append(GapGroup(code, leaves[code], _names(here, topics)))
         pairs = sum(missing[code].bit_count() for code in order if code not in children)
         inactive = [r for r in self.rules if self.tenant_status.get(r.tenant) != "active"]
         groups.sort(key=lambda g: (-g.leaves * len(g.topics), g.territory))
         return GapReport(pairs, groups, inactive)
+
+
+def _names(mask: int, topics: list[str]) -> tuple[str, ...]:
+    """The topics whose bits are set, visiting only the set bits."""
+    names = []
+    while mask:
+        lowest = mask & -mask
+        names.append(topics[lowest.bit_length() - 1])
+        mask ^= lowest
+    return tuple(names)

@@ -658,16 +658,19 @@ _RESOLVE_SQL = text(
         FROM catalog_categories c JOIN subject ON c.code = subject.up
         WHERE c.version_id = :version AND subject.rank < 20
     ),
-    keys AS (SELECT code, rank FROM subject UNION ALL SELECT '*', 1000)
+    chain AS (SELECT array_agg(code ORDER BY depth) AS codes FROM place),
+    keys AS (SELECT array_agg(code ORDER BY rank) || '{*}'::text[] AS codes FROM subject)
     SELECT t.slug
-    FROM routing_rules r
-    JOIN place ON r.territory_code = place.code
-    JOIN keys ON r.topic = keys.code
+    FROM chain, keys, LATERAL (
+        SELECT r.* FROM routing_rules r
+        WHERE r.territory_code = ANY (chain.codes) AND r.topic = ANY (keys.codes)
+    ) r
     JOIN tenants t ON t.id = r.tenant_id
     WHERE t.status = 'active'
       AND (r.valid_from IS NULL OR r.valid_from <= :day)
       AND (r.valid_to IS NULL OR r.valid_to >= :day)
-    ORDER BY place.depth, keys.rank, r.priority DESC, r.id
+    ORDER BY array_position(chain.codes, r.territory_code), array_position(keys.codes, r.topic),
+             r.priority DESC, r.id
     LIMIT 1
     """
 )

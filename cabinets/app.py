@@ -26,6 +26,9 @@ from rbac.access import BearerTokens
 from rbac.sync import LivePolicy
 from tenancy import migrate
 from tenancy.database import Database, resolve_database_urls
+from tenancy.routing import endpoints as routing_endpoints
+from tenancy.routing.cache import RoutingCache
+from tenancy.routing.service import load_index
 from tenancy.settings import Settings, SettingsError, load_settings
 from tenancy.staff import endpoints as staff_endpoints
 from tenancy.staff.service import load_policy
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         Route("/api/openapi.json", openapi_document, methods=["GET"], include_in_schema=False),
         *tenant_endpoints.routes,
         *staff_endpoints.routes,
+        *routing_endpoints.routes,
     ]
 
     @asynccontextmanager
@@ -89,15 +93,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         policy = LivePolicy(_libpq(db.urls.app), lambda: load_policy(db))
         app.state.policy = policy
         following = asyncio.create_task(policy.run(), name="policy-sync")
+        routing = RoutingCache(_libpq(db.urls.app), lambda: load_index(db))
+        app.state.routing = routing
+        routing_changes = asyncio.create_task(routing.follow(), name="routing-changes")
         try:
             # Serve as soon as the policy is in; a slow load shows in /readyz meanwhile.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(policy.ready.wait()), timeout=10)
             yield
         finally:
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
+            for task in (following, routing_changes):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if database is None:
                 await db.dispose()
 

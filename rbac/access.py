@@ -36,6 +36,7 @@ from starlette.responses import Response
 
 from rbac import tokens
 from rbac.permissions import get_permission
+from rbac.roles import PLATFORM_DOMAIN
 from rbac.sync import LivePolicy
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -101,7 +102,11 @@ def signed_in(endpoint: Endpoint) -> Endpoint:
     return guarded
 
 
-def requires(permission: str, *, tenant_param: str = "slug") -> Callable[[Endpoint], Endpoint]:
+def requires(
+    permission: str, *, tenant_param: str | None = "slug"
+) -> Callable[[Endpoint], Endpoint]:
+    """Guard an endpoint with ``permission`` in the tenant its path names, or on the platform
+    (``tenant_param=None``) for operator work such as the catalog and routing."""
     get_permission(permission)  # an unknown name fails at import, not at request time
 
     def declare(endpoint: Endpoint) -> Endpoint:
@@ -111,16 +116,21 @@ def requires(permission: str, *, tenant_param: str = "slug") -> Callable[[Endpoi
             policy: LivePolicy = request.app.state.policy
             if not policy.ready.is_set():
                 raise HTTPException(503, "permissions are still loading; retry in a moment")
-            slug = request.path_params[tenant_param]
-            tenant_id = policy.slugs.get(slug)
-            if tenant_id is None:
-                raise HTTPException(404, f"tenant {slug!r} not found")
-            if not policy.enforcer.allowed(principal.subject, tenant_id, permission):
+            if tenant_param is None:
+                slug, domain = PLATFORM_DOMAIN, PLATFORM_DOMAIN
+            else:
+                slug = request.path_params[tenant_param]
+                found = policy.slugs.get(slug)
+                if found is None:
+                    raise HTTPException(404, f"tenant {slug!r} not found")
+                domain = found
+            if not policy.enforcer.allowed(principal.subject, domain, permission):
                 log.info(
                     "access refused", subject=principal.subject, tenant=slug, permission=permission
                 )
                 raise HTTPException(403, f"this needs the permission {permission} in {slug!r}")
-            request.state.tenant_id = uuid.UUID(tenant_id)
+            if tenant_param is not None:
+                request.state.tenant_id = uuid.UUID(domain)
             return await endpoint(request)
 
         guarded.__access__ = Access("permission", permission, tenant_param)  # type: ignore[attr-defined]

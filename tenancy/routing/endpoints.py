@@ -1,0 +1,169 @@
+"""The catalog for forms (public), resolution (public: citizens may see where a message goes),
+and the operator's routing endpoints (``routing:edit`` on the platform)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from rbac.access import public, requires
+from tenancy.database import Database
+from tenancy.errors import FieldError, InvalidInput, field_errors
+from tenancy.routing import service
+from tenancy.routing.cache import RoutingCache
+from tenancy.routing.schemas import RuleRow
+
+
+class ResolveQuery(BaseModel):
+    topic: str = Field(min_length=1)
+    territory: str = Field(pattern=r"^[0-9]{2,11}$")
+    on: date | None = None
+
+
+@public
+async def catalog_for_territory(request: Request) -> Response:
+    """
+    summary: The published topics a citizen may choose on a territory.
+    description: Federal topics and the territory's region's own, active only; each with its
+      deadline, required photo or address, and extra fields (typed questions).
+    tags: [catalog]
+    parameters:
+      - {name: territory, in: query, required: true, schema: {type: string}}
+    responses:
+      200: {description: Topics ordered by code.}
+      422:
+        description: A missing or unknown territory.
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+    """
+    territory = request.query_params.get("territory")
+    if not territory:
+        raise InvalidInput.one("territory", "name the territory (an OKTMO-style code)")
+    db: Database = request.app.state.database
+    topics = await service.list_topics(db, territory=territory)
+    keep = (
+        "code", "category_code", "title", "description", "keywords", "deadline_days", "calendar",
+        "photo_required", "address_required", "fields", "region_code",
+    )  # fmt: skip
+    return JSONResponse([{k: t[k] for k in keep} for t in topics])
+
+
+@public
+async def resolve(request: Request) -> Response:
+    """
+    summary: Which organization answers a topic on a territory, and why.
+    tags: [routing]
+    parameters:
+      - {name: topic, in: query, required: true, schema: {type: string}}
+      - {name: territory, in: query, required: true, schema: {type: string}}
+      - {name: 'on', in: query, schema: {type: string, format: date}}
+    responses:
+      200: {description: 'The tenant (null when nobody is responsible), every candidate rule.'}
+      422:
+        description: Unknown topic or territory.
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+    """
+    query = ResolveQuery.model_validate(dict(request.query_params))
+    cache: RoutingCache = request.app.state.routing
+    index = await cache.index()
+    errors = []
+    if query.topic not in index.topic_category:
+        errors.append(("topic", f"unknown topic {query.topic!r}"))
+    if query.territory not in index.parents:
+        errors.append(("territory", f"unknown territory {query.territory}"))
+    if errors:
+        raise InvalidInput([FieldError(f, m) for f, m in errors])
+    result = index.explain(query.topic, query.territory, query.on or date.today())
+    return JSONResponse(
+        {
+            "tenant": result.tenant,
+            "rule": result.rule.id if result.rule else None,
+            "reason": result.reason,
+            "candidates": [
+                {
+                    "rule": c.rule.id,
+                    "topic": c.rule.topic,
+                    "territory": c.rule.territory,
+                    "tenant": c.rule.tenant,
+                    "priority": c.rule.priority,
+                    "verdict": c.verdict,
+                }
+                for c in result.candidates
+            ],
+        }
+    )
+
+
+@requires("routing:edit", tenant_param=None)
+async def add_rules(request: Request) -> Response:
+    """
+    summary: Add routing rules (all or nothing).
+    tags: [routing]
+    security: [{bearer: []}]
+    requestBody:
+      content:
+        application/json:
+          schema: {type: array, items: {type: object}}
+    responses:
+      201: {description: Added.}
+      403:
+        description: The caller lacks routing:edit on the platform.
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+      422:
+        description: Every problem, each naming the rule (rules[i]) and its field.
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+    """
+    body: Any = await request.json()
+    if not isinstance(body, list):
+        raise InvalidInput.one("body", "send a JSON list of rules")
+    rows, errors = [], []
+    for i, item in enumerate(body):
+        try:
+            rows.append((f"rules[{i}]", RuleRow.model_validate(item)))
+        except ValidationError as exc:
+            errors += field_errors(exc, location=f"rules[{i}]")
+    if errors:
+        raise InvalidInput(errors)
+    db: Database = request.app.state.database
+    principal = request.user
+    counts = await service.add_rules(db, rows, actor=f"api:{principal.display_name}", source="api")
+    return JSONResponse(counts, status_code=201)
+
+
+@requires("routing:edit", tenant_param=None)
+async def gaps(request: Request) -> Response:
+    """
+    summary: Topics nobody answers, grouped by territory, and rules pointing at inactive tenants.
+    tags: [routing]
+    security: [{bearer: []}]
+    responses:
+      200: {description: The gap report.}
+      403:
+        description: The caller lacks routing:edit on the platform.
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+    """
+    db: Database = request.app.state.database
+    report = await service.gaps(db)
+    return JSONResponse(report.model_dump(mode="json"))
+
+
+routes = [
+    Route("/api/v1/catalog/topics", catalog_for_territory, methods=["GET"]),
+    Route("/api/v1/routing/resolve", resolve, methods=["GET"]),
+    Route("/api/v1/routing/rules", add_rules, methods=["POST"]),
+    Route("/api/v1/routing/gaps", gaps, methods=["GET"]),
+]

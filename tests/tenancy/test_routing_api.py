@@ -1,0 +1,116 @@
+"""The routing API: the public catalog for forms, public resolution served from the cached
+index (rebuilt after changes made elsewhere), and operator endpoints closed to others."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from starlette.testclient import TestClient
+
+from cabinets.app import create_app
+from tenancy.database import Database, DatabaseUrls
+from tenancy.routing import service
+from tenancy.routing.schemas import RuleRow
+from tenancy.settings import Settings
+from tenancy.staff import service as staff
+from tenancy.tenants import service as tenants
+from tenancy.tenants.models import TenantKind
+
+FILES = Path(__file__).with_name("routing_files")
+
+
+def in_database(urls: DatabaseUrls, work: Callable[[Database], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        db = Database(urls, pool_size=1)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return anyio.run(run)
+
+
+@pytest.fixture
+def client(
+    settings: Settings, clean_database: DatabaseUrls, tenant_data: Callable[..., Any]
+) -> Iterator[TestClient]:
+    async def build(db: Database) -> None:
+        await tenants.create_tenants(
+            db,
+            [
+                tenant_data("region", kind=TenantKind.REGION),
+                tenant_data("north", kind=TenantKind.MUNICIPALITY, parent="region"),
+                tenant_data("north-roads", kind=TenantKind.OTHER, parent="north"),
+                tenant_data("river", kind=TenantKind.MUNICIPALITY, parent="region"),
+            ],
+            actor="test",
+        )
+        await service.import_territories(db, FILES / "territories.csv", actor="t")
+        await service.import_catalog(
+            db, [FILES / "categories.csv", FILES / "topics.csv"], actor="t"
+        )
+        await service.publish_catalog(db, actor="t")
+        await service.import_rules(db, FILES / "routes.csv", actor="t")
+
+    in_database(clean_database, build)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_the_catalog_for_a_form_shows_what_is_valid_there(client: TestClient) -> None:
+    topics = client.get("/api/v1/catalog/topics", params={"territory": "46701101"}).json()
+    assert [t["code"] for t in topics] == ["canteen", "local-fair", "pothole", "snow"]
+    pothole = topics[2]
+    assert (pothole["photo_required"], pothole["deadline_days"]) == (True, 10)
+    missing = client.get("/api/v1/catalog/topics")
+    assert missing.status_code == 422
+    assert missing.json()["errors"][0]["field"] == "territory"
+
+
+def test_resolution_is_public_and_explained(client: TestClient) -> None:
+    answer = client.get(
+        "/api/v1/routing/resolve", params={"topic": "pothole", "territory": "46701101"}
+    ).json()
+    assert answer["tenant"] == "north-roads"
+    assert answer["candidates"][0]["verdict"] == "winner"
+    bad = client.get("/api/v1/routing/resolve", params={"topic": "ufo", "territory": "46701101"})
+    assert bad.status_code == 422
+
+
+def test_a_change_made_elsewhere_reaches_the_cached_index(
+    client: TestClient, clean_database: DatabaseUrls
+) -> None:
+    params = {"topic": "canteen", "territory": "46702101"}
+    assert client.get("/api/v1/routing/resolve", params=params).json()["tenant"] == "river"
+    rule = RuleRow(topic="canteen", territory="46702101", tenant="north")
+    in_database(
+        clean_database, lambda db: service.add_rules(db, [("x", rule)], actor="t", source="t")
+    )
+    deadline = time.monotonic() + 5
+    while client.get("/api/v1/routing/resolve", params=params).json()["tenant"] != "north":
+        assert time.monotonic() < deadline, "the cached index never saw the new rule"
+        time.sleep(0.05)
+
+
+def test_operator_endpoints_need_routing_edit_on_the_platform(
+    client: TestClient, clean_database: DatabaseUrls
+) -> None:
+    assert client.get("/api/v1/routing/gaps").status_code == 401
+    token = in_database(
+        clean_database,
+        lambda db: staff.create_token(
+            db, "region", "admin", name="edms", expires_at=None, actor="t"
+        ),
+    )
+    refused = client.post(
+        "/api/v1/routing/rules",
+        json=[{"topic": "snow", "territory": "46702000", "tenant": "river"}],
+        headers={"Authorization": f"Bearer {token.token}"},
+    )
+    assert refused.status_code == 403
+    assert "routing:edit in 'platform'" in refused.json()["detail"]

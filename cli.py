@@ -965,13 +965,17 @@ def catalog_diff(as_json: bool) -> None:
 
 
 @catalog.command("publish")
+@json_option
 @reports_errors
-def catalog_publish() -> None:
+def catalog_publish(as_json: bool) -> None:
     """Publish the draft in one step; the previous version is kept for old messages."""
     from tenancy.routing import service
 
     version = run_with_database(lambda db: service.publish_catalog(db, actor=actor()))
-    click.echo(f"catalog version {version} published")
+    if as_json:
+        emit_json({"published": version})
+    else:
+        click.echo(f"catalog version {version} published")
 
 
 @catalog.command("list")
@@ -1031,10 +1035,11 @@ def route() -> None:
 @click.option("--priority", type=int, default=0, show_default=True)
 @click.option("--from", "valid_from", help="First day the rule holds (YYYY-MM-DD).")
 @click.option("--to", "valid_to", help="Last day the rule holds (YYYY-MM-DD).")
+@json_option
 @reports_errors
 def route_set(
     topic: str, territory: str, tenant: str, priority: int, valid_from: str | None,
-    valid_to: str | None,
+    valid_to: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Add one rule: TOPIC (a topic, a category or *) on TERRITORY goes to TENANT."""
     from tenancy.routing import service
@@ -1047,7 +1052,10 @@ def route_set(
     run_with_database(
         lambda db: service.add_rules(db, [("rule", row)], actor=actor(), source="route set")
     )
-    click.echo(f"{topic} on {territory} → {tenant} (priority {priority})")
+    if as_json:
+        emit_json(row)
+    else:
+        click.echo(f"{topic} on {territory} → {tenant} (priority {priority})")
 
 
 @route.command("import")

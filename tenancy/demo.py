@@ -4,8 +4,11 @@ check digits; the region code 99 is not a real one."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tenancy.database import Database
 from tenancy.errors import NotFound
+from tenancy.routing import service as routing
 from tenancy.staff import service as staff
 from tenancy.staff.schemas import StaffInput
 from tenancy.tenants import service
@@ -15,6 +18,7 @@ from tenancy.tenants.schemas import TenantCreate
 
 DEMO_ROOT = "demo-oblast"
 DEMO_SOURCE = "demo"
+DEMO_FILES = Path(__file__).with_name("demo_files")
 
 _MUNICIPALITIES = [
     ("demo-severny", "Северный городской округ", "99701000"),
@@ -133,4 +137,12 @@ async def seed_demo(db: Database, *, actor: str) -> int:
     for email, _, grants in DEMO_STAFF:
         for tenant, role in grants:
             await staff.grant_role(db, email, tenant, role, actor=actor, source=DEMO_SOURCE)
+    # Territories, a small catalog and the routing table; nobody answers housing questions in
+    # the forest district yet, so `priemnaya route gaps` has something to show.
+    await routing.import_territories(db, DEMO_FILES / "territories.csv", actor=actor)
+    await routing.import_catalog(
+        db, [DEMO_FILES / "categories.csv", DEMO_FILES / "topics.csv"], actor=actor
+    )
+    await routing.publish_catalog(db, actor=actor)
+    await routing.import_rules(db, DEMO_FILES / "routes.csv", actor=actor)
     return len(created)

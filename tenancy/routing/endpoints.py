@@ -161,7 +161,51 @@ async def gaps(request: Request) -> Response:
     return JSONResponse(report.model_dump(mode="json"))
 
 
+@requires("catalog:edit", tenant_param=None)
+async def catalog_diff(request: Request) -> Response:
+    """
+    summary: What publishing the catalog draft would change.
+    tags: [catalog]
+    security: [{bearer: []}]
+    responses:
+      200: {description: Added, removed and changed categories and topics.}
+      403:
+        description: The caller lacks catalog:edit on the platform.
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+    """
+    db: Database = request.app.state.database
+    return JSONResponse((await service.diff_catalog(db)).model_dump(mode="json"))
+
+
+@requires("catalog:edit", tenant_param=None)
+async def catalog_publish(request: Request) -> Response:
+    """
+    summary: Publish the catalog draft in one step.
+    tags: [catalog]
+    security: [{bearer: []}]
+    responses:
+      200: {description: The published version.}
+      403:
+        description: The caller lacks catalog:edit on the platform.
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+      422:
+        description: There is no draft.
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+    """
+    db: Database = request.app.state.database
+    version = await service.publish_catalog(db, actor=f"api:{request.user.display_name}")
+    return JSONResponse({"published": version})
+
+
 routes = [
+    Route("/api/v1/catalog/diff", catalog_diff, methods=["GET"]),
+    Route("/api/v1/catalog/publish", catalog_publish, methods=["POST"]),
     Route("/api/v1/catalog/topics", catalog_for_territory, methods=["GET"]),
     Route("/api/v1/routing/resolve", resolve, methods=["GET"]),
     Route("/api/v1/routing/rules", add_rules, methods=["POST"]),

@@ -238,3 +238,16 @@ def test_in_memory_resolution_agrees_with_brute_force() -> None:
         )
         assert index.resolve(topic, place, TODAY) == (valid[0].tenant if valid else None)
         assert index.explain(topic, place, TODAY).tenant == index.resolve(topic, place, TODAY)
+
+
+async def test_the_demo_region_routes_and_shows_its_gaps(db: Database) -> None:
+    from tenancy.demo import seed_demo
+
+    assert await seed_demo(db, actor="test") == 12
+    assert (await service.resolve(db, "pothole", "99701101", TODAY)).tenant == "demo-severny"
+    assert (await service.resolve(db, "canteen", "99702101", TODAY)).tenant == "demo-minobr"
+    report = await service.gaps(db, TODAY)
+    assert [(g.territory, g.leaves, g.topics) for g in report.groups] == [
+        ("99703000", 1, ["heating", "yard"])
+    ]
+    assert await seed_demo(db, actor="test") == 0

@@ -468,7 +468,7 @@ async def _stored_rules(session: AsyncSession) -> list[Rule]:
     rows = await session.execute(
         text(
             "SELECT r.id, r.topic, r.territory_code, t.slug, r.priority, r.valid_from, r.valid_to "
-            "FROM routing_rules r JOIN tenants t ON t.id = r.tenant_id"
+            "FROM routing_rules r JOIN tenants t ON t.id = r.responsible_tenant_id"
         )
     )
     return [
@@ -533,8 +533,8 @@ async def add_rules(
         await session.execute(
             text(
                 """
-                INSERT INTO routing_rules (topic, territory_code, tenant_id, priority, valid_from,
-                                           valid_to, created_by)
+                INSERT INTO routing_rules (topic, territory_code, responsible_tenant_id,
+                                           priority, valid_from, valid_to, created_by)
                 SELECT t, c, n, p, f, u, :actor
                 FROM unnest(CAST(:topics AS text[]), CAST(:territories AS text[]),
                             CAST(:tenants AS uuid[]), CAST(:priorities AS int[]),
@@ -665,7 +665,7 @@ _RESOLVE_SQL = text(
         SELECT r.* FROM routing_rules r
         WHERE r.territory_code = ANY (chain.codes) AND r.topic = ANY (keys.codes)
     ) r
-    JOIN tenants t ON t.id = r.tenant_id
+    JOIN tenants t ON t.id = r.responsible_tenant_id
     WHERE t.status = 'active'
       AND (r.valid_from IS NULL OR r.valid_from <= :day)
       AND (r.valid_to IS NULL OR r.valid_to >= :day)

@@ -99,7 +99,7 @@ def seed(urls: DatabaseUrls, places: list[tuple[str, str, str | None]]) -> None:
 
 NAIVE_LEVEL = text(
     """
-    SELECT t.slug FROM routing_rules r JOIN tenants t ON t.id = r.tenant_id
+    SELECT t.slug FROM routing_rules r JOIN tenants t ON t.id = r.responsible_tenant_id
     WHERE r.territory_code = :territory AND r.topic = ANY(:keys) AND t.status = 'active'
       AND (r.valid_from IS NULL OR r.valid_from <= :day)
       AND (r.valid_to IS NULL OR r.valid_to >= :day)

@@ -94,7 +94,8 @@ def upgrade() -> None:
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             topic text NOT NULL,
             territory_code text NOT NULL REFERENCES territories (code),
-            tenant_id uuid NOT NULL REFERENCES tenants (id),
+            -- the tenant that must answer; not an owner: rules are shared reference data
+            responsible_tenant_id uuid NOT NULL REFERENCES tenants (id),
             priority integer NOT NULL DEFAULT 0,
             valid_from date,
             valid_to date,
@@ -105,7 +106,7 @@ def upgrade() -> None:
         """
     )
     op.execute("CREATE INDEX ix_routing_rules_place ON routing_rules (territory_code, topic)")
-    op.execute("CREATE INDEX ix_routing_rules_tenant ON routing_rules (tenant_id)")
+    op.execute("CREATE INDEX ix_routing_rules_tenant ON routing_rules (responsible_tenant_id)")
     for table in _TABLES:
         op.execute(f"GRANT SELECT ON {table} TO priemnaya_app")
 

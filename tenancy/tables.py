@@ -31,6 +31,12 @@ def delimiter_of(header: str) -> str:
     return max(counts, key=lambda d: counts[d])
 
 
+def header_of(text: str) -> list[str]:
+    """The lower-cased column names of a decoded CSV text."""
+    first = text.splitlines()[0] if text else ""
+    return [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter_of(first)), [])]
+
+
 def read_table(
     path: Path, required: tuple[str, ...], optional: tuple[str, ...] = ()
 ) -> tuple[list[tuple[str, Row]], list[FieldError]]:
@@ -45,8 +51,18 @@ def read_table(
     text, problem = decode_csv(data)
     if problem:
         return [], [FieldError("file", problem, name)]
+    return parse_table(text, name, required, optional)
+
+
+def parse_table(
+    text: str, name: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> tuple[list[tuple[str, Row]], list[FieldError]]:
+    """The same as ``read_table`` for text already decoded."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text.splitlines()[0]))
-    header = [h.strip().lower() for h in next(reader)]
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except csv.Error as exc:
+        return [], [FieldError("csv", str(exc), f"{name}:1")]
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in required + optional]
     errors = []

@@ -9,16 +9,18 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import anyio
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from tenancy import migrate
-from tenancy.database import DatabaseUrls, driver_url
+from tenancy.database import Database, DatabaseUrls, driver_url
 from tenancy.embedded import EmbeddedPostgres
 
 
@@ -65,3 +67,16 @@ def fresh_database(server_url: str, prefix: str = "priemnaya_test") -> Iterator[
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def run_in_database(urls: DatabaseUrls, work: Callable[[Database], Awaitable[Any]]) -> Any:
+    """Run service calls from a synchronous test (the app under test has its own loop)."""
+
+    async def run() -> Any:
+        db = Database(urls, pool_size=1)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return anyio.run(run)

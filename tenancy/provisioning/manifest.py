@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from tenancy.errors import FieldError, InvalidInput, field_errors
 from tenancy.staff.schemas import StaffInput
-from tenancy.tables import decode_csv, delimiter_of
+from tenancy.tables import decode_csv, header_of, parse_table
 from tenancy.tenants.models import TenantStatus
 from tenancy.tenants.schemas import TenantCreate
 
@@ -246,20 +246,11 @@ def _read_csv(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
     text, problem = decode_csv(data)
     if problem:
         return Manifest(), [FieldError("file", problem, name)]
-    header_line = text.splitlines()[0] if text else ""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(header_line))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        return Manifest(), [FieldError("file", "the file is empty", f"{name}:1")]
-    except csv.Error as exc:
-        return Manifest(), [FieldError("csv", str(exc), f"{name}:1")]
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
+    header = header_of(text)
     if "slug" in header:
-        required, optional = TENANT_COLUMNS, TENANT_OPTIONAL_COLUMNS
+        rows, errors = parse_table(text, name, TENANT_COLUMNS, TENANT_OPTIONAL_COLUMNS)
     elif "email" in header:
-        required, optional = STAFF_COLUMNS, ()
+        rows, errors = parse_table(text, name, STAFF_COLUMNS)
     else:
         return Manifest(), [
             FieldError(
@@ -269,38 +260,12 @@ def _read_csv(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
                 f"{name}:1",
             )
         ]
-    errors = []
-    missing = [c for c in required if c not in header]
-    unknown = [c for c in header if c not in required + optional]
-    if missing:
-        errors.append(FieldError("header", f"missing column(s): {', '.join(missing)}", f"{name}:1"))
-    if unknown:
-        known = ", ".join(required + optional)
-        errors.append(
-            FieldError(
-                "header", f"unknown column(s): {', '.join(unknown)} (known: {known})", f"{name}:1"
-            )
-        )
-    if errors:
-        return Manifest(), errors
     manifest = Manifest(sources=[name])
-    try:
-        for values in reader:
-            where = f"{name}:{reader.line_num}"
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(header):
-                errors.append(
-                    FieldError("row", f"has {len(values)} values for {len(header)} columns", where)
-                )
-                continue
-            row = {k: (v.strip() or None) for k, v in zip(header, values, strict=True)}
-            if "slug" in header:
-                _csv_tenant(row, where, manifest, errors)
-            else:
-                _csv_staff(row, where, manifest, errors)
-    except csv.Error as exc:
-        errors.append(FieldError("csv", str(exc), f"{name}:{reader.line_num}"))
+    for where, row in rows:
+        if "slug" in header:
+            _csv_tenant(row, where, manifest, errors)
+        else:
+            _csv_staff(row, where, manifest, errors)
     return manifest, errors
 
 

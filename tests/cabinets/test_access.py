@@ -3,11 +3,10 @@ permission is checked in the tenant it names."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import anyio
 import pytest
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.testclient import TestClient
@@ -19,6 +18,7 @@ from tenancy.settings import Settings
 from tenancy.staff import service
 from tenancy.tenants import service as tenants
 from tenancy.tenants.models import TenantKind
+from tests.databases import run_in_database
 
 PROBLEM = "application/problem+json"
 
@@ -41,19 +41,6 @@ def test_every_route_declares_its_permission_or_that_it_is_public(settings: Sett
     staff = declared["/api/v1/tenants/{slug}/staff"]
     assert staff is not None
     assert (staff.kind, staff.permission) == ("permission", "staff:manage")
-
-
-def in_database(urls: DatabaseUrls, work: Callable[[Database], Awaitable[Any]]) -> Any:
-    """Run service calls from a synchronous test (the app under test has its own loop)."""
-
-    async def run() -> Any:
-        db = Database(urls, pool_size=1)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return anyio.run(run)
 
 
 @pytest.fixture
@@ -85,7 +72,7 @@ def world(clean_database: DatabaseUrls, tenant_data: Callable[..., Any]) -> dict
         await service.revoke_token(db, made["revoked-id"], actor="test")
         return made
 
-    result: dict[str, str] = in_database(clean_database, build)
+    result: dict[str, str] = run_in_database(clean_database, build)
     return result
 
 
@@ -166,5 +153,7 @@ def test_revoking_a_token_takes_effect_at_once(
 ) -> None:
     headers = bearer(world["admin"])
     assert client.get("/api/v1/tenants/school-1/staff", headers=headers).status_code == 200
-    in_database(clean_database, lambda db: service.revoke_token(db, world["admin-id"], actor="t"))
+    run_in_database(
+        clean_database, lambda db: service.revoke_token(db, world["admin-id"], actor="t")
+    )
     assert client.get("/api/v1/tenants/school-1/staff", headers=headers).status_code == 401

@@ -19,29 +19,15 @@ from tenancy.routing import service
 from tenancy.routing.resolver import RoutingIndex, Rule
 from tenancy.routing.schemas import RuleRow
 from tenancy.tenants import service as tenants
-from tenancy.tenants.models import TenantKind
 from tenancy.tenants.service import Lifecycle
+from tests.tenancy.routing_world import seed_routing_region
 
-FILES = Path(__file__).with_name("routing_files")
 TODAY = date(2026, 11, 23)
 
 
 @pytest.fixture
 async def region(db: Database, tenant_data: Callable[..., Any]) -> Database:
-    await tenants.create_tenants(
-        db,
-        [
-            tenant_data("region", kind=TenantKind.REGION),
-            tenant_data("north", kind=TenantKind.MUNICIPALITY, parent="region"),
-            tenant_data("north-roads", kind=TenantKind.OTHER, parent="north"),
-            tenant_data("river", kind=TenantKind.MUNICIPALITY, parent="region"),
-        ],
-        actor="test",
-    )
-    await service.import_territories(db, FILES / "territories.csv", actor="t")
-    await service.import_catalog(db, [FILES / "categories.csv", FILES / "topics.csv"], actor="t")
-    await service.publish_catalog(db, actor="t")
-    await service.import_rules(db, FILES / "routes.csv", actor="t")
+    await seed_routing_region(db, tenant_data)
     return db
 
 

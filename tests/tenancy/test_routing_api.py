@@ -4,11 +4,9 @@ index (rebuilt after changes made elsewhere), and operator endpoints closed to o
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import anyio
 import pytest
 from starlette.testclient import TestClient
 
@@ -18,21 +16,8 @@ from tenancy.routing import service
 from tenancy.routing.schemas import RuleRow
 from tenancy.settings import Settings
 from tenancy.staff import service as staff
-from tenancy.tenants import service as tenants
-from tenancy.tenants.models import TenantKind
-
-FILES = Path(__file__).with_name("routing_files")
-
-
-def in_database(urls: DatabaseUrls, work: Callable[[Database], Awaitable[Any]]) -> Any:
-    async def run() -> Any:
-        db = Database(urls, pool_size=1)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return anyio.run(run)
+from tests.databases import run_in_database
+from tests.tenancy.routing_world import seed_routing_region
 
 
 @pytest.fixture
@@ -40,24 +25,9 @@ def client(
     settings: Settings, clean_database: DatabaseUrls, tenant_data: Callable[..., Any]
 ) -> Iterator[TestClient]:
     async def build(db: Database) -> None:
-        await tenants.create_tenants(
-            db,
-            [
-                tenant_data("region", kind=TenantKind.REGION),
-                tenant_data("north", kind=TenantKind.MUNICIPALITY, parent="region"),
-                tenant_data("north-roads", kind=TenantKind.OTHER, parent="north"),
-                tenant_data("river", kind=TenantKind.MUNICIPALITY, parent="region"),
-            ],
-            actor="test",
-        )
-        await service.import_territories(db, FILES / "territories.csv", actor="t")
-        await service.import_catalog(
-            db, [FILES / "categories.csv", FILES / "topics.csv"], actor="t"
-        )
-        await service.publish_catalog(db, actor="t")
-        await service.import_rules(db, FILES / "routes.csv", actor="t")
+        await seed_routing_region(db, tenant_data)
 
-    in_database(clean_database, build)
+    run_in_database(clean_database, build)
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -88,7 +58,7 @@ def test_a_change_made_elsewhere_reaches_the_cached_index(
     params = {"topic": "canteen", "territory": "46702101"}
     assert client.get("/api/v1/routing/resolve", params=params).json()["tenant"] == "river"
     rule = RuleRow(topic="canteen", territory="46702101", tenant="north")
-    in_database(
+    run_in_database(
         clean_database, lambda db: service.add_rules(db, [("x", rule)], actor="t", source="t")
     )
     deadline = time.monotonic() + 5
@@ -101,7 +71,7 @@ def test_operator_endpoints_need_routing_edit_on_the_platform(
     client: TestClient, clean_database: DatabaseUrls
 ) -> None:
     assert client.get("/api/v1/routing/gaps").status_code == 401
-    token = in_database(
+    token = run_in_database(
         clean_database,
         lambda db: staff.create_token(
             db, "region", "admin", name="edms", expires_at=None, actor="t"

@@ -168,6 +168,8 @@ class PolicyEnforcer:
         self._index: dict[tuple[str, str], Reaches] = {}
         # Most people hold the same few role combinations: share one merged map per combination.
         self._merged: dict[frozenset[str], Reaches] = {}
+        # Custom role subject → the people holding it, so redefining a role touches only them.
+        self._holders: dict[str, set[str]] = {}
         self._subtree_users: dict[str, int] = {}
         self._tenants: dict[str, TenantState] = {}
         self._inactive: set[str] = set()
@@ -220,9 +222,8 @@ class PolicyEnforcer:
     def _recompile_holders(self, subject: str) -> None:
         self._merged = {k: v for k, v in self._merged.items() if subject not in k}
         domain = subject.rsplit("@", 1)[1]
-        for (user, where), roles in list(self._roles.items()):
-            if where == domain and subject in roles:
-                self._compile(user, where)
+        for user in list(self._holders.get(subject, ())):
+            self._compile(user, domain)
 
     def load(self, grants: Iterable[Grant]) -> int:
         """Add many grants at once (casbin's bulk path); return how many were new."""
@@ -236,6 +237,8 @@ class PolicyEnforcer:
             if subject not in held:
                 held.add(subject)
                 new.append((grant.user, subject, grant.domain))
+                if subject in self._custom:
+                    self._holders.setdefault(subject, set()).add(grant.user)
         if new:
             for rule in new:
                 self._grouping.add(rule)
@@ -252,6 +255,7 @@ class PolicyEnforcer:
         if not roles or subject not in roles:
             return False
         roles.discard(subject)
+        self._holders.get(subject, set()).discard(grant.user)
         self._grouping.remove((grant.user, subject, grant.domain))
         self._compile(grant.user, grant.domain)
         return True

@@ -24,6 +24,7 @@ from rbac.roles import ROLE_TEMPLATES, RoleScope
 from rbac.store import Person, StoredGrant
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput
+from tenancy.hierarchy import cycle_through
 from tenancy.provisioning.manifest import Manifest, StaffEntry, StaffSpec, TenantEntry, TenantSpec
 from tenancy.provisioning.schemas import (
     GrantLine,
@@ -142,8 +143,9 @@ async def _plan(session: AsyncSession, manifest: Manifest, *, prune: bool) -> _W
     work.tenant_ids = {slug: row.id for slug, row in final.items()}
 
     errors += manifest.errors
+    parents = {slug: row.parent for slug, row in final.items()}
     for entry in manifest.tenants:
-        errors += _tenant_problems(entry, final, manifest.unreadable)
+        errors += _tenant_problems(entry, final, parents, manifest.unreadable)
     if not errors:
         _diff_tenants(manifest.tenants, stored, final, work)
         if prune:
@@ -155,7 +157,10 @@ async def _plan(session: AsyncSession, manifest: Manifest, *, prune: bool) -> _W
 
 
 def _tenant_problems(
-    entry: TenantEntry, final: dict[str, _Row], unreadable: set[str]
+    entry: TenantEntry,
+    final: dict[str, _Row],
+    parents: dict[str, str | None],
+    unreadable: set[str],
 ) -> list[FieldError]:
     spec, where = entry.spec, entry.location
     if spec.parent is None:
@@ -166,17 +171,9 @@ def _tenant_problems(
         return [FieldError("parent", f"unknown tenant {spec.parent!r}", where)]
     else:
         parent = final[spec.parent]
-    # A cycle: walking up from the parent comes back here.
-    seen = [spec.slug]
-    up = spec.parent
-    while up is not None and up in final:
-        if up == spec.slug:
-            path = " → ".join([*seen, spec.slug])
-            return [FieldError("parent", f"makes a cycle: {path}", where)]
-        if len(seen) > len(final):
-            break
-        seen.append(up)
-        up = final[up].parent
+    cycle = cycle_through(spec.slug, parents)
+    if cycle is not None:
+        return [FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where)]
     problems = placement_errors(spec.kind, parent)
     return [FieldError(p.field, p.message, where) for p in problems]
 

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tenancy.audit import record_audit
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput, field_errors
+from tenancy.hierarchy import cycle_through
 from tenancy.routing.resolver import ANY_TOPIC, RoutingIndex, Rule
 from tenancy.routing.schemas import (
     CandidateRead,
@@ -60,18 +61,6 @@ def _rows(
     return parsed, errors
 
 
-def _cycle(code: str, parents: dict[str, str | None]) -> list[str] | None:
-    path, up = [code], parents.get(code)
-    while up is not None:
-        if up == code:
-            return [*path, code]
-        if up in path or len(path) > len(parents):
-            return None
-        path.append(up)
-        up = parents.get(up)
-    return None
-
-
 # --- territories -------------------------------------------------------------------------
 
 
@@ -84,11 +73,11 @@ async def import_territories(db: Database, path: Path, *, actor: str) -> dict[st
     """Add or update territories from ``code,name,parent``; all or nothing."""
     rows, errors = _rows(path, TERRITORY_COLUMNS, (), TerritoryRow)
     async with db.privileged_session(actor=actor) as session:
-        stored = await _territory_parents(session)
-        names = {
-            r.code: r.name
-            for r in await session.execute(text("SELECT code, name FROM territories"))
-        }
+        found = (
+            await session.execute(text("SELECT code, name, parent_code FROM territories"))
+        ).all()
+        stored = {r.code: r.parent_code for r in found}
+        names = {r.code: r.name for r in found}
         final = dict(stored)
         seen: dict[str, str] = {}
         for where, row in rows:
@@ -99,7 +88,7 @@ async def import_territories(db: Database, path: Path, *, actor: str) -> dict[st
         for where, row in rows:
             if row.parent is not None and row.parent not in final:
                 errors.append(FieldError("parent", f"unknown territory {row.parent}", where))
-            elif (cycle := _cycle(row.code, final)) is not None:
+            elif (cycle := cycle_through(row.code, final)) is not None:
                 errors.append(FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where))
         if errors:
             raise InvalidInput(errors)
@@ -280,7 +269,7 @@ async def import_catalog(db: Database, paths: list[Path], *, actor: str) -> dict
         for where, category in categories:
             if category.parent is not None and category.parent not in parents:
                 errors.append(FieldError("parent", f"unknown category {category.parent}", where))
-            elif (cycle := _cycle(category.code, parents)) is not None:
+            elif (cycle := cycle_through(category.code, parents)) is not None:
                 errors.append(FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where))
         for where, topic in topics:
             if topic.category not in parents:
@@ -406,6 +395,19 @@ async def publish_catalog(db: Database, *, actor: str) -> int:
         return int(draft)
 
 
+_ANCESTORS = text(
+    """
+    WITH RECURSIVE up AS (
+        SELECT code, parent_code, 0 AS depth FROM territories WHERE code = :code
+        UNION ALL
+        SELECT t.code, t.parent_code, up.depth + 1
+        FROM territories t JOIN up ON t.code = up.parent_code WHERE up.depth < 20
+    )
+    SELECT code FROM up
+    """
+)
+
+
 async def list_topics(
     db: Database, *, draft: bool = False, territory: str | None = None
 ) -> list[dict[str, Any]]:
@@ -416,13 +418,9 @@ async def list_topics(
         _, topics = await _catalog(session, version)
         chain: set[str] = set()
         if territory is not None:
-            parents = await _territory_parents(session)
-            if territory not in parents:
+            chain = set((await session.execute(_ANCESTORS, {"code": territory})).scalars())
+            if not chain:
                 raise InvalidInput.one("territory", f"unknown territory {territory}")
-            up: str | None = territory
-            while up is not None:
-                chain.add(up)
-                up = parents[up]
     found = sorted(topics.values(), key=lambda t: t["code"])
     if territory is not None:
         found = [

@@ -158,14 +158,24 @@ async def set_staff_status(
         return changed
 
 
+async def _slugs(session: AsyncSession, tenant_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The slugs of just these tenants (not the whole directory)."""
+    if not tenant_ids:
+        return {}
+    rows = await session.execute(
+        text("SELECT id, slug FROM tenants WHERE id = ANY(:ids)"), {"ids": list(tenant_ids)}
+    )
+    return {r.id: r.slug for r in rows}
+
+
 async def me(db: Database, user_id: uuid.UUID) -> StaffRead:
     """A person as they see themselves: who they are and the roles they hold where."""
     async with db.public_session() as session:
         user = await session.get(User, user_id)
         if user is None:
             raise NotFound("user", str(user_id))
-        slugs = {r.id: r.slug for r in await session.execute(text("SELECT id, slug FROM tenants"))}
         grants = await store.grants_of(session, user_ids=[user_id])
+        slugs = await _slugs(session, {g.tenant_id for g in grants if g.tenant_id})
     return StaffRead(
         email=user.email,
         name=user.name,
@@ -181,9 +191,6 @@ async def list_staff(db: Database, tenant: str | None = None) -> list[StaffRead]
     """Everyone (or the staff of one tenant) with the roles they hold, by e-mail."""
     async with db.public_session() as session:
         scope = await _tenant(session, tenant) if tenant is not None else None
-        slugs = {
-            row.id: row.slug for row in await session.execute(text("SELECT id, slug FROM tenants"))
-        }
         if tenant is not None and tenant != PLATFORM:
             assert scope is not None
             grants = await store.grants_of(session, tenant_ids=[scope.id])
@@ -191,8 +198,13 @@ async def list_staff(db: Database, tenant: str | None = None) -> list[StaffRead]
             grants = await store.grants_of(session)
             if tenant == PLATFORM:
                 grants = [g for g in grants if g.tenant_id is None]
+        slugs = await _slugs(session, {g.tenant_id for g in grants if g.tenant_id})
         by_user: dict[uuid.UUID, list[GrantRead]] = {}
-        for grant in sorted(grants, key=lambda g: (slugs.get(g.tenant_id, ""), g.role)):
+
+        def order(g: StoredGrant) -> tuple[str, str]:
+            return (slugs[g.tenant_id] if g.tenant_id else "", g.role)
+
+        for grant in sorted(grants, key=order):
             where = PLATFORM if grant.tenant_id is None else slugs[grant.tenant_id]
             by_user.setdefault(grant.user_id, []).append(GrantRead(tenant=where, role=grant.role))
         statement = select(User).order_by(col(User.email))

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from tenancy import migrate
 from tenancy.database import Database, DatabaseUnavailable, DatabaseUrls, resolve_database_urls
 from tenancy.embedded import EmbeddedPostgres
-from tenancy.errors import Conflict, InvalidInput, NotFound
+from tenancy.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tenancy.settings import Settings, SettingsError, load_settings
 
 P = ParamSpec("P")
@@ -65,7 +65,7 @@ def reports_errors(command: Callable[P, T]) -> Callable[P, T]:
             raise BadInput(str(exc)) from None
         except SettingsError as exc:
             raise BadInput(str(exc)) from None
-        except Conflict as exc:
+        except (Conflict, Forbidden) as exc:
             raise CommandError(str(exc)) from None
         except (DatabaseUnavailable, migrate.MigrationError) as exc:
             raise CommandError(str(exc)) from None
@@ -589,7 +589,17 @@ def staff_add(
 
 def _grant_line(change: Any, verb: str) -> str:
     state = verb if change.changed else "unchanged"
-    return f"{state}: {change.email} {change.role} in {change.tenant}"
+    regions = f" (regions: {', '.join(change.regions)})" if change.regions else ""
+    return f"{state}: {change.email} {change.role} in {change.tenant}{regions}"
+
+
+region_option = click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="For regional_operator: a territory code whose topics and routes the person keeps "
+    "(repeatable).",
+)
 
 
 @staff.command("import")
@@ -616,7 +626,15 @@ def staff_list(tenant: str | None, as_json: bool) -> None:
         return
     render_table(
         [
-            (p.email, p.name, p.status, ", ".join(f"{g.role}@{g.tenant}" for g in p.grants))
+            (
+                p.email,
+                p.name,
+                p.status,
+                ", ".join(
+                    f"{g.role}@{g.tenant}" + (f"[{' '.join(g.regions)}]" if g.regions else "")
+                    for g in p.grants
+                ),
+            )
             for p in people
         ],
         ["email", "name", "status", "roles"],
@@ -627,14 +645,17 @@ def staff_list(tenant: str | None, as_json: bool) -> None:
 @click.argument("email")
 @click.argument("tenant")
 @click.argument("role")
+@region_option
 @json_option
 @reports_errors
-def staff_grant(email: str, tenant: str, role: str, as_json: bool) -> None:
+def staff_grant(
+    email: str, tenant: str, role: str, regions: tuple[str, ...], as_json: bool
+) -> None:
     """Grant ROLE to EMAIL in TENANT (a slug, or 'platform' for platform roles)."""
     from tenancy.staff import service
 
     change = run_with_database(
-        lambda db: service.grant_role(db, email, tenant, role, actor=actor())
+        lambda db: service.grant_role(db, email, tenant, role, regions=regions, actor=actor())
     )
     if as_json:
         emit_json(change)
@@ -646,14 +667,18 @@ def staff_grant(email: str, tenant: str, role: str, as_json: bool) -> None:
 @click.argument("email")
 @click.argument("tenant")
 @click.argument("role")
+@region_option
 @json_option
 @reports_errors
-def staff_revoke(email: str, tenant: str, role: str, as_json: bool) -> None:
-    """Take ROLE from EMAIL in TENANT; every other grant stays."""
+def staff_revoke(
+    email: str, tenant: str, role: str, regions: tuple[str, ...], as_json: bool
+) -> None:
+    """Take ROLE from EMAIL in TENANT; every other grant stays. With --region, a regional
+    operator loses only those regions (the last one ends the role)."""
     from tenancy.staff import service
 
     change = run_with_database(
-        lambda db: service.revoke_role(db, email, tenant, role, actor=actor())
+        lambda db: service.revoke_role(db, email, tenant, role, regions=regions, actor=actor())
     )
     if as_json:
         emit_json(change)
@@ -914,6 +939,14 @@ def territory_tree(as_json: bool) -> None:
         click.echo(f"{'  ' * depth}{code}  {name}")
 
 
+operator_option = click.option(
+    "--as",
+    "operator",
+    metavar="EMAIL",
+    help="Act for this operator: a regional operator's regions limit what may change.",
+)
+
+
 @main.group()
 def catalog() -> None:
     """The topic catalog: edit a draft, compare, publish."""
@@ -921,16 +954,19 @@ def catalog() -> None:
 
 @catalog.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@operator_option
 @json_option
 @reports_errors
-def catalog_import(files: tuple[str, ...], as_json: bool) -> None:
+def catalog_import(files: tuple[str, ...], operator: str | None, as_json: bool) -> None:
     """Load categories.csv and topics.csv into the draft (created from the published one)."""
     from pathlib import Path
 
     from tenancy.routing import service
 
     counts = run_with_database(
-        lambda db: service.import_catalog(db, [Path(f) for f in files], actor=actor())
+        lambda db: service.import_catalog(
+            db, [Path(f) for f in files], actor=actor(), operator=operator
+        )
     )
     if as_json:
         emit_json(counts)
@@ -1035,11 +1071,12 @@ def route() -> None:
 @click.option("--priority", type=int, default=0, show_default=True)
 @click.option("--from", "valid_from", help="First day the rule holds (YYYY-MM-DD).")
 @click.option("--to", "valid_to", help="Last day the rule holds (YYYY-MM-DD).")
+@operator_option
 @json_option
 @reports_errors
 def route_set(
     topic: str, territory: str, tenant: str, priority: int, valid_from: str | None,
-    valid_to: str | None, as_json: bool,
+    valid_to: str | None, operator: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Add one rule: TOPIC (a topic, a category or *) on TERRITORY goes to TENANT."""
     from tenancy.routing import service
@@ -1050,7 +1087,9 @@ def route_set(
          "valid_from": valid_from, "valid_to": valid_to}
     )  # fmt: skip
     run_with_database(
-        lambda db: service.add_rules(db, [("rule", row)], actor=actor(), source="route set")
+        lambda db: service.add_rules(
+            db, [("rule", row)], actor=actor(), source="route set", operator=operator
+        )
     )
     if as_json:
         emit_json(row)
@@ -1060,17 +1099,24 @@ def route_set(
 
 @route.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--replace", is_flag=True, help="Make the table exactly this file.")
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Make the table exactly this file (for --as a regional operator: on their regions).",
+)
+@operator_option
 @json_option
 @reports_errors
-def route_import(file: str, replace: bool, as_json: bool) -> None:
+def route_import(file: str, replace: bool, operator: str | None, as_json: bool) -> None:
     """Add rules from topic,territory,tenant[,priority,valid_from,valid_to]; all or nothing."""
     from pathlib import Path
 
     from tenancy.routing import service
 
     counts = run_with_database(
-        lambda db: service.import_rules(db, Path(file), replace=replace, actor=actor())
+        lambda db: service.import_rules(
+            db, Path(file), replace=replace, actor=actor(), operator=operator
+        )
     )
     if as_json:
         emit_json(counts)

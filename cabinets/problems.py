@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tenancy.errors import Conflict, InvalidInput, NotFound, field_errors
+from tenancy.errors import Conflict, Forbidden, InvalidInput, NotFound, field_errors
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger(__name__)
@@ -79,6 +79,10 @@ async def conflict(request: Request, exc: Exception) -> Response:
     return ProblemResponse(409, "Conflict", str(exc), **_instance(request))
 
 
+async def forbidden(request: Request, exc: Exception) -> Response:
+    return ProblemResponse(403, "Forbidden", str(exc), **_instance(request))
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc, path=request.url.path)
     return ProblemResponse(
@@ -102,5 +106,6 @@ EXCEPTION_HANDLERS = {
     ValidationError: invalid_input,
     NotFound: not_found,
     Conflict: conflict,
+    Forbidden: forbidden,
     Exception: server_error,
 }

@@ -80,6 +80,11 @@ class Principal(BaseUser):
     def display_name(self) -> str:
         return self.name
 
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        """The person behind the request; None for an API token."""
+        return uuid.UUID(self.subject) if self.kind == "user" else None
+
 
 def _principal(request: Request) -> Principal:
     user = request.scope.get("user")

@@ -109,7 +109,14 @@ ROLE_TEMPLATES: dict[str, RoleTemplate] = {
         _tenant("viewer", "Reads the tenant's messages.", "message:read"),
         RoleTemplate(
             "operator",
-            "Federal or regional operator: topic catalog, territories, routing table.",
+            "Federal operator: topic catalog, territories, routing table.",
+            RoleScope.PLATFORM,
+            (("catalog:edit", Reach.TENANT), ("routing:edit", Reach.TENANT)),
+        ),
+        RoleTemplate(
+            "regional_operator",
+            "Operator of named regions: their regional topics and the routing rules on their "
+            "territories.",
             RoleScope.PLATFORM,
             (("catalog:edit", Reach.TENANT), ("routing:edit", Reach.TENANT)),
         ),

@@ -51,6 +51,11 @@ class Conflict(DomainError):
     """The request is valid but clashes with the current state."""
 
 
+class Forbidden(DomainError):
+    """The caller may do this kind of thing, but not to this object (for example a regional
+    operator publishing the federal catalog)."""
+
+
 def field_errors(exc: ValidationError, *, location: str | None = None) -> list[FieldError]:
     errors = []
     for error in exc.errors():

@@ -188,7 +188,7 @@ def test_grant_revoke_and_list_staff(cli_env: Settings) -> None:
     revoked = runner.invoke(main, ["staff", "revoke", "ann@example.ru", "sch", "viewer"])
     assert revoked.output == "revoked: ann@example.ru viewer in sch\n"
     listed = json.loads(runner.invoke(main, ["staff", "list", "--tenant", "sch", "--json"]).output)
-    assert listed[0]["grants"] == [{"tenant": "sch", "role": "executor"}]
+    assert listed[0]["grants"] == [{"tenant": "sch", "role": "executor", "regions": []}]
     shown = runner.invoke(main, ["role", "show", "executor"])
     assert "message:read (own)" in shown.output
 
@@ -325,3 +325,24 @@ def test_a_region_routes_from_csv_files_and_explains(cli_env: Settings) -> None:
     unknown = runner.invoke(main, ["route", "resolve", "ufo", "46701102"])
     assert unknown.exit_code == 2
     assert "topic" in unknown.output
+
+    # A regional operator's reach: rules outside their region are refused, naming the line.
+    runner.invoke(main, ["staff", "add", "olga@north.example.ru", "--name", "Olga"])
+    granted = runner.invoke(
+        main,
+        ["staff", "grant", "olga@north.example.ru", "platform", "regional_operator",
+         "--region", "46701000"],
+    )  # fmt: skip
+    assert granted.output.strip() == (
+        "granted: olga@north.example.ru regional_operator in platform (regions: 46701000)"
+    )
+    outside = runner.invoke(
+        main,
+        ["route", "set", "snow", "46702101", "river", "--as", "olga@north.example.ru"],
+    )
+    assert outside.exit_code == 2
+    assert "rule: territory: 46702101 is outside your regions (46701000)" in outside.output
+    inside = runner.invoke(
+        main, ["route", "set", "snow", "46701102", "north", "--as", "olga@north.example.ru"]
+    )
+    assert inside.exit_code == 0, inside.output

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from rbac.access import public, requires
+from rbac.access import Principal, public, requires
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput, field_errors
 from tenancy.routing import service
@@ -120,7 +120,8 @@ async def add_rules(request: Request) -> Response:
           application/problem+json:
             schema: {$ref: '#/components/schemas/Problem'}
       422:
-        description: Every problem, each naming the rule (rules[i]) and its field.
+        description: Every problem, each naming the rule (rules[i]) and its field; a regional
+          operator's rule for a territory outside their regions is one of them.
         content:
           application/problem+json:
             schema: {$ref: '#/components/schemas/Problem'}
@@ -137,8 +138,14 @@ async def add_rules(request: Request) -> Response:
     if errors:
         raise InvalidInput(errors)
     db: Database = request.app.state.database
-    principal = request.user
-    counts = await service.add_rules(db, rows, actor=f"api:{principal.display_name}", source="api")
+    principal: Principal = request.user
+    counts = await service.add_rules(
+        db,
+        rows,
+        actor=f"api:{principal.display_name}",
+        source="api",
+        operator=principal.user_id,
+    )
     return JSONResponse(counts, status_code=201)
 
 
@@ -188,7 +195,7 @@ async def catalog_publish(request: Request) -> Response:
     responses:
       200: {description: The published version.}
       403:
-        description: The caller lacks catalog:edit on the platform.
+        description: The caller lacks catalog:edit on the platform, or is a regional operator.
         content:
           application/problem+json:
             schema: {$ref: '#/components/schemas/Problem'}
@@ -199,7 +206,10 @@ async def catalog_publish(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/Problem'}
     """
     db: Database = request.app.state.database
-    version = await service.publish_catalog(db, actor=f"api:{request.user.display_name}")
+    principal: Principal = request.user
+    version = await service.publish_catalog(
+        db, actor=f"api:{principal.display_name}", operator=principal.user_id
+    )
     return JSONResponse({"published": version})
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenancy.audit import record_audit
 from tenancy.database import Database
-from tenancy.errors import FieldError, InvalidInput, field_errors
+from tenancy.errors import FieldError, Forbidden, InvalidInput, field_errors
 from tenancy.hierarchy import cycle_through
 from tenancy.routing.resolver import ANY_TOPIC, RoutingIndex, Rule
 from tenancy.routing.schemas import (
@@ -59,6 +61,55 @@ def _rows(
         except ValidationError as exc:
             errors += field_errors(exc, location=where)
     return parsed, errors
+
+
+# --- operators' reach --------------------------------------------------------------------
+
+FEDERAL_ROLES = ("operator", "platform_admin")
+
+
+Operator = uuid.UUID | str | None  # a user id, an e-mail (the command line's --as), or nobody
+
+
+async def _operator_regions(session: AsyncSession, operator: Operator) -> frozenset[str] | None:
+    """The territories a regional operator may change, or None when the reach is the whole
+    country: the command line (a platform admin), a federal operator or a platform admin."""
+    if operator is None:
+        return None
+    if isinstance(operator, str):
+        found = await session.execute(
+            text("SELECT id FROM users WHERE lower(email) = lower(:e)"), {"e": operator}
+        )
+        user_id = found.scalar()
+        if user_id is None:
+            raise InvalidInput.one("operator", f"no staff member with e-mail {operator!r}")
+        operator = user_id
+    federal = await session.execute(
+        text("SELECT 1 FROM platform_grants WHERE user_id = :u AND role = ANY(:r)"),
+        {"u": operator, "r": list(FEDERAL_ROLES)},
+    )
+    if federal.first() is not None:
+        return None
+    regions = await session.execute(
+        text("SELECT region_code FROM operator_regions WHERE user_id = :u"), {"u": operator}
+    )
+    return frozenset(regions.scalars())
+
+
+def _within(code: str, regions: frozenset[str], parents: Mapping[str, str | None]) -> bool:
+    """Whether territory ``code`` is one of ``regions`` or lies under one."""
+    seen = 0
+    current: str | None = code
+    while current is not None and seen <= len(parents):
+        if current in regions:
+            return True
+        current = parents.get(current)
+        seen += 1
+    return False
+
+
+def _outside(regions: frozenset[str]) -> str:
+    return f"outside your regions ({', '.join(sorted(regions)) or 'none'})"
 
 
 # --- territories -------------------------------------------------------------------------
@@ -237,9 +288,12 @@ def _catalog_kind(path: Path) -> str:
     return "topics" if head and "deadline_days" in head[0].lower() else "categories"
 
 
-async def import_catalog(db: Database, paths: list[Path], *, actor: str) -> dict[str, int]:
+async def import_catalog(
+    db: Database, paths: list[Path], *, actor: str, operator: Operator = None
+) -> dict[str, int]:
     """Add or replace categories and topics in the draft; all or nothing. Files are told apart
-    by their header (topics have ``deadline_days``)."""
+    by their header (topics have ``deadline_days``). A regional operator (``operator``) adds
+    only regional topics of their own regions, under the federal categories."""
     categories: list[tuple[str, CategoryRow]] = []
     topics: list[tuple[str, TopicRow]] = []
     errors: list[FieldError] = []
@@ -255,6 +309,11 @@ async def import_catalog(db: Database, paths: list[Path], *, actor: str) -> dict
         draft = await _draft(session, actor)
         have_categories, have_topics = await _catalog(session, draft)
         territories = await _territory_parents(session)
+        regions = await _operator_regions(session, operator)
+        if regions is not None:
+            errors += _regional_catalog_errors(
+                regions, categories, topics, have_topics, territories
+            )
         parents = {c: v["parent_code"] for c, v in have_categories.items()}
         seen: dict[str, str] = {}
         codes = [(w, c.code) for w, c in categories] + [(w, t.code) for w, t in topics]
@@ -338,6 +397,34 @@ async def import_catalog(db: Database, paths: list[Path], *, actor: str) -> dict
         return {"draft": draft, "categories": len(categories), "topics": len(topics)}
 
 
+def _regional_catalog_errors(
+    regions: frozenset[str],
+    categories: list[tuple[str, CategoryRow]],
+    topics: list[tuple[str, TopicRow]],
+    have_topics: Mapping[str, Mapping[str, Any]],
+    territories: Mapping[str, str | None],
+) -> list[FieldError]:
+    errors = [
+        FieldError("code", "categories are federal: a regional operator adds topics only", where)
+        for where, _ in categories
+    ]
+    for where, topic in topics:
+        if topic.region is None:
+            errors.append(
+                FieldError("region", "a regional operator's topic names its region", where)
+            )
+        elif topic.region in territories and not _within(topic.region, regions, territories):
+            errors.append(FieldError("region", f"{topic.region} is {_outside(regions)}", where))
+        stored = have_topics.get(topic.code)
+        if stored is not None and (
+            stored["region_code"] is None
+            or not _within(stored["region_code"], regions, territories)
+        ):
+            owner = stored["region_code"] or "the federal catalog"
+            errors.append(FieldError("code", f"{topic.code} belongs to {owner}", where))
+    return errors
+
+
 def _changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> list[TopicChange]:
     changes = []
     for code in sorted(old.keys() | new.keys()):
@@ -368,9 +455,14 @@ async def diff_catalog(db: Database) -> CatalogDiff:
     )
 
 
-async def publish_catalog(db: Database, *, actor: str) -> int:
-    """Make the draft the published catalog, in one step; the old version is kept."""
+async def publish_catalog(db: Database, *, actor: str, operator: Operator = None) -> int:
+    """Make the draft the published catalog, in one step; the old version is kept. The draft
+    holds every operator's changes, so only a federal operator publishes it."""
     async with db.privileged_session(actor=actor) as session:
+        if await _operator_regions(session, operator) is not None:
+            raise Forbidden(
+                "the draft holds every region's changes: a federal operator publishes it"
+            )
         draft = await _version(session, "draft")
         if draft is None:
             raise InvalidInput.one("draft", "there is no draft to publish (import into it first)")
@@ -476,12 +568,20 @@ async def _stored_rules(session: AsyncSession) -> list[Rule]:
 
 
 async def add_rules(
-    db: Database, rows: list[tuple[str, RuleRow]], *, replace: bool = False, actor: str, source: str
+    db: Database,
+    rows: list[tuple[str, RuleRow]],
+    *,
+    replace: bool = False,
+    actor: str,
+    source: str,
+    operator: Operator = None,
 ) -> dict[str, int]:
     """Add routing rules (or, with ``replace``, make the table exactly these); all or nothing.
 
     Refused: unknown topic, category, territory or tenant; two rules for the same topic and
-    territory with the same priority whose validity overlaps (nothing could choose between them).
+    territory with the same priority whose validity overlaps (nothing could choose between them);
+    for a regional operator (``operator``), a territory outside their regions. A regional
+    operator's ``replace`` replaces only the rules on their regions' territories.
     """
     errors: list[FieldError] = []
     async with db.privileged_session(actor=actor) as session:
@@ -489,12 +589,21 @@ async def add_rules(
         categories, topics = await _catalog(session, published)
         keys = {ANY_TOPIC, *categories, *topics}
         territories = await _territory_parents(session)
+        regions = await _operator_regions(session, operator)
         tenants = {
             r.slug: r.id for r in await session.execute(text("SELECT id, slug FROM tenants"))
         }
-        existing = [] if replace else await _stored_rules(session)
+        stored = await _stored_rules(session)
+        if not replace:
+            kept = stored
+        elif regions is None:
+            kept = []
+        else:
+            kept = [r for r in stored if not _within(r.territory, regions, territories)]
+        kept_ids = {r.id for r in kept}
+        replaced = [r.id for r in stored if r.id not in kept_ids] if replace else []
         by_place: dict[tuple[str, str, int], list[tuple[str, RuleRow | Rule]]] = {}
-        for rule in existing:
+        for rule in kept:
             by_place.setdefault((rule.topic, rule.territory, rule.priority), []).append(
                 (f"rule {rule.id}", rule)
             )
@@ -509,6 +618,10 @@ async def add_rules(
                 )
             if row.territory not in territories:
                 errors.append(FieldError("territory", f"unknown territory {row.territory}", where))
+            elif regions is not None and not _within(row.territory, regions, territories):
+                errors.append(
+                    FieldError("territory", f"{row.territory} is {_outside(regions)}", where)
+                )
             if row.tenant not in tenants:
                 errors.append(FieldError("tenant", f"unknown tenant {row.tenant!r}", where))
             same = by_place.setdefault((row.topic, row.territory, row.priority), [])
@@ -526,8 +639,10 @@ async def add_rules(
             same.append((where, row))
         if errors:
             raise InvalidInput(errors)
-        if replace:
-            await session.execute(text("DELETE FROM routing_rules"))
+        if replaced:
+            await session.execute(
+                text("DELETE FROM routing_rules WHERE id = ANY(:ids)"), {"ids": replaced}
+            )
         await session.execute(
             text(
                 """
@@ -556,19 +671,27 @@ async def add_rules(
             action="routes.replaced" if replace else "routes.added",
             object_type="routing",
             object_id=source,
-            changes={"rules": len(rows)},
+            changes={"added": len(rows), "removed": len(replaced)}
+            | ({"regions": sorted(regions)} if regions is not None else {}),
             source=source,
         )
-        return {"added": len(rows), "removed": len(existing) if replace else 0}
+        return {"added": len(rows), "removed": len(replaced)}
 
 
 async def import_rules(
-    db: Database, path: Path, *, replace: bool = False, actor: str
+    db: Database,
+    path: Path,
+    *,
+    replace: bool = False,
+    actor: str,
+    operator: Operator = None,
 ) -> dict[str, int]:
     rows, errors = _rows(path, RULE_COLUMNS, RULE_OPTIONAL, RuleRow)
     if errors:
         raise InvalidInput(errors)
-    return await add_rules(db, rows, replace=replace, actor=actor, source=str(path))
+    return await add_rules(
+        db, rows, replace=replace, actor=actor, source=str(path), operator=operator
+    )
 
 
 async def export_rules(db: Database) -> str:

@@ -32,6 +32,7 @@ class StaffInput(BaseModel):
 class GrantRead(BaseModel):
     tenant: str  # a slug, or "platform"
     role: str
+    regions: list[str] = []  # a regional operator's territories
 
 
 class StaffRead(BaseModel):
@@ -56,6 +57,7 @@ class GrantChange(BaseModel):
     tenant: str
     role: str
     changed: bool
+    regions: list[str] = []  # a regional operator's territories after the change
 
 
 class RoleRead(BaseModel):

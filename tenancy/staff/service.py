@@ -176,12 +176,17 @@ async def me(db: Database, user_id: uuid.UUID) -> StaffRead:
             raise NotFound("user", str(user_id))
         grants = await store.grants_of(session, user_ids=[user_id])
         slugs = await _slugs(session, {g.tenant_id for g in grants if g.tenant_id})
+        regions = await _regions_of(session, user_id)
     return StaffRead(
         email=user.email,
         name=user.name,
         status=user.status,
         grants=[
-            GrantRead(tenant=PLATFORM if g.tenant_id is None else slugs[g.tenant_id], role=g.role)
+            GrantRead(
+                tenant=PLATFORM if g.tenant_id is None else slugs[g.tenant_id],
+                role=g.role,
+                regions=regions if g.role == REGIONAL_OPERATOR else [],
+            )
             for g in sorted(grants, key=lambda g: (str(g.tenant_id), g.role))
         ],
     )
@@ -199,6 +204,9 @@ async def list_staff(db: Database, tenant: str | None = None) -> list[StaffRead]
             if tenant == PLATFORM:
                 grants = [g for g in grants if g.tenant_id is None]
         slugs = await _slugs(session, {g.tenant_id for g in grants if g.tenant_id})
+        regions = await _all_regions(
+            session, [g.user_id for g in grants if g.role == REGIONAL_OPERATOR]
+        )
         by_user: dict[uuid.UUID, list[GrantRead]] = {}
 
         def order(g: StoredGrant) -> tuple[str, str]:
@@ -206,7 +214,15 @@ async def list_staff(db: Database, tenant: str | None = None) -> list[StaffRead]
 
         for grant in sorted(grants, key=order):
             where = PLATFORM if grant.tenant_id is None else slugs[grant.tenant_id]
-            by_user.setdefault(grant.user_id, []).append(GrantRead(tenant=where, role=grant.role))
+            by_user.setdefault(grant.user_id, []).append(
+                GrantRead(
+                    tenant=where,
+                    role=grant.role,
+                    regions=regions.get(grant.user_id, [])
+                    if grant.role == REGIONAL_OPERATOR
+                    else [],
+                )
+            )
         statement = select(User).order_by(col(User.email))
         if tenant is not None:
             statement = statement.where(col(User.id).in_(list(by_user)))
@@ -220,15 +236,26 @@ async def list_staff(db: Database, tenant: str | None = None) -> list[StaffRead]
 # --- grants ------------------------------------------------------------------------------
 
 
+REGIONAL_OPERATOR = "regional_operator"
+
+
 async def grant_role(
-    db: Database, email: str, tenant: str, role: str, *, actor: str, source: str | None = None
+    db: Database,
+    email: str,
+    tenant: str,
+    role: str,
+    *,
+    regions: Sequence[str] = (),
+    actor: str,
+    source: str | None = None,
 ) -> GrantChange:
-    """Grant ``role`` to a person in a tenant (or on the platform); a no-op if they hold it."""
+    """Grant ``role`` to a person in a tenant (or on the platform); a no-op if they hold it.
+    A regional operator is granted per region (a territory and everything under it)."""
     async with db.privileged_session(actor=actor) as session:
         user = await _user(session, email)
         where = await _tenant(session, tenant)
         await _check_role(session, role, where)
-        problems = []
+        problems = await _region_problems(session, role, regions)
         if where is not None and where.status != TenantStatus.ACTIVE:
             problems.append(
                 FieldError("tenant", f"{tenant!r} is {where.status}: resume it before granting")
@@ -239,24 +266,128 @@ async def grant_role(
             raise InvalidInput(problems)
         grant = StoredGrant(where.id if where else None, user.id, role)
         added = await store.add_grants(session, [grant], granted_by=actor)
-        if added:
-            _audit_grant(session, "grant.added", grant, user, tenant, actor, source)
-        return GrantChange(email=user.email, tenant=tenant, role=role, changed=bool(added))
+        new_regions = await _add_regions(session, user.id, regions, actor) if regions else []
+        if added or new_regions:
+            _audit_grant(session, "grant.added", grant, user, tenant, actor, source, new_regions)
+        return GrantChange(
+            email=user.email,
+            tenant=tenant,
+            role=role,
+            changed=bool(added or new_regions),
+            regions=await _regions_of(session, user.id) if role == REGIONAL_OPERATOR else [],
+        )
 
 
 async def revoke_role(
-    db: Database, email: str, tenant: str, role: str, *, actor: str, source: str | None = None
+    db: Database,
+    email: str,
+    tenant: str,
+    role: str,
+    *,
+    regions: Sequence[str] = (),
+    actor: str,
+    source: str | None = None,
 ) -> GrantChange:
-    """Take exactly one role from a person in one tenant; every other grant stays."""
+    """Take exactly one role from a person in one tenant; every other grant stays. With
+    ``regions``, a regional operator loses only those; losing the last one ends the role (it
+    never widens into a federal one)."""
     async with db.privileged_session(actor=actor) as session:
         user = await _user(session, email)
         where = await _tenant(session, tenant)
         await _check_role(session, role, where)
+        problems = await _region_problems(session, role, regions, required=False)
+        if problems:
+            raise InvalidInput(problems)
         grant = StoredGrant(where.id if where else None, user.id, role)
-        removed = await store.remove_grants(session, [grant])
-        if removed:
-            _audit_grant(session, "grant.removed", grant, user, tenant, actor, source)
-        return GrantChange(email=user.email, tenant=tenant, role=role, changed=bool(removed))
+        gone_regions: list[str] = []
+        if regions:
+            gone_regions = list(
+                (
+                    await session.execute(
+                        text(
+                            "DELETE FROM operator_regions WHERE user_id = :u "
+                            "AND region_code = ANY(:r) RETURNING region_code"
+                        ),
+                        {"u": user.id, "r": list(regions)},
+                    )
+                ).scalars()
+            )
+        left = await _regions_of(session, user.id) if role == REGIONAL_OPERATOR else []
+        removed = await store.remove_grants(session, [grant]) if not left else []
+        if removed or gone_regions:
+            _audit_grant(
+                session, "grant.removed", grant, user, tenant, actor, source, sorted(gone_regions)
+            )
+        return GrantChange(
+            email=user.email,
+            tenant=tenant,
+            role=role,
+            changed=bool(removed or gone_regions),
+            regions=left,
+        )
+
+
+async def _region_problems(
+    session: AsyncSession, role: str, regions: Sequence[str], *, required: bool = True
+) -> list[FieldError]:
+    if role != REGIONAL_OPERATOR:
+        if regions:
+            return [FieldError("region", f"only {REGIONAL_OPERATOR} is granted per region")]
+        return []
+    if not regions:
+        if required:
+            return [FieldError("region", "name at least one region (a territory code)")]
+        return []
+    known = set(
+        (
+            await session.execute(
+                text("SELECT code FROM territories WHERE code = ANY(:c)"), {"c": list(regions)}
+            )
+        ).scalars()
+    )
+    return [
+        FieldError("region", f"unknown territory {code}") for code in regions if code not in known
+    ]
+
+
+async def _add_regions(
+    session: AsyncSession, user_id: uuid.UUID, regions: Sequence[str], actor: str
+) -> list[str]:
+    added = await session.execute(
+        text(
+            """
+            INSERT INTO operator_regions (user_id, region_code, granted_by)
+            SELECT :u, r, :a FROM unnest(CAST(:r AS text[])) AS r
+            ON CONFLICT DO NOTHING RETURNING region_code
+            """
+        ),
+        {"u": user_id, "r": list(dict.fromkeys(regions)), "a": actor},
+    )
+    return sorted(added.scalars())
+
+
+async def _regions_of(session: AsyncSession, user_id: uuid.UUID) -> list[str]:
+    found = await session.execute(
+        text("SELECT region_code FROM operator_regions WHERE user_id = :u ORDER BY 1"),
+        {"u": user_id},
+    )
+    return list(found.scalars())
+
+
+async def _all_regions(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    found = await session.execute(
+        text(
+            "SELECT user_id, region_code FROM operator_regions WHERE user_id = ANY(:u) "
+            "ORDER BY region_code"
+        ),
+        {"u": list(user_ids)},
+    )
+    regions: dict[uuid.UUID, list[str]] = {}
+    for user_id, code in found:
+        regions.setdefault(user_id, []).append(code)
+    return regions
 
 
 def _audit_grant(
@@ -267,6 +398,7 @@ def _audit_grant(
     tenant: str,
     actor: str,
     source: str | None,
+    regions: list[str] | None = None,
 ) -> None:
     record_audit(
         session,
@@ -275,7 +407,8 @@ def _audit_grant(
         action=action,
         object_type="grant",
         object_id=f"{user.email}/{tenant}/{grant.role}",
-        changes={"email": user.email, "tenant": tenant, "role": grant.role},
+        changes={"email": user.email, "tenant": tenant, "role": grant.role}
+        | ({"regions": regions} if regions else {}),
         source=source,
     )
 

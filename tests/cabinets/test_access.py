@@ -144,7 +144,7 @@ def test_me_describes_a_token(client: TestClient, world: dict[str, str]) -> None
         "name": "token viewer",
         "email": None,
         "status": None,
-        "grants": [{"tenant": "school-1", "role": "viewer"}],
+        "grants": [{"tenant": "school-1", "role": "viewer", "regions": []}],
     }
 
 

@@ -25,6 +25,7 @@ TENANT_MATRIX = {
 EXECUTOR_ON_OWN = {"message:read", "message:comment", "answer:draft"}
 PLATFORM_MATRIX = {
     "operator": {"catalog:edit", "routing:edit"},
+    "regional_operator": {"catalog:edit", "routing:edit"},
     "platform_admin": {"tenant:provision", "staff:manage", "catalog:edit", "routing:edit"},
 }
 

@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import text
 
 from tenancy.database import Database
-from tenancy.errors import InvalidInput
+from tenancy.errors import Forbidden, InvalidInput
 from tenancy.routing import service
 from tenancy.routing.resolver import RoutingIndex, Rule
 from tenancy.routing.schemas import RuleRow
+from tenancy.staff import service as staff
+from tenancy.staff.schemas import StaffInput
 from tenancy.tenants import service as tenants
 from tenancy.tenants.service import Lifecycle
 from tests.tenancy.routing_world import seed_routing_region
@@ -95,6 +97,119 @@ async def test_bad_rules_are_refused_with_file_and_line_and_nothing_changes(
     }
     assert "overlaps rule" in str(caught.value)
     assert len((await service.export_rules(region)).splitlines()) == 5
+
+
+@pytest.fixture
+async def north_operator(region: Database) -> str:
+    """A regional operator whose region is the northern district (46701000)."""
+    email = "olga@north.example.ru"
+    await staff.add_staff(region, [StaffInput(email=email, name="Olga")], actor="t")
+    await staff.grant_role(
+        region, email, "platform", "regional_operator", regions=["46701000"], actor="t"
+    )
+    return email
+
+
+async def test_a_regional_operator_changes_routes_only_on_their_region(
+    region: Database, north_operator: str, tmp_path: Path
+) -> None:
+    outside = tmp_path / "routes.csv"
+    outside.write_text(
+        "topic,territory,tenant\nsnow,46701102,north-roads\nsnow,46702101,river\n"
+        "snow,46000000,region\n"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        await service.import_rules(region, outside, actor="t", operator=north_operator)
+    assert [str(e) for e in caught.value.errors] == [
+        f"{outside}:3: territory: 46702101 is outside your regions (46701000)",
+        f"{outside}:4: territory: 46000000 is outside your regions (46701000)",
+    ]
+    assert len((await service.export_rules(region)).splitlines()) == 5  # nothing applied
+
+    # Replacing replaces the rules on the operator's territories only.
+    mine = tmp_path / "north.csv"
+    mine.write_text("topic,territory,tenant\nsnow,46701102,north-roads\n")
+    counts = await service.import_rules(
+        region, mine, replace=True, actor="t", operator=north_operator
+    )
+    assert counts == {"added": 1, "removed": 2}  # roads on 46701000, pothole on 46701101
+    rules = (await service.export_rules(region)).splitlines()[1:]
+    assert sorted(r.split(",")[1] for r in rules) == ["46000000", "46701102", "46702000"]
+
+
+async def test_a_regional_operator_adds_only_their_regions_topics_and_cannot_publish(
+    region: Database, north_operator: str, tmp_path: Path
+) -> None:
+    topics = tmp_path / "topics.csv"
+    topics.write_text(
+        "code,category,title,deadline_days,calendar,region\n"
+        "north-ice,roads,Наледь на тротуаре,5,calendar,46701000\n"
+        "pothole,roads.repair,Яма,10,working,46701000\n"  # a federal topic
+        "river-ice,roads,Наледь у реки,5,calendar,46702000\n"  # another region
+        "no-region,roads,Без региона,5,calendar,\n"
+    )
+    categories = tmp_path / "categories.csv"
+    categories.write_text("code,parent,title\nnorth-only,,Своя категория\n")
+    with pytest.raises(InvalidInput) as caught:
+        await service.import_catalog(
+            region, [topics, categories], actor="t", operator=north_operator
+        )
+    assert {(e.location, e.field) for e in caught.value.errors} == {
+        (f"{topics}:3", "code"),
+        (f"{topics}:4", "region"),
+        (f"{topics}:5", "region"),
+        (f"{categories}:2", "code"),
+    }
+    assert "pothole belongs to the federal catalog" in str(caught.value)
+
+    topics.write_text(
+        "code,category,title,deadline_days,calendar,region\n"
+        "north-ice,roads,Наледь на тротуаре,5,calendar,46701101\n"
+    )
+    await service.import_catalog(region, [topics], actor="t", operator=north_operator)
+    with pytest.raises(Forbidden):
+        await service.publish_catalog(region, actor="t", operator=north_operator)
+    await service.publish_catalog(region, actor="t")  # the federal operator publishes
+    assert "north-ice" in [
+        t["code"] for t in await service.list_topics(region, territory="46701101")
+    ]
+    assert "north-ice" not in [
+        t["code"] for t in await service.list_topics(region, territory="46701102")
+    ]
+
+
+async def test_regional_operators_are_granted_per_region_and_never_widen(
+    region: Database, north_operator: str
+) -> None:
+    with pytest.raises(InvalidInput, match="region: name at least one region"):
+        await staff.grant_role(region, north_operator, "platform", "regional_operator", actor="t")
+    with pytest.raises(InvalidInput, match="region: unknown territory 99000000"):
+        await staff.grant_role(
+            region, north_operator, "platform", "regional_operator", regions=["99000000"], actor="t"
+        )
+    with pytest.raises(InvalidInput, match="only regional_operator is granted per region"):
+        await staff.grant_role(
+            region, north_operator, "platform", "operator", regions=["46000000"], actor="t"
+        )
+    added = await staff.grant_role(
+        region, north_operator, "platform", "regional_operator", regions=["46702000"], actor="t"
+    )
+    assert (added.changed, added.regions) == (True, ["46701000", "46702000"])
+    await staff.revoke_role(
+        region, north_operator, "platform", "regional_operator", regions=["46701000"], actor="t"
+    )
+    rule = RuleRow(topic="snow", territory="46701102", tenant="north")
+    with pytest.raises(InvalidInput, match="outside your regions \\(46702000\\)"):
+        await service.add_rules(
+            region, [("r", rule)], actor="t", source="t", operator=north_operator
+        )
+    last = await staff.revoke_role(
+        region, north_operator, "platform", "regional_operator", regions=["46702000"], actor="t"
+    )
+    assert (last.changed, last.regions) == (True, [])
+    # Losing the last region ends the role; it never turns into a federal reach.
+    person = next(p for p in await staff.list_staff(region) if p.email == north_operator)
+    assert person.grants == []
 
 
 async def test_territory_cycles_and_unknown_parents_are_refused(

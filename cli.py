@@ -576,15 +576,66 @@ def staff_add(
         for role in roles:
             assert tenant is not None
             result.append(await service.grant_role(db, person.email, tenant, role, actor=actor()))
-        return result
+        if not await accounts.people_without_password(db, None, emails=[person.email]):
+            return result
+        # Someone who cannot sign in yet gets a link to set their password.
+        invitations = await accounts.invite_staff(
+            db, [person.email], base_url=settings().base_url, actor=actor()
+        )
+        return [*result, *invitations]
+
+    from tenancy.accounts import service as accounts
 
     done = run_with_database(work)
     if as_json:
         emit_json(done)
         return
     click.echo(f"{person.email}: {done[0].status}")
-    for change in done[1:]:
-        click.echo(_grant_line(change, "granted"))
+    for item in done[1:]:
+        if hasattr(item, "link"):
+            click.echo(f"invitation (until {item.expires_at:%Y-%m-%d %H:%M} UTC): {item.link}")
+        else:
+            click.echo(_grant_line(item, "granted"))
+
+
+@staff.command("invite")
+@click.argument("emails", nargs=-1)
+@click.option("--pending", is_flag=True, help="Everyone (of --tenant) who has no password yet.")
+@click.option("--tenant", help="With --pending: only the staff of this tenant.")
+@click.option("--expires", default="7d", show_default=True, help="7d, 48h or 30m.")
+@json_option
+@reports_errors
+def staff_invite(
+    emails: tuple[str, ...], pending: bool, tenant: str | None, expires: str, as_json: bool
+) -> None:
+    """Issue invitation links to set a password (older unused links stop working)."""
+    from tenancy.accounts import service as accounts
+
+    until = _expiry(expires)
+    if until is None:
+        raise BadInput("--expires: an invitation always expires")
+    if not emails and not pending:
+        raise BadInput("name the people (EMAIL...) or use --pending")
+    lifetime = until - datetime.now(UTC)
+
+    async def work(db: Database) -> list[Any]:
+        wanted = list(emails)
+        if pending:
+            wanted += await accounts.people_without_password(db, tenant)
+        if not wanted:
+            return []
+        return await accounts.invite_staff(
+            db, wanted, base_url=settings().base_url, lifetime=lifetime, actor=actor()
+        )
+
+    invitations = run_with_database(work)
+    if as_json:
+        emit_json(invitations)
+        return
+    for invitation in invitations:
+        click.echo(f"{invitation.email}\t{invitation.link}")
+    if not invitations:
+        click.echo("nobody is waiting for an invitation")
 
 
 def _grant_line(change: Any, verb: str) -> str:

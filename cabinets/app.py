@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from importlib.metadata import version
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -14,15 +16,20 @@ from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
+from cabinets import signin
 from cabinets.health import healthz, readyz
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.openapi import build_openapi, openapi_document
 from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse
-from rbac.access import BearerTokens
+from cabinets.security import CsrfProtection, SecurityHeaders
+from rbac.access import Credentials
+from rbac.oidc import IdentityProviders
 from rbac.sync import LivePolicy
 from tenancy import migrate
 from tenancy.database import Database, resolve_database_urls
@@ -74,6 +81,10 @@ def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+SESSION_COOKIE = "priemnaya_session"
+STATIC_FILES = Path(__file__).with_name("static")
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
     settings = settings or load_settings()
     routes: list[BaseRoute] = [
@@ -83,6 +94,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *tenant_endpoints.routes,
         *staff_endpoints.routes,
         *routing_endpoints.routes,
+        *signin.routes,
+        Mount("/static", StaticFiles(directory=STATIC_FILES), name="static"),
     ]
 
     @asynccontextmanager
@@ -113,16 +126,30 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         routes=routes,
         middleware=[
             Middleware(RequestContextMiddleware),
+            Middleware(SecurityHeaders, https=settings.https),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key or "",
+                session_cookie=SESSION_COOKIE,
+                max_age=settings.session_hours * 3600,
+                same_site="lax",
+                https_only=settings.https,
+            ),
             Middleware(
                 AuthenticationMiddleware,
-                backend=BearerTokens(lambda conn: conn.app.state.database),
+                backend=Credentials(
+                    lambda conn: conn.app.state.database,
+                    lifetime=timedelta(hours=settings.session_hours),
+                ),
                 on_error=refused_credentials,
             ),
+            Middleware(CsrfProtection),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.identity_providers = IdentityProviders(settings.oidc_providers)
     app.state.schema_revision = migrate.head_revision()
     app.state.openapi = build_openapi(routes, version("priemnaya"))
     return app

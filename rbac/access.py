@@ -34,7 +34,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from rbac import tokens
+from rbac import tokens, web_sessions
 from rbac.permissions import get_permission
 from rbac.roles import PLATFORM_DOMAIN
 from rbac.sync import LivePolicy
@@ -152,18 +152,23 @@ class Sessions(Protocol):
     ) -> AbstractAsyncContextManager[AsyncSession]: ...
 
 
-class BearerTokens(AuthenticationBackend):
-    """Authenticates ``Authorization: Bearer prn_…``; anything else stays anonymous.
+class Credentials(AuthenticationBackend):
+    """Authenticates ``Authorization: Bearer prn_…`` (integrations) or the browser session the
+    signed session cookie names (``sid``); anything else stays anonymous.
 
-    ``sessions`` finds the database for a connection (the app keeps it in its state)."""
+    ``sessions`` finds the database for a connection (the app keeps it in its state);
+    ``lifetime`` is how long an idle browser session lives."""
 
-    def __init__(self, sessions: Callable[[HTTPConnection], Sessions]) -> None:
+    def __init__(
+        self, sessions: Callable[[HTTPConnection], Sessions], *, lifetime: timedelta
+    ) -> None:
         self.sessions = sessions
+        self.lifetime = lifetime
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         header = conn.headers.get("authorization")
         if not header:
-            return None
+            return await self._browser_session(conn)
         scheme, _, credentials = header.partition(" ")
         if scheme.lower() != "bearer":
             return None
@@ -191,4 +196,21 @@ class BearerTokens(AuthenticationBackend):
             tenant_id=token.tenant_id,
             role=token.role,
         )
+        return AuthCredentials(["authenticated"]), principal
+
+    async def _browser_session(
+        self, conn: HTTPConnection
+    ) -> tuple[AuthCredentials, BaseUser] | None:
+        cookie = conn.session.get("sid") if "session" in conn.scope else None
+        if not isinstance(cookie, str):
+            return None
+        async with self.sessions(conn).public_session() as session:
+            found = await web_sessions.find_session(
+                session, cookie, now=datetime.now(UTC), lifetime=self.lifetime
+            )
+        if found is None:
+            # Ended elsewhere (sign-out, password reset, deactivation): forget it here too.
+            conn.session.pop("sid", None)
+            return None
+        principal = Principal(subject=str(found.user_id), name=found.name, kind="user")
         return AuthCredentials(["authenticated"]), principal

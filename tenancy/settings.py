@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rbac.oidc import OidcProviderConfig
+
 ENV_PREFIX = "PRIEMNAYA_"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
 MIN_SECRET_KEY_LENGTH = 32
@@ -55,6 +57,13 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".priemnaya"), description="State directory.")
     base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL.")
     secret_key: str | None = Field(default=None, description="Signing key, 32+ characters.")
+    session_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="A browser session ends after this idle time."
+    )
+    oidc_providers: list[OidcProviderConfig] = Field(
+        default_factory=list,
+        description="OpenID Connect providers for single sign-on, as a JSON list.",
+    )
 
     s3_endpoint: str | None = None
     s3_access_key: str | None = None
@@ -105,6 +114,9 @@ class Settings(BaseSettings):
                 "PRIEMNAYA_SECRET_KEY is required when PRIEMNAYA_DATABASE_URL is set "
                 "(it is generated only for the embedded default)"
             )
+        names = [p.name for p in self.oidc_providers]
+        if len(names) != len(set(names)):
+            raise ValueError("PRIEMNAYA_OIDC_PROVIDERS: two providers share a name")
         if self.s3_endpoint and not (self.s3_access_key and self.s3_secret_key):
             raise ValueError(
                 "PRIEMNAYA_S3_ACCESS_KEY and PRIEMNAYA_S3_SECRET_KEY are required "
@@ -143,7 +155,8 @@ def _describe(exc: ValidationError) -> list[str]:
         location = [str(part) for part in error["loc"]]
         message = error["msg"].removeprefix("Value error, ")
         if location:
-            problems.append(f"{ENV_PREFIX}{location[0].upper()}: {message}")
+            inner = f"[{location[1]}].{'.'.join(location[2:])}: " if len(location) > 2 else ""
+            problems.append(f"{ENV_PREFIX}{location[0].upper()}: {inner}{message}")
         else:
             problems.append(message)
     return problems

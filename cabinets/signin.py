@@ -1,0 +1,341 @@
+"""Sign-in pages and their JSON twins: password, single sign-on, sign-out, password reset and
+invitations. Endpoints parse, call one service and render; sessions live in the database and
+the signed session cookie carries only their id, the CSRF token and a provider's handshake."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from cabinets.problems import ProblemResponse
+from rbac.access import Principal, public, signed_in
+from rbac.account_links import LinkPurpose
+from rbac.oidc import IdentityProviders, ProviderRefused, ProviderUnavailable
+from tenancy.accounts import service
+from tenancy.accounts.schemas import SignedIn
+from tenancy.database import Database
+from tenancy.errors import InvalidInput
+from tenancy.settings import Settings
+from tenancy.staff import service as staff
+
+templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, created on first use (a form needs one before sign-in)."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path on this site: an open redirect would lend our name to phishing."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/auth/account"
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else "/auth/account"
+
+
+def _wants_json(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("application/json")
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    return templates.TemplateResponse(
+        request, name, {"csrf_token": csrf_token(request), **context}, status_code=status
+    )
+
+
+def _begin_session(request: Request, signed: SignedIn) -> None:
+    # A fresh cookie on sign-in: nothing planted before it (session fixation) survives.
+    request.session.clear()
+    request.session["sid"] = signed.cookie
+    request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+def _refusal(request: Request, refused: service.SignInRefused, **context: Any) -> Response:
+    headers = (
+        {"Retry-After": str(max(1, int(refused.retry_after.total_seconds())))}
+        if refused.retry_after
+        else None
+    )
+    if _wants_json(request):
+        return ProblemResponse(refused.status, "Sign-in refused", refused.reason, headers=headers)
+    response = _page(request, "sign_in.html", refused.status, error=refused.reason, **context)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _providers(request: Request) -> IdentityProviders:
+    providers: IdentityProviders = request.app.state.identity_providers
+    return providers
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _lifetime(request: Request) -> timedelta:
+    return timedelta(hours=_settings(request).session_hours)
+
+
+def _client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+@public
+async def sign_in_page(request: Request) -> Response:
+    return _page(
+        request,
+        "sign_in.html",
+        providers=list(_providers(request).configs.values()),
+        next=_safe_next(request.query_params.get("next")),
+        email="",
+        notice=request.query_params.get("notice"),
+    )
+
+
+@public
+async def sign_in(request: Request) -> Response:
+    """
+    summary: Sign in with e-mail and password; starts a browser session (cookie).
+    tags: [sign-in]
+    requestBody:
+      content:
+        application/json:
+          schema:
+            type: object
+            required: [email, password]
+            properties: {email: {type: string}, password: {type: string}}
+    responses:
+      200: {description: Signed in; the body carries the CSRF token for later requests.}
+      401:
+        description: Wrong e-mail or password.
+        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+      403:
+        description: The account is deactivated.
+        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+      429:
+        description: Too many failed attempts for the account or the address (Retry-After).
+        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+    """
+    if _wants_json(request):
+        body = await request.json()
+        fields = body if isinstance(body, dict) else {}
+    else:
+        async with request.form() as form:
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    email = str(fields.get("email") or "").strip()
+    password = str(fields.get("password") or "")
+    next_path = _safe_next(fields.get("next"))
+    if not email or not password:
+        missing = "email" if not email else "password"
+        if _wants_json(request):
+            raise InvalidInput.one(missing, "required")
+        return _page(
+            request, "sign_in.html", 422, error=f"{missing}: required", email=email,
+            next=next_path, providers=list(_providers(request).configs.values()),
+        )  # fmt: skip
+    try:
+        signed = await service.sign_in_with_password(
+            request.app.state.database,
+            email,
+            password,
+            ip=_client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+            lifetime=_lifetime(request),
+        )
+    except service.SignInRefused as refused:
+        return _refusal(
+            request, refused, email=email, next=next_path,
+            providers=list(_providers(request).configs.values()),
+        )  # fmt: skip
+    _begin_session(request, signed)
+    if _wants_json(request):
+        return JSONResponse(
+            {"email": signed.email, "name": signed.name, "csrf_token": request.session["csrf"]}
+        )
+    return RedirectResponse(next_path, status_code=303)
+
+
+@public
+async def sign_out(request: Request) -> Response:
+    """
+    summary: End the browser session (and the provider's, where it offers RP-initiated logout).
+    tags: [sign-in]
+    responses:
+      200: {description: Signed out; logout_url is where to end the provider's session.}
+    """
+    cookie = request.session.get("sid")
+    signed_out = await service.sign_out(request.app.state.database, cookie) if cookie else None
+    request.session.clear()
+    logout_url = None
+    if signed_out is not None and signed_out.provider is not None:
+        logout_url = await _providers(request).logout_url(
+            signed_out.provider,
+            id_token=signed_out.id_token,
+            post_logout_redirect_uri=f"{_settings(request).base_url}/auth/signed-out",
+        )
+    if _wants_json(request):
+        return JSONResponse({"signed_out": True, "logout_url": logout_url})
+    return RedirectResponse(logout_url or "/auth/signed-out", status_code=303)
+
+
+@public
+async def signed_out_page(request: Request) -> Response:
+    return _page(
+        request, "notice.html", title="Вы вышли", text="Сеанс завершён.", link="/auth/sign-in"
+    )
+
+
+@signed_in
+async def account_page(request: Request) -> Response:
+    principal: Principal = request.user
+    if principal.user_id is None:
+        return RedirectResponse("/auth/sign-in", status_code=303)
+    me = await staff.me(request.app.state.database, principal.user_id)
+    return _page(request, "account.html", me=me)
+
+
+# --- single sign-on ------------------------------------------------------------------------
+
+
+@public
+async def provider_start(request: Request) -> Response:
+    name = request.path_params["name"]
+    request.session["next"] = _safe_next(request.query_params.get("next"))
+    redirect_uri = f"{_settings(request).base_url}/auth/providers/{name}/callback"
+    try:
+        return await _providers(request).start(request, name, redirect_uri)
+    except ProviderRefused as exc:
+        return _provider_failure(request, name, exc)
+
+
+@public
+async def provider_callback(request: Request) -> Response:
+    name = request.path_params["name"]
+    providers = _providers(request)
+    try:
+        identity = await providers.finish(request, name)
+    except ProviderRefused as exc:
+        return _provider_failure(request, name, exc)
+    next_path = _safe_next(request.session.get("next"))
+    try:
+        signed = await service.sign_in_with_provider(
+            request.app.state.database,
+            identity,
+            citizens=providers.configs[name].citizens,
+            ip=_client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+            lifetime=_lifetime(request),
+        )
+    except service.SignInRefused as refused:
+        return _page(
+            request, "notice.html", refused.status, title="Вход не выполнен", text=refused.reason
+        )
+    _begin_session(request, signed)
+    return RedirectResponse(next_path, status_code=303)
+
+
+def _provider_failure(request: Request, name: str, exc: ProviderRefused) -> Response:
+    status = 502 if isinstance(exc, ProviderUnavailable) else 401
+    service.log_refused_provider_sign_in(name, str(exc), _client_ip(request))
+    return _page(request, "notice.html", status, title="Вход не выполнен", text=str(exc))
+
+
+# --- password reset and invitations --------------------------------------------------------
+
+
+@public
+async def reset_request_page(request: Request) -> Response:
+    return _page(request, "reset_request.html")
+
+
+@public
+async def reset_request(request: Request) -> Response:
+    async with request.form() as form:
+        email = str(form.get("email") or "").strip()
+    if not email:
+        return _page(request, "reset_request.html", 422, error="email: required")
+    await service.request_password_reset(
+        request.app.state.database, email, base_url=_settings(request).base_url
+    )
+    return _page(
+        request,
+        "notice.html",
+        title="Проверьте почту",
+        text="Если такая учётная запись есть, на неё отправлена ссылка для смены пароля. "
+        "Ссылка действует один час.",
+    )
+
+
+def _link_endpoints(purpose: LinkPurpose) -> tuple[Any, Any]:
+    @public
+    async def show(request: Request) -> Response:
+        db: Database = request.app.state.database
+        try:
+            email = await service.check_link(db, request.path_params["link"], purpose)
+        except InvalidInput as exc:
+            return _page(
+                request, "set_password.html", 410, purpose=purpose.value, usable=False,
+                error=exc.errors[0].message,
+            )  # fmt: skip
+        return _page(request, "set_password.html", purpose=purpose.value, usable=True, email=email)
+
+    @public
+    async def submit(request: Request) -> Response:
+        db: Database = request.app.state.database
+        async with request.form() as form:
+            password = str(form.get("password") or "")
+            confirmation = str(form.get("confirmation") or "")
+        try:
+            await service.set_password_with_link(
+                db, request.path_params["link"], purpose, password, confirmation
+            )
+        except InvalidInput as exc:
+            link_dead = any(e.field == "link" for e in exc.errors)
+            return _page(
+                request, "set_password.html", 410 if link_dead else 422,
+                purpose=purpose.value, usable=not link_dead,
+                error=exc.errors[0].message if link_dead else None,
+                problems=[f"{e.message}" for e in exc.errors if e.field != "link"],
+            )  # fmt: skip
+        request.session.clear()
+        return RedirectResponse(
+            "/auth/sign-in?notice=Пароль+сохранён:+войдите+с+ним", status_code=303
+        )
+
+    return show, submit
+
+
+show_reset, submit_reset = _link_endpoints(LinkPurpose.RESET)
+show_invitation, submit_invitation = _link_endpoints(LinkPurpose.INVITATION)
+
+
+routes = [
+    Route("/auth/sign-in", sign_in_page, methods=["GET"]),
+    Route("/auth/sign-in", sign_in, methods=["POST"]),
+    Route("/auth/sign-out", sign_out, methods=["POST"]),
+    Route("/auth/signed-out", signed_out_page, methods=["GET"]),
+    Route("/auth/account", account_page, methods=["GET"]),
+    Route("/auth/providers/{name}", provider_start, methods=["GET"]),
+    Route("/auth/providers/{name}/callback", provider_callback, methods=["GET"]),
+    Route("/auth/reset", reset_request_page, methods=["GET"]),
+    Route("/auth/reset", reset_request, methods=["POST"]),
+    Route("/auth/reset/{link}", show_reset, methods=["GET"]),
+    Route("/auth/reset/{link}", submit_reset, methods=["POST"]),
+    Route("/auth/invitation/{link}", show_invitation, methods=["GET"]),
+    Route("/auth/invitation/{link}", submit_invitation, methods=["POST"]),
+]

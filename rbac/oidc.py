@@ -109,10 +109,11 @@ class IdentityProviders:
             raise ProviderUnavailable(
                 f"{config.title} cannot be reached right now ({type(exc).__name__}); try later"
             ) from None
-        if metadata.get("issuer", "").rstrip("/") != config.issuer:
+        announced = metadata.get("issuer")
+        if str(announced or "").rstrip("/") != config.issuer:
             client.server_metadata.clear()  # look again next time: it may have been fixed
             raise ProviderUnavailable(
-                f"{config.title} announces issuer {metadata.get('issuer')!r}, but is configured "
+                f"{config.title} announces issuer {announced!r}, but is configured "
                 f"as {config.issuer!r}: sign-in through it is refused until that is fixed"
             )
         return metadata

@@ -431,6 +431,11 @@ def _apply_files(
         click.echo("no changes: the database already matches the manifest")
     elif plan.applied:
         click.echo(f"applied {plan.changes} changes")
+        if plan.staff_added:
+            click.echo(
+                f"{len(plan.staff_added)} new people cannot sign in yet: send their invitation "
+                "links with `priemnaya staff invite --pending`"
+            )
     else:
         click.echo(f"{plan.changes} changes planned; nothing applied")
 

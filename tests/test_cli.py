@@ -175,6 +175,27 @@ def test_staff_commands_refuse_unknown_names_with_exit_2(
     assert named in result.output
 
 
+def test_new_staff_get_invitation_links_to_set_a_password(cli_env: Settings) -> None:
+    runner = CliRunner()
+    seed_school(runner)
+    added = runner.invoke(
+        main, ["staff", "add", "ann@example.ru", "--name", "Ann", "--tenant", "sch",
+               "--role", "viewer"],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "invitation (until " in added.output
+    assert "/auth/invitation/" in added.output
+    pending = runner.invoke(main, ["staff", "invite", "--pending", "--tenant", "sch", "--json"])
+    [invitation] = json.loads(pending.output)
+    assert invitation["email"] == "ann@example.ru"
+    assert invitation["link"].startswith(f"{cli_env.base_url}/auth/invitation/")
+    unknown = runner.invoke(main, ["staff", "invite", "ghost@example.ru"])
+    assert unknown.exit_code == 2
+    assert "email: no staff member with e-mail 'ghost@example.ru'" in unknown.output
+    never = runner.invoke(main, ["staff", "invite", "ann@example.ru", "--expires", "never"])
+    assert never.exit_code == 2
+
+
 def test_grant_revoke_and_list_staff(cli_env: Settings) -> None:
     runner = CliRunner()
     seed_school(runner)

@@ -1276,7 +1276,7 @@ def up(demo: bool, host: str, port: int) -> None:
     import uvicorn
 
     from cabinets.app import create_app
-    from tenancy.demo import seed_demo
+    from tenancy.demo import DEMO_PASSWORD, seed_demo
     from tenancy.logs import configure_logging
 
     current = settings()
@@ -1313,6 +1313,10 @@ def up(demo: bool, host: str, port: int) -> None:
         )
         if demo:
             click.echo(f"Demo region: {url}/api/v1/tenants/demo-oblast/tree")
+            click.echo(
+                f"Sign in at {url}/auth/sign-in as any demo staff member, e.g. "
+                f"coordinator@demo.example.ru, with the password {DEMO_PASSWORD!r}"
+            )
             click.echo(
                 "Demo staff: `priemnaya staff list`; ask why with "
                 "`priemnaya policy check coordinator@demo.example.ru demo-minobr message:assign "

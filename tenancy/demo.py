@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tenancy.accounts import service as accounts
 from tenancy.database import Database
 from tenancy.errors import NotFound
 from tenancy.routing import service as routing
@@ -122,6 +123,9 @@ DEMO_STAFF = [
 ]
 
 
+DEMO_PASSWORD = "demo-password"  # noqa: S105 (printed by `up --demo` on purpose)
+
+
 async def seed_demo(db: Database, *, actor: str) -> int:
     """Create the demo region and its staff once; return how many tenants were created (0 when
     the region is already there)."""
@@ -137,6 +141,9 @@ async def seed_demo(db: Database, *, actor: str) -> int:
     for email, _, grants in DEMO_STAFF:
         for tenant, role in grants:
             await staff.grant_role(db, email, tenant, role, actor=actor, source=DEMO_SOURCE)
+    await accounts.set_known_password(
+        db, [email for email, _, _ in DEMO_STAFF], DEMO_PASSWORD, actor=actor
+    )
     # Territories, a small catalog and the routing table; nobody answers housing questions in
     # the forest district yet, so `priemnaya route gaps` has something to show.
     await routing.import_territories(db, DEMO_FILES / "territories.csv", actor=actor)

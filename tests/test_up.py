@@ -78,6 +78,13 @@ def test_up_demo_serves_then_stops_cleanly(home_env: dict[str, str]) -> None:
         assert len(ministries) == 2
         for municipality in municipalities:
             assert {c["kind"] for c in municipality["children"]} == {"school", "clinic"}
+        with httpx.Client(base_url=url) as browser:
+            signed = browser.post(
+                "/auth/sign-in",
+                json={"email": "coordinator@demo.example.ru", "password": "demo-password"},
+            )
+            assert signed.status_code == 200, signed.text
+            assert browser.get("/api/v1/me").json()["grants"]
         assert postgres_processes(pgdata)
         spawned = psutil.Process(up.pid).children(recursive=True)
         assert spawned, "the worker runs as a child process"

@@ -360,6 +360,20 @@ async def invite_staff(
     return invitations
 
 
+async def set_known_password(db: Database, emails: list[str], password: str, *, actor: str) -> None:
+    """Give people a password chosen for them: only for the demo region, whose accounts are
+    meant to be tried by anyone who runs it."""
+    now = _now()
+    async with db.privileged_session(actor=actor) as session:
+        await session.execute(
+            text(
+                "UPDATE users SET password_hash = :h, password_changed_at = :now, "
+                "updated_at = :now WHERE email = ANY(:e)"
+            ),
+            {"h": passwords.hash_password(password), "now": now, "e": emails},
+        )
+
+
 async def people_without_password(
     db: Database, tenant: str | None, *, emails: list[str] | None = None
 ) -> list[str]:

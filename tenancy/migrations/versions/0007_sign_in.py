@@ -69,8 +69,7 @@ def upgrade() -> None:
     )
     op.execute("CREATE INDEX user_identities_user ON user_identities (user_id)")
     op.execute(
-        "GRANT SELECT, INSERT, UPDATE (email, last_sign_in_at) ON user_identities "
-        "TO priemnaya_app"
+        "GRANT SELECT, INSERT, UPDATE (email, last_sign_in_at) ON user_identities TO priemnaya_app"
     )
 
     op.execute(

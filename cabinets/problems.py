@@ -65,8 +65,12 @@ async def invalid_input(request: Request, exc: Exception) -> Response:
     return ProblemResponse(
         422,
         "Invalid input",
-        "; ".join(f"{e.field}: {e.message}" for e in errors),
-        errors=[{"field": e.field, "message": e.message} for e in errors],
+        "; ".join(str(e) for e in errors),
+        errors=[
+            {"field": e.field, "message": e.message}
+            | ({"location": e.location} if e.location else {})
+            for e in errors
+        ],
         **_instance(request),
     )
 

@@ -11,11 +11,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from cabinets.app import create_app
+from tenancy.accounts import service as accounts
 from tenancy.database import Database, DatabaseUrls
 from tenancy.routing import service
 from tenancy.routing.schemas import RuleRow
 from tenancy.settings import Settings
 from tenancy.staff import service as staff
+from tenancy.staff.schemas import StaffInput
 from tests.databases import run_in_database
 from tests.tenancy.routing_world import seed_routing_region
 
@@ -84,3 +86,45 @@ def test_operator_endpoints_need_routing_edit_on_the_platform(
     )
     assert refused.status_code == 403
     assert "routing:edit in 'platform'" in refused.json()["detail"]
+
+
+def test_a_regional_operator_signed_in_keeps_to_their_region(
+    client: TestClient, clean_database: DatabaseUrls
+) -> None:
+    email, password = "olga@north.example.ru", "northern lights 2026"
+
+    async def operator(db: Database) -> None:
+        await staff.add_staff(db, [StaffInput(email=email, name="Olga")], actor="t")
+        await staff.grant_role(
+            db, email, "platform", "regional_operator", regions=["46701000"], actor="t"
+        )
+        await accounts.set_known_password(db, [email], password, actor="t")
+
+    run_in_database(clean_database, operator)
+    signed = client.post("/auth/sign-in", json={"email": email, "password": password})
+    csrf = {"X-CSRF-Token": signed.json()["csrf_token"]}
+    outside = client.post(
+        "/api/v1/routing/rules",
+        json=[
+            {"topic": "snow", "territory": "46701102", "tenant": "north"},
+            {"topic": "snow", "territory": "46702101", "tenant": "river"},
+        ],
+        headers=csrf,
+    )
+    assert outside.status_code == 422
+    assert outside.json()["errors"] == [
+        {
+            "field": "territory",
+            "message": "46702101 is outside your regions (46701000)",
+            "location": "rules[1]",
+        }
+    ]
+    inside = client.post(
+        "/api/v1/routing/rules",
+        json=[{"topic": "snow", "territory": "46701102", "tenant": "north"}],
+        headers=csrf,
+    )
+    assert inside.status_code == 201
+    publish = client.post("/api/v1/catalog/publish", headers=csrf)
+    assert publish.status_code == 403
+    assert "a federal operator publishes it" in publish.json()["detail"]

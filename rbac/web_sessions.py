@@ -14,6 +14,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +39,43 @@ class WebSession:
 
 def _digest(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
+
+
+_SELECT = """
+    SELECT s.id, s.secret_hash, s.user_id, s.expires_at, s.last_seen_at, s.provider,
+           s.id_token, u.email, u.name, u.kind
+    FROM web_sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.id = :id AND s.ended_at IS NULL
+"""
+
+
+async def _matching(session: AsyncSession, value: str, condition: str, **params: Any) -> Any:
+    """The open session row a cookie names, when its secret matches; else None."""
+    match = _VALUE.match(value)
+    if match is None:
+        return None
+    row = (
+        await session.execute(
+            text(_SELECT + condition), {"id": uuid.UUID(match.group(1)), **params}
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(row.secret_hash, _digest(match.group(2))):
+        return None
+    return row
+
+
+def _web_session(row: Any, expires_at: datetime) -> WebSession:
+    return WebSession(
+        id=row.id,
+        user_id=row.user_id,
+        email=row.email,
+        name=row.name,
+        kind=row.kind,
+        expires_at=expires_at,
+        last_seen_at=row.last_seen_at,
+        provider=row.provider,
+        id_token=row.id_token,
+    )
 
 
 async def open_session(
@@ -82,80 +120,30 @@ async def find_session(
 ) -> WebSession | None:
     """The live session a cookie names, extended; None when unknown, forged, ended, expired or
     its person is deactivated."""
-    match = _VALUE.match(value)
-    if match is None:
-        return None
-    session_id = uuid.UUID(match.group(1))
-    row = (
-        await session.execute(
-            text(
-                """
-                SELECT s.id, s.secret_hash, s.user_id, s.expires_at, s.last_seen_at,
-                       s.provider, s.id_token, u.email, u.name, u.kind
-                FROM web_sessions s JOIN users u ON u.id = s.user_id
-                WHERE s.id = :id AND s.ended_at IS NULL AND s.expires_at > :now
-                  AND u.status = 'active'
-                """
-            ),
-            {"id": session_id, "now": now},
-        )
-    ).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, _digest(match.group(2))):
+    row = await _matching(
+        session, value, "AND s.expires_at > :now AND u.status = 'active'", now=now
+    )
+    if row is None:
         return None
     expires_at = row.expires_at
     if now - row.last_seen_at > TOUCH_PRECISION:
         expires_at = now + lifetime
         await session.execute(
             text("UPDATE web_sessions SET last_seen_at = :now, expires_at = :e WHERE id = :id"),
-            {"now": now, "e": expires_at, "id": session_id},
+            {"now": now, "e": expires_at, "id": row.id},
         )
-    return WebSession(
-        id=row.id,
-        user_id=row.user_id,
-        email=row.email,
-        name=row.name,
-        kind=row.kind,
-        expires_at=expires_at,
-        last_seen_at=row.last_seen_at,
-        provider=row.provider,
-        id_token=row.id_token,
-    )
+    return _web_session(row, expires_at)
 
 
 async def end_session(session: AsyncSession, value: str, *, now: datetime) -> WebSession | None:
     """End the session a cookie names; returns what it was (for the provider's logout)."""
-    match = _VALUE.match(value)
-    if match is None:
-        return None
-    row = (
-        await session.execute(
-            text(
-                """
-                SELECT s.id, s.secret_hash, s.user_id, s.expires_at, s.last_seen_at,
-                       s.provider, s.id_token, u.email, u.name, u.kind
-                FROM web_sessions s JOIN users u ON u.id = s.user_id
-                WHERE s.id = :id AND s.ended_at IS NULL
-                """
-            ),
-            {"id": uuid.UUID(match.group(1))},
-        )
-    ).first()
-    if row is None or not hmac.compare_digest(row.secret_hash, _digest(match.group(2))):
+    row = await _matching(session, value, "")
+    if row is None:
         return None
     await session.execute(
         text("UPDATE web_sessions SET ended_at = :now WHERE id = :id"), {"now": now, "id": row.id}
     )
-    return WebSession(
-        id=row.id,
-        user_id=row.user_id,
-        email=row.email,
-        name=row.name,
-        kind=row.kind,
-        expires_at=row.expires_at,
-        last_seen_at=row.last_seen_at,
-        provider=row.provider,
-        id_token=row.id_token,
-    )
+    return _web_session(row, row.expires_at)
 
 
 async def end_sessions_of(session: AsyncSession, user_id: uuid.UUID, *, now: datetime) -> int:

@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from cabinets import signin
 from cabinets.health import healthz, readyz
+from cabinets.messages import endpoints as message_endpoints
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.openapi import build_openapi, openapi_document
 from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *staff_endpoints.routes,
         *routing_endpoints.routes,
         *signin.routes,
+        *message_endpoints.routes,
         Mount("/static", StaticFiles(directory=STATIC_FILES), name="static"),
     ]
 

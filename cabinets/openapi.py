@@ -11,6 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
+from cabinets.messages.endpoints import ACTION_INPUTS
+from cabinets.messages.schemas import MessageRead, MessageSubmission, Receipt, Timeline
 from rbac.access import public
 from tenancy.staff.schemas import Caller, StaffRead
 from tenancy.tenants.schemas import TenantNode, TenantRead
@@ -36,7 +38,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "title", "status"],
 }
 
-MODELS: list[type[BaseModel]] = [TenantRead, TenantNode, Caller, StaffRead]
+MODELS: list[type[BaseModel]] = [
+    TenantRead, TenantNode, Caller, StaffRead, MessageSubmission, Receipt, Timeline, MessageRead,
+    *ACTION_INPUTS.values(),
+]  # fmt: skip
 
 
 def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
@@ -57,7 +62,14 @@ def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
                         "type": "http",
                         "scheme": "bearer",
                         "description": "An API token (`priemnaya token create`).",
-                    }
+                    },
+                    "cookie": {
+                        "type": "apiKey",
+                        "in": "cookie",
+                        "name": "priemnaya_session",
+                        "description": "A signed-in person's session; writes also need the "
+                        "X-CSRF-Token header.",
+                    },
                 },
             },
         }

@@ -80,7 +80,9 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 
 async def conflict(request: Request, exc: Exception) -> Response:
-    return ProblemResponse(409, "Conflict", str(exc), **_instance(request))
+    current = exc.current if isinstance(exc, Conflict) else None
+    extra: dict[str, Any] = {"current": current} if current is not None else {}
+    return ProblemResponse(409, "Conflict", str(exc), **extra, **_instance(request))
 
 
 async def forbidden(request: Request, exc: Exception) -> Response:

@@ -50,6 +50,7 @@ class Access:
     kind: str  # public, signed_in, permission
     permission: str | None = None
     tenant_param: str | None = None
+    own: bool = False  # also on the caller's own assignments (checked again by the service)
 
 
 def public(endpoint: Endpoint) -> Endpoint:
@@ -108,10 +109,13 @@ def signed_in(endpoint: Endpoint) -> Endpoint:
 
 
 def requires(
-    permission: str, *, tenant_param: str | None = "slug"
+    permission: str, *, tenant_param: str | None = "slug", own: bool = False
 ) -> Callable[[Endpoint], Endpoint]:
     """Guard an endpoint with ``permission`` in the tenant its path names, or on the platform
-    (``tenant_param=None``) for operator work such as the catalog and routing."""
+    (``tenant_param=None``) for operator work such as the catalog and routing.
+
+    ``own``: the permission may also come from a reach limited to the caller's own assignments
+    (an executor's); the service then checks it against the object itself."""
     get_permission(permission)  # an unknown name fails at import, not at request time
 
     def declare(endpoint: Endpoint) -> Endpoint:
@@ -129,7 +133,7 @@ def requires(
                 if found is None:
                     raise HTTPException(404, f"tenant {slug!r} not found")
                 domain = found
-            if not policy.enforcer.allowed(principal.subject, domain, permission):
+            if not policy.enforcer.allowed(principal.subject, domain, permission, assigned=own):
                 log.info(
                     "access refused", subject=principal.subject, tenant=slug, permission=permission
                 )
@@ -138,7 +142,7 @@ def requires(
                 request.state.tenant_id = uuid.UUID(domain)
             return await endpoint(request)
 
-        guarded.__access__ = Access("permission", permission, tenant_param)  # type: ignore[attr-defined]
+        guarded.__access__ = Access("permission", permission, tenant_param, own)  # type: ignore[attr-defined]
         return guarded
 
     return declare

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -48,7 +49,12 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    """The request is valid but clashes with the current state."""
+    """The request is valid but clashes with the current state, which ``current`` may carry
+    (so that the caller can decide again without another request)."""
+
+    def __init__(self, message: str, *, current: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.current = current
 
 
 class Forbidden(DomainError):

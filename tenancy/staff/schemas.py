@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PLATFORM = "platform"  # the TENANT argument that means a platform role
@@ -13,6 +14,16 @@ PLATFORM = "platform"  # the TENANT argument that means a platform role
 
 def email_problem(email: str) -> str | None:
     return None if EMAIL_PATTERN.fullmatch(email) else "is not an e-mail address"
+
+
+def _email_address(value: str) -> str:
+    if problem := email_problem(value.strip()):
+        raise ValueError(problem)
+    return value.strip().lower()
+
+
+# An e-mail address as we keep it: checked, trimmed, lower-case.
+EmailAddress = Annotated[str, Field(max_length=254), AfterValidator(_email_address)]
 
 
 class StaffInput(BaseModel):

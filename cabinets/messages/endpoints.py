@@ -1,0 +1,311 @@
+"""HTTP endpoints of messages: public intake and tracking, and the staff actions, one route
+per action of the workflow table (each guarded by that action's permission)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from cabinets.messages import service, tracking
+from cabinets.messages.schemas import (
+    ActionInput,
+    AnswerInput,
+    AssignInput,
+    ClarificationInput,
+    ClarifyInput,
+    CommentInput,
+    ExtendInput,
+    ForwardInput,
+    MergeInput,
+    MessageSubmission,
+    RatingInput,
+    RejectInput,
+    ReturnInput,
+    SubmitAnswerInput,
+    TopicChangeInput,
+)
+from cabinets.messages.workflow import STAFF_ACTIONS, TRANSITIONS
+from rbac.access import Principal, public, requires, signed_in
+from tenancy.database import Database
+from tenancy.errors import InvalidInput, NotFound
+from tenancy.settings import Settings
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")
+
+ACTION_INPUTS: dict[str, type[BaseModel]] = {
+    "accept": ActionInput,
+    "reject": RejectInput,
+    "request_clarification": ClarificationInput,
+    "assign": AssignInput,
+    "save_answer": AnswerInput,
+    "submit_answer": SubmitAnswerInput,
+    "approve_answer": ActionInput,
+    "return_answer": ReturnInput,
+    "forward": ForwardInput,
+    "extend": ExtendInput,
+    "merge": MergeInput,
+    "comment": CommentInput,
+    "change_topic": TopicChangeInput,
+}
+
+
+async def _body(request: Request, model: type[BaseModel]) -> Any:
+    try:
+        payload = await request.json()
+    except ValueError:
+        raise InvalidInput.one("body", "send a JSON object") from None
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc) from None
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.database
+    return db
+
+
+def _staff(request: Request) -> service.Staff:
+    principal: Principal = request.user
+    if principal.user_id is None:
+        # API tokens act for integrations; workflow steps carry a person's name on them.
+        raise InvalidInput.one("authorization", "workflow actions are taken by people: sign in")
+    return service.Staff(principal.user_id, principal.subject, request.app.state.policy.enforcer)
+
+
+def _message_id(request: Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.path_params["message_id"])
+    except ValueError:
+        raise NotFound("message", request.path_params["message_id"]) from None
+
+
+@public
+async def submit(request: Request) -> Response:
+    """
+    summary: Submit a message (one message, one problem).
+    tags: [messages]
+    parameters:
+      - {name: Idempotency-Key, in: header, required: false, schema: {type: string},
+         description: A retried submission with the same key returns the first receipt.}
+    requestBody:
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/MessageSubmission'}
+    responses:
+      201:
+        description: Received; the number and the secret token follow it.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Receipt'}
+      422:
+        description: Every problem, each naming its field.
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+    """
+    submission = await _body(request, MessageSubmission)
+    key = request.headers.get("idempotency-key")
+    if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidInput.one("Idempotency-Key", "8 to 200 visible ASCII characters")
+    principal = request.scope.get("user")
+    citizen_id = principal.user_id if isinstance(principal, Principal) else None
+    settings: Settings = request.app.state.settings
+    receipt = await service.submit_message(
+        _db(request),
+        await request.app.state.routing.index(),
+        submission,
+        citizen_id=citizen_id,
+        idempotency_key=key,
+        base_url=settings.base_url,
+    )
+    return JSONResponse(receipt.model_dump(mode="json"), status_code=201)
+
+
+def _token(request: Request) -> str:
+    token = request.headers.get("x-tracking-token") or request.query_params.get("token")
+    if not token:
+        raise InvalidInput.one("token", "the secret token from the receipt is required")
+    return token
+
+
+@public
+async def track(request: Request) -> Response:
+    """
+    summary: The citizen's status page data - every stage, who was in charge, the answer.
+    tags: [messages]
+    parameters:
+      - {name: number, in: path, required: true, schema: {type: string}}
+      - {name: token, in: query, required: false, schema: {type: string},
+         description: The secret token (or the X-Tracking-Token header).}
+    responses:
+      200:
+        description: The timeline.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/Timeline'}
+      404:
+        description: A wrong number or token (the same answer for both).
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+    """
+    found = await tracking.timeline(_db(request), request.path_params["number"], _token(request))
+    return JSONResponse(found.model_dump(mode="json"))
+
+
+@public
+async def clarify(request: Request) -> Response:
+    """
+    summary: The citizen answers the moderator's question.
+    tags: [messages]
+    responses:
+      204: {description: Received; the message is back in moderation.}
+    """
+    body: ClarifyInput = await _body(request, ClarifyInput)
+    await service.clarify_message(
+        _db(request), request.path_params["number"], body.token, body.text
+    )
+    return Response(status_code=204)
+
+
+@public
+async def rate(request: Request) -> Response:
+    """
+    summary: The citizen rates the answer (1 or 2 reopens the message).
+    tags: [messages]
+    responses:
+      200: {description: The new status.}
+    """
+    body: RatingInput = await _body(request, RatingInput)
+    status = await service.rate_answer(
+        _db(request), request.path_params["number"], body.token, body.rating, body.comment
+    )
+    return JSONResponse({"status": status.value})
+
+
+@signed_in
+async def my_messages(request: Request) -> Response:
+    """
+    summary: A signed-in citizen's own messages, newest first.
+    tags: [messages]
+    security: [{cookie: []}]
+    responses:
+      200: {description: The messages with their current status.}
+    """
+    principal: Principal = request.user
+    if principal.user_id is None:
+        raise InvalidInput.one("authorization", "sign in as a person")
+    found = await tracking.citizen_messages(_db(request), principal.user_id)
+    return JSONResponse([{**m, "due_at": m["due_at"] and m["due_at"].isoformat()} for m in found])
+
+
+@requires("message:read", own=True)
+async def get_message(request: Request) -> Response:
+    """
+    summary: One message as staff see it.
+    tags: [messages]
+    security: [{bearer: []}, {cookie: []}]
+    parameters:
+      - {name: slug, in: path, required: true, schema: {type: string}}
+      - {name: message_id, in: path, required: true, schema: {type: string, format: uuid}}
+    responses:
+      200:
+        description: The message.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/MessageRead'}
+      404:
+        description: No such message here (or not yours to see).
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+    """
+    message = await service.get_message(
+        _db(request), _staff(request), request.state.tenant_id, _message_id(request)
+    )
+    return JSONResponse(message.model_dump(mode="json"))
+
+
+def _action_endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:
+    transition = TRANSITIONS[action]
+    assert transition.permission is not None
+    model = ACTION_INPUTS[action]
+
+    async def act(request: Request) -> Response:
+        body = await _body(request, model)
+        params = body.model_dump(exclude={"version"})
+        if action == "change_topic":
+            params["routes"] = await request.app.state.routing.index()
+        message = await service.perform(
+            _db(request),
+            _staff(request),
+            request.state.tenant_id,
+            _message_id(request),
+            action,
+            getattr(body, "version", None),
+            **params,
+        )
+        return JSONResponse(message.model_dump(mode="json"))
+
+    act.__name__ = f"message_{action}"
+    act.__doc__ = f"""
+    summary: "{transition.title} ({action.replace("_", " ")})"
+    tags: [workflow]
+    security: [{{bearer: []}}, {{cookie: []}}]
+    parameters:
+      - {{name: slug, in: path, required: true, schema: {{type: string}}}}
+      - {{name: message_id, in: path, required: true, schema: {{type: string, format: uuid}}}}
+    requestBody:
+      content:
+        application/json:
+          schema: {{$ref: '#/components/schemas/{model.__name__}'}}
+    responses:
+      200:
+        description: The message after the step.
+        content:
+          application/json:
+            schema: {{$ref: '#/components/schemas/MessageRead'}}
+      403:
+        description: The caller lacks {transition.permission}.
+        content:
+          application/problem+json:
+            schema: {{$ref: '#/components/schemas/Problem'}}
+      404:
+        description: No such message here.
+        content:
+          application/problem+json:
+            schema: {{$ref: '#/components/schemas/Problem'}}
+      409:
+        description: The step is not possible now, or the version is stale; `current` holds
+          the message as it is.
+        content:
+          application/problem+json:
+            schema: {{$ref: '#/components/schemas/Problem'}}
+    """
+    return requires(transition.permission, own=transition.own)(act)
+
+
+routes = [
+    Route("/api/v1/messages", submit, methods=["POST"]),
+    Route("/api/v1/tracking/{number}", track, methods=["GET"]),
+    Route("/api/v1/tracking/{number}/clarification", clarify, methods=["POST"]),
+    Route("/api/v1/tracking/{number}/rating", rate, methods=["POST"]),
+    Route("/api/v1/my/messages", my_messages, methods=["GET"]),
+    Route("/api/v1/tenants/{slug}/messages/{message_id}", get_message, methods=["GET"]),
+    *(
+        Route(
+            f"/api/v1/tenants/{{slug}}/messages/{{message_id}}/{action.replace('_', '-')}",
+            _action_endpoint(action),
+            methods=["POST"],
+        )
+        for action in STAFF_ACTIONS
+    ),
+]

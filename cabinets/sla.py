@@ -1,0 +1,70 @@
+"""The SLA clock: deadlines in calendar or working days, by the production calendar, in the
+tenant's timezone.
+
+A deadline is the end of its last day in the tenant's local time (a message due on the 10th
+may be answered until 23:59:59 on the 10th there). Working days follow ``holidays.RU``:
+weekends, public holidays and the days off substituted for them are skipped, and the
+Saturdays made working days count.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+DUE_SOON = timedelta(days=3)  # "due soon" in the inbox: less than this left
+
+
+class DayCount(StrEnum):
+    CALENDAR = "calendar"
+    WORKING = "working"
+
+
+@lru_cache(maxsize=64)
+def _calendar(code: str, year: int) -> holidays.HolidayBase:
+    # Regional calendars ("ru-tatarstan") fall back to the federal one until they have their own.
+    country = code.split("-", 1)[0].upper()
+    return holidays.country_holidays(country, years=year)
+
+
+def is_working_day(day: date, calendar: str = "ru") -> bool:
+    found: bool = _calendar(calendar, day.year).is_working_day(day)
+    return found
+
+
+def add_days(day: date, days: int, count: DayCount, calendar: str = "ru") -> date:
+    """The ``days``-th day after ``day`` (calendar days, or working days)."""
+    if count is DayCount.CALENDAR:
+        return day + timedelta(days=days)
+    current = day
+    left = days
+    while left > 0:
+        current += timedelta(days=1)
+        if is_working_day(current, calendar):
+            left -= 1
+    return current
+
+
+def deadline(
+    start: datetime, days: int, count: DayCount, *, timezone: str, calendar: str = "ru"
+) -> datetime:
+    """The moment a period of ``days`` that starts at ``start`` ends: the end of its last day
+    in ``timezone`` (an aware datetime)."""
+    zone = ZoneInfo(timezone)
+    last = add_days(start.astimezone(zone).date(), days, count, calendar)
+    return datetime.combine(last, time(23, 59, 59), tzinfo=zone)
+
+
+def remaining(due: datetime | None, now: datetime) -> str | None:
+    """``overdue``, ``due_soon`` or None (on time or no deadline)."""
+    if due is None:
+        return None
+    if due < now:
+        return "overdue"
+    if due - now <= DUE_SOON:
+        return "due_soon"
+    return None

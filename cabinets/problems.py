@@ -12,7 +12,14 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tenancy.errors import Conflict, Forbidden, InvalidInput, NotFound, field_errors
+from tenancy.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    field_errors,
+)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = structlog.get_logger(__name__)
@@ -85,6 +92,17 @@ async def conflict(request: Request, exc: Exception) -> Response:
     return ProblemResponse(409, "Conflict", str(exc), **extra, **_instance(request))
 
 
+async def too_many_requests(request: Request, exc: Exception) -> Response:
+    retry_after = exc.retry_after if isinstance(exc, TooManyRequests) else 60
+    return ProblemResponse(
+        429,
+        "Too many requests",
+        str(exc),
+        headers={"Retry-After": str(retry_after)},
+        **_instance(request),
+    )
+
+
 async def forbidden(request: Request, exc: Exception) -> Response:
     return ProblemResponse(403, "Forbidden", str(exc), **_instance(request))
 
@@ -113,5 +131,6 @@ EXCEPTION_HANDLERS = {
     NotFound: not_found,
     Conflict: conflict,
     Forbidden: forbidden,
+    TooManyRequests: too_many_requests,
     Exception: server_error,
 }

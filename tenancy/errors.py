@@ -57,6 +57,14 @@ class Conflict(DomainError):
         self.current = current
 
 
+class TooManyRequests(DomainError):
+    """A rate limit: try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Forbidden(DomainError):
     """The caller may do this kind of thing, but not to this object (for example a regional
     operator publishing the federal catalog)."""

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     session_hours: int = Field(
         default=12, ge=1, le=24 * 30, description="A browser session ends after this idle time."
     )
+    intake_per_address: int = Field(
+        default=30, ge=1, description="Messages one address may submit in an hour."
+    )
+    intake_per_applicant: int = Field(
+        default=10,
+        ge=1,
+        description="Messages one applicant (e-mail or phone) may submit in an hour.",
+    )
     oidc_providers: list[OidcProviderConfig] = Field(
         default_factory=list,
         description="OpenID Connect providers for single sign-on, as a JSON list.",

@@ -110,6 +110,11 @@ async def submit(request: Request) -> Response:
         content:
           application/problem+json:
             schema: {$ref: '#/components/schemas/Problem'}
+      429:
+        description: Too many messages from this address or applicant (Retry-After).
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
     """
     submission = await _body(request, MessageSubmission)
     key = request.headers.get("idempotency-key")
@@ -125,6 +130,11 @@ async def submit(request: Request) -> Response:
         citizen_id=citizen_id,
         idempotency_key=key,
         base_url=settings.base_url,
+        ip=request.client.host if request.client else None,
+        limits=service.IntakeLimits(
+            per_address=settings.intake_per_address,
+            per_applicant=settings.intake_per_applicant,
+        ),
     )
     return JSONResponse(receipt.model_dump(mode="json"), status_code=201)
 

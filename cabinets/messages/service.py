@@ -15,7 +15,7 @@ import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,7 +42,14 @@ from cabinets.messages.workflow import (
 )
 from rbac.enforcer import PolicyEnforcer
 from tenancy.database import Database
-from tenancy.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from tenancy.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+)
 from tenancy.routing.resolver import RoutingIndex
 from tenancy.routing.schemas import ExtraField
 
@@ -50,6 +57,7 @@ MAX_EXTENSIONS = 1  # the appeals law allows one extension
 MAX_EXTENSION_DAYS = 30
 RATING_DAYS = 10  # no rating within this many days closes an answered message
 REOPEN_RATINGS = frozenset({1, 2})
+INTAKE_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,15 @@ class Citizen:
     user_id: uuid.UUID
     name: str
     email: str
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    """How many messages an address, and an applicant, may submit within ``window``."""
+
+    per_address: int = 30
+    per_applicant: int = 10
+    window: timedelta = INTAKE_WINDOW
 
 
 @dataclass
@@ -101,6 +118,8 @@ async def submit_message(
     citizen_id: uuid.UUID | None,
     idempotency_key: str | None,
     base_url: str,
+    ip: str | None = None,
+    limits: IntakeLimits | None = None,
 ) -> Receipt:
     """Accept a citizen's message: route it to the responsible tenant, or, when nobody is,
     keep it whole in the operator's queue. Either way the citizen gets a number to follow.
@@ -125,6 +144,7 @@ async def submit_message(
         problems = _submission_problems(submission, topic)
         if problems:
             raise InvalidInput(problems)
+        await _count_attempt(session, ip, applicant, limits or IntakeLimits(), now)
         number, token = await _new_tracking(session, citizen)
         tenant = None
         if slug is not None:
@@ -264,6 +284,52 @@ def _submission_problems(submission: MessageSubmission, topic: Row[Any]) -> list
         where, _, message = problem.partition(": ")
         problems.append(FieldError(where, message))
     return problems
+
+
+async def _count_attempt(
+    session: AsyncSession,
+    ip: str | None,
+    applicant: Mapping[str, Any],
+    limits: IntakeLimits,
+    now: datetime,
+) -> None:
+    """Refuse a flood from one address or one applicant; count this submission otherwise."""
+    who = str(applicant.get("email") or applicant.get("phone") or "").lower()
+    keys = [("ip", ip, limits.per_address), ("applicant", who, limits.per_applicant)]
+    for scope, key, limit in keys:
+        if not key:
+            continue
+        row = (
+            await session.execute(
+                text(
+                    """
+                    SELECT count(*) AS n, min(at) AS first
+                    FROM (SELECT at FROM intake_attempts
+                          WHERE scope = :scope AND key = :key AND at > :since
+                          ORDER BY at DESC LIMIT :limit) recent
+                    """
+                ),
+                {"scope": scope, "key": key, "since": now - limits.window, "limit": limit},
+            )
+        ).one()
+        if row.n >= limit:
+            wait = int((row.first + limits.window - now).total_seconds()) + 1
+            whom = "your address" if scope == "ip" else "this applicant"
+            raise TooManyRequests(
+                f"{limit} messages an hour from {whom} is the limit: try again in "
+                f"{max(1, wait // 60)} min",
+                retry_after=wait,
+            )
+    await session.execute(
+        text(
+            """
+            INSERT INTO intake_attempts (scope, key, at)
+            SELECT s, k, :now FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[])) AS a(s, k)
+            WHERE k <> ''
+            """
+        ),
+        {"scopes": ["ip", "applicant"], "keys": [ip or "", who], "now": now},
+    )
 
 
 async def _earlier_submission(

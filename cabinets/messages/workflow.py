@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from tenancy.errors import Conflict
+
 
 class Status(StrEnum):
     NEW = "new"  # received, waiting for moderation
@@ -158,7 +160,7 @@ REJECTION_GROUNDS = {
 }
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(Conflict):
     """The action is not possible from the message's current status."""
 
     def __init__(self, action: str, status: Status) -> None:

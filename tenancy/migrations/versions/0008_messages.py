@@ -221,10 +221,25 @@ def upgrade() -> None:
     )
     op.execute("GRANT SELECT, INSERT ON intake_requests TO priemnaya_app")
 
+    # Intake rate limits, per address and per applicant, counted over a sliding hour.
+    op.execute(
+        """
+        CREATE TABLE intake_attempts (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            scope text NOT NULL CHECK (scope IN ('ip', 'applicant')),
+            key text NOT NULL,
+            at timestamptz NOT NULL DEFAULT now()
+        )
+        """
+    )
+    op.execute("CREATE INDEX intake_attempts_key ON intake_attempts (scope, key, at)")
+    op.execute("GRANT SELECT, INSERT, DELETE ON intake_attempts TO priemnaya_app")
+    op.execute("GRANT USAGE ON SEQUENCE intake_attempts_id_seq TO priemnaya_app")
+
 
 def downgrade() -> None:
     for table in (
-        "intake_requests", "operator_queue", "message_tracking", "outbox",
+        "intake_attempts", "intake_requests", "operator_queue", "message_tracking", "outbox",
         "registration_counters", "message_events", "messages",
     ):  # fmt: skip
         op.execute(f"DROP TABLE {table}")

@@ -126,6 +126,10 @@ TRANSITIONS: dict[str, Transition] = {
             title="Закрыто",
         ),
         Transition(
+            "escalate", IN_WORK, None, Actor.SYSTEM, public=False,
+            title="Срок нарушен: доложено координатору и руководителю",
+        ),
+        Transition(
             "forward", OPEN, Status.FORWARDED, Actor.STAFF, "message:forward",
             title="Направлено по компетенции",
         ),

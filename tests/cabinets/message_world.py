@@ -27,6 +27,7 @@ STAFF = {
     "approver": ("boss@roads.example.ru", "Анна Начальникова", "north-roads", "approver"),
     "other_executor": ("exec2@roads.example.ru", "Олег Другов", "north-roads", "executor"),
     "river": ("coord@river.example.ru", "Роман Речной", "river", "coordinator"),
+    "supervisor": ("head@region.example.ru", "Светлана Главная", "region", "supervisor"),
 }
 POTHOLE = {
     "topic": "pothole",

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from cabinets.app import create_app
-from tenancy.database import DatabaseUrls
+from cabinets.messages import service
+from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
 from tests.cabinets.message_world import World, find_message, open_world, seed_message_world
+from tests.databases import run_in_database
 
 
 @pytest.fixture
@@ -267,3 +271,39 @@ def test_requests_riding_on_a_session_need_the_csrf_token(world: World) -> None:
     )
     assert forged.status_code == 403
     assert world.message_of(world.submit())["status"] == "new"
+
+
+def test_time_rejects_silent_clarifications_closes_unrated_answers_and_escalates_overdue(
+    world: World, clean_database: DatabaseUrls
+) -> None:
+    desks = world.desks
+    silent = world.message_of(world.submit())
+    ok(desks["moderator"].act(silent, "request-clarification", question="Где именно?", days=3))
+    late = ok(desks["moderator"].act(world.message_of(world.submit()), "accept"))
+    answered_receipt = world.submit()
+    answered = ok(desks["moderator"].act(world.message_of(answered_receipt), "accept"))
+    answered = ok(desks["coordinator"].act(answered, "assign", executor="exec@roads.example.ru"))
+    answered = ok(desks["executor"].act(answered, "submit-answer", text="Сделано."))
+    ok(desks["approver"].act(answered, "approve-answer"))
+
+    later = datetime.now(UTC) + timedelta(days=60)
+    done = run_in_database(clean_database, lambda db: service.advance_clock(db, now=later))
+    assert done == {"clarifications_expired": 1, "closed_unrated": 1, "escalated": 1}
+    assert desks["moderator"].get(silent["id"]).json()["status"] == "rejected"
+    assert world.timeline(answered_receipt)["status"] == "closed"
+    assert desks["coordinator"].get(late["id"]).json()["status"] == "registered"
+    # Escalated once: the next tick finds nothing new.
+    again = run_in_database(clean_database, lambda db: service.advance_clock(db, now=later))
+    assert again == {"clarifications_expired": 0, "closed_unrated": 0, "escalated": 0}
+
+    async def escalations(db: Database) -> list[str]:
+        async with db.privileged_session() as session:
+            rows = await session.execute(
+                text("SELECT recipient FROM outbox WHERE kind = 'message.overdue' ORDER BY 1")
+            )
+            return list(rows.scalars())
+
+    assert run_in_database(clean_database, escalations) == [
+        "mailto:coord@roads.example.ru",
+        "mailto:head@region.example.ru",
+    ]

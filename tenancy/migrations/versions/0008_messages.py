@@ -65,6 +65,7 @@ def upgrade() -> None:
             forwarded_from_id uuid,
             forwarded_to_tenant_id uuid REFERENCES tenants (id),
             merged_into_id uuid,
+            escalated_at timestamptz,
             updated_at timestamptz NOT NULL DEFAULT now(),
             search tsvector GENERATED ALWAYS AS (
                 setweight(to_tsvector('russian', summary), 'A') ||

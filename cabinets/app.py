@@ -10,6 +10,8 @@ from datetime import timedelta
 from importlib.metadata import version
 from pathlib import Path
 
+import anyio.to_thread
+import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
@@ -23,6 +25,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from cabinets import signin
+from cabinets.attachments import endpoints as attachment_endpoints
+from cabinets.attachments.service import storage_config
 from cabinets.health import healthz, readyz
 from cabinets.messages import endpoints as message_endpoints
 from cabinets.middleware import RequestContextMiddleware
@@ -32,6 +36,9 @@ from cabinets.security import CsrfProtection, SecurityHeaders
 from rbac.access import Credentials
 from rbac.oidc import IdentityProviders
 from rbac.sync import LivePolicy
+from storage.antivirus import scanner_for
+from storage.backends import ObjectStore, open_store
+from storage.errors import StorageUnavailable
 from tenancy import migrate
 from tenancy.database import Database, resolve_database_urls
 from tenancy.routing import endpoints as routing_endpoints
@@ -86,6 +93,18 @@ SESSION_COOKIE = "priemnaya_session"
 STATIC_FILES = Path(__file__).with_name("static")
 
 
+log = structlog.get_logger(__name__)
+
+
+async def prepare_store(store: ObjectStore) -> None:
+    """Create the bucket (or directory) when missing. Missing rights stop the start with the
+    reason; an unreachable store does not: uploads answer 503 until it is back."""
+    try:
+        await anyio.to_thread.run_sync(store.ensure_ready)
+    except StorageUnavailable as exc:
+        log.warning("file storage unreachable at start", error=str(exc))
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
     settings = settings or load_settings()
     routes: list[BaseRoute] = [
@@ -97,6 +116,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *routing_endpoints.routes,
         *signin.routes,
         *message_endpoints.routes,
+        *attachment_endpoints.routes,
         Mount("/static", StaticFiles(directory=STATIC_FILES), name="static"),
     ]
 
@@ -105,6 +125,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         db = database or Database(resolve_database_urls(settings, start_embedded=False))
         await check_app_role(db)
         app.state.database = db
+        await prepare_store(app.state.store)
         policy = LivePolicy(_libpq(db.urls.app), lambda: load_policy(db))
         app.state.policy = policy
         following = asyncio.create_task(policy.run(), name="policy-sync")
@@ -145,13 +166,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 ),
                 on_error=refused_credentials,
             ),
-            Middleware(CsrfProtection),
+            # Signed upload and download URLs carry their own credential (the token).
+            Middleware(CsrfProtection, exempt=("/attachments/",)),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.identity_providers = IdentityProviders(settings.oidc_providers)
+    app.state.store = open_store(storage_config(settings))
+    app.state.scanner = scanner_for(settings.clamd_address)
     app.state.schema_revision = migrate.head_revision()
     app.state.openapi = build_openapi(routes, version("priemnaya"))
     return app

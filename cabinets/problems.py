@@ -12,6 +12,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from storage.errors import (
+    AttachmentRejected,
+    InvalidToken,
+    ObjectMissing,
+    StorageUnavailable,
+    TokenExpired,
+)
 from tenancy.errors import (
     Conflict,
     Forbidden,
@@ -107,6 +114,47 @@ async def forbidden(request: Request, exc: Exception) -> Response:
     return ProblemResponse(403, "Forbidden", str(exc), **_instance(request))
 
 
+async def attachment_rejected(request: Request, exc: Exception) -> Response:
+    field = (exc.field if isinstance(exc, AttachmentRejected) else None) or "file"
+    return ProblemResponse(
+        422,
+        "Invalid input",
+        str(exc),
+        errors=[{"field": field, "message": str(exc)}],
+        **_instance(request),
+    )
+
+
+async def storage_unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("storage unavailable", error=str(exc), path=request.url.path)
+    return ProblemResponse(
+        503,
+        "Service unavailable",
+        "file storage cannot be reached right now: nothing was kept; try again in a minute",
+        headers={"Retry-After": "60"},
+        **_instance(request),
+    )
+
+
+async def link_refused(request: Request, exc: Exception) -> Response:
+    detail = (
+        "this link has expired: ask for a new one"
+        if isinstance(exc, TokenExpired)
+        else "this link is not valid"
+    )
+    return ProblemResponse(403, "Forbidden", detail, **_instance(request))
+
+
+async def object_missing(request: Request, exc: Exception) -> Response:
+    return ProblemResponse(
+        422,
+        "Invalid input",
+        "file: nothing was uploaded for this upload yet",
+        errors=[{"field": "file", "message": "nothing was uploaded for this upload yet"}],
+        **_instance(request),
+    )
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("unhandled error", exc_info=exc, path=request.url.path)
     return ProblemResponse(
@@ -132,5 +180,9 @@ EXCEPTION_HANDLERS = {
     Conflict: conflict,
     Forbidden: forbidden,
     TooManyRequests: too_many_requests,
+    AttachmentRejected: attachment_rejected,
+    StorageUnavailable: storage_unavailable,
+    InvalidToken: link_refused,
+    ObjectMissing: object_missing,
     Exception: server_error,
 }

@@ -64,11 +64,16 @@ class CsrfProtection:
     Requests with ``Authorization`` carry their own credentials and are not checked; anonymous
     JSON requests carry none (a browser cannot send cross-site JSON without CORS)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, exempt: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if (
+            scope["type"] != "http"
+            or scope["method"] in SAFE_METHODS
+            or scope["path"].startswith(self.exempt)
+        ):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     s3_bucket: str = "priemnaya"
     s3_region: str | None = None
     s3_secure: bool = True
+    s3_public_endpoint: str | None = Field(
+        default=None, description="The S3 address browsers use, when it differs (host:port)."
+    )
+    clamd_address: str | None = Field(
+        default=None, description="clamd to scan uploads: unix socket path or host:port."
+    )
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -140,6 +146,11 @@ class Settings(BaseSettings):
     @property
     def https(self) -> bool:
         return self.base_url.startswith("https://")
+
+    @property
+    def attachments_dir(self) -> Path:
+        """Where attachments live on the embedded default (no S3 endpoint)."""
+        return self.home.resolve() / "attachments"
 
     @property
     def pgdata(self) -> Path:

@@ -23,6 +23,7 @@ from psycopg import sql
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
 from tests.databases import fresh_database, libpq_url, postgres_server
+from tests.s3_server import S3Server, running_s3_server
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-to-pass-validation"
 
@@ -136,3 +137,10 @@ def tenant_data() -> object:
         )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real S3 API (moto's server) for the whole run."""
+    with running_s3_server(tmp_path_factory.mktemp("moto")) as server:
+        yield server

@@ -261,6 +261,7 @@ def _action_endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:
             _message_id(request),
             action,
             getattr(body, "version", None),
+            store=request.app.state.store,
             **params,
         )
         return JSONResponse(message.model_dump(mode="json"))

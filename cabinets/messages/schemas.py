@@ -39,6 +39,15 @@ class Applicant(BaseModel):
         return self
 
 
+class AttachmentRef(BaseModel):
+    """An upload made for this message: its id and the token the upload returned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    token: str = Field(min_length=1, max_length=200)
+
+
 class MessageSubmission(BaseModel):
     """One message, one problem."""
 
@@ -54,6 +63,7 @@ class MessageSubmission(BaseModel):
     applicant: Applicant | None = None  # None only for a signed-in citizen
     consent: bool = Field(description="Consent to the processing of personal data.")
     fields: dict[str, Any] = Field(default_factory=dict)
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=20)
 
     @field_validator("summary", "text")
     @classmethod
@@ -151,6 +161,7 @@ class Timeline(BaseModel):
     rating: int | None = None
     can_clarify: bool = False
     can_rate: bool = False
+    files: list[dict[str, Any]] = Field(default_factory=list)
     entries: list[TimelineEntry]
 
 

@@ -13,7 +13,7 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,6 +24,16 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
+from cabinets.attachments.service import (
+    FileRead,
+    UploadReceipt,
+    UploadRef,
+    attach_uploads,
+    copy_files,
+    file_link,
+    message_files,
+    receive_answer_file,
+)
 from cabinets.messages.schemas import (
     MessageRead,
     MessageSubmission,
@@ -41,6 +51,8 @@ from cabinets.messages.workflow import (
     check_transition,
 )
 from rbac.enforcer import PolicyEnforcer
+from storage.antivirus import VirusScanner
+from storage.backends import ObjectStore
 from tenancy.database import Database
 from tenancy.errors import (
     Conflict,
@@ -151,12 +163,18 @@ async def submit_message(
             tenant = (
                 await session.execute(
                     text(
-                        "SELECT id, name, timezone, calendar, status FROM tenants WHERE slug = :s"
+                        "SELECT id, name, timezone, calendar, status, attachment_max_files "
+                        "FROM tenants WHERE slug = :s"
                     ),
                     {"s": slug},
                 )
             ).first()
         if tenant is None or tenant.status != "active":
+            if submission.attachments:
+                raise InvalidInput.one(
+                    "attachments",
+                    "no organization answers this here yet: send the message without files",
+                )
             await session.execute(
                 text(
                     """
@@ -260,7 +278,7 @@ async def _published_topic(session: AsyncSession, code: str) -> Row[Any]:
                 """
                 SELECT c.version_id, c.code, c.title, c.deadline_days, c.calendar,
                        c.moderation_days, c.registration_days, c.address_required,
-                       c.fields, c.active
+                       c.photo_required, c.fields, c.active
                 FROM catalog_topics c JOIN catalog_versions v ON v.id = c.version_id
                 WHERE v.status = 'published' AND c.code = :code
                 """
@@ -423,6 +441,16 @@ async def _file_message(
         ),
         {"t": tenant.id, "m": message_id, "n": number},
     )
+    problems = await attach_uploads(
+        session,
+        tenant,
+        message_id,
+        [UploadRef(a.id, a.token) for a in submission.attachments],
+        photo_required=topic.photo_required,
+        now=now,
+    )
+    if problems:
+        raise InvalidInput(problems)
     transition = TRANSITIONS["submit"]
     notices = _citizen_notice(applicant, transition, number, tenant.name, {})
     await _record(
@@ -659,9 +687,13 @@ async def perform(
     message_id: uuid.UUID,
     action: str,
     version: int | None,
+    *,
+    store: ObjectStore | None = None,
     **params: Any,
 ) -> MessageRead:
-    """Carry out a staff action (see ``workflow.TRANSITIONS``) in one transaction."""
+    """Carry out a staff action (see ``workflow.TRANSITIONS``) in one transaction. ``store``:
+    where files live, for the actions that copy them (forwarding)."""
+    params["store"] = store
     transition = TRANSITIONS[action]
     assert transition.actor is Actor.STAFF
     assert transition.permission is not None
@@ -979,7 +1011,7 @@ async def _forward(
         raise InvalidInput.one(
             "tenant", f"{params['tenant']} is {target.status}: it takes no messages"
         )
-    await _copy_to(session, row, target, params["reason"], now)
+    await _copy_to(session, row, target, params["reason"], now, params.get("store"))
     details = {"to": target.name, "reason": params["reason"]}
     return _Change(
         columns={"forwarded_to_tenant_id": target.id, "closed_at": now, "stage_due_at": None},
@@ -990,7 +1022,12 @@ async def _forward(
 
 
 async def _copy_to(
-    session: AsyncSession, row: Row[Any], target: Row[Any], reason: str, now: datetime
+    session: AsyncSession,
+    row: Row[Any],
+    target: Row[Any],
+    reason: str,
+    now: datetime,
+    store: ObjectStore | None,
 ) -> uuid.UUID:
     """The receiving tenant's own message, filed as new (it registers it anew); the citizen's
     number now follows it."""
@@ -1027,6 +1064,8 @@ async def _copy_to(
         ),
         {"t": target.id, "m": copy_id, "n": row.tracking_number},
     )
+    if store is not None:
+        await copy_files(session, store, (row.tenant_id, row.id), (target.id, copy_id))
     received = TRANSITIONS["submit"]
     await _record(
         session, target.id, copy_id, received, None, Status.NEW, reason,
@@ -1061,7 +1100,7 @@ async def _change_topic(
         )
     ).one()
     # The receiving tenant gets the corrected topic; this copy keeps what it was filed under.
-    await _copy_to(session, row, target, params["reason"], now)
+    await _copy_to(session, row, target, params["reason"], now, params.get("store"))
     await session.execute(
         text(
             "UPDATE messages SET topic_code = :c, catalog_version_id = :v "
@@ -1290,3 +1329,67 @@ async def _escalation_recipients(session: AsyncSession, tenant_id: uuid.UUID) ->
         {"t": tenant_id},
     )
     return list(found.scalars())
+
+
+# --- files of a message ------------------------------------------------------------------------
+
+
+async def list_files(
+    db: Database, staff: Staff, tenant_id: uuid.UUID, message_id: uuid.UUID
+) -> list[FileRead]:
+    async with db.tenant_session([tenant_id]) as session:
+        row = await _load(session, tenant_id, message_id, lock=False)
+        _check_reader(staff, row)
+        return await message_files(session, tenant_id, message_id)
+
+
+async def staff_file_link(
+    db: Database,
+    store: ObjectStore,
+    staff: Staff,
+    tenant_id: uuid.UUID,
+    message_id: uuid.UUID,
+    file_id: uuid.UUID,
+) -> str:
+    async with db.tenant_session([tenant_id]) as session:
+        _check_reader(staff, await _load(session, tenant_id, message_id, lock=False))
+    return await file_link(db, store, tenant_id, message_id, file_id)
+
+
+async def add_answer_file(
+    db: Database,
+    store: ObjectStore,
+    staff: Staff,
+    tenant_id: uuid.UUID,
+    message_id: uuid.UUID,
+    chunks: AsyncIterable[bytes],
+    *,
+    filename: str,
+    scanner: VirusScanner | None,
+) -> UploadReceipt:
+    """A document for the answer, from whoever may draft it, while the answer is in work."""
+    async with db.tenant_session([tenant_id]) as session:
+        row = await _load(session, tenant_id, message_id, lock=False)
+    assigned = _check_reader(staff, row)
+    if not staff.may(tenant_id, "answer:draft", assigned=assigned):
+        raise Forbidden("answer files need the permission answer:draft")
+    check_transition("save_answer", Status(row.status))
+    return await receive_answer_file(
+        db, store, tenant_id, message_id, chunks, filename=filename,
+        uploaded_by=str(staff.user_id), scanner=scanner,
+    )  # fmt: skip
+
+
+async def tracked_file_link(
+    db: Database, store: ObjectStore, number: str, token: str, file_id: uuid.UUID
+) -> str:
+    """The citizen's link to their own files and, once answered, the answer's."""
+    place = await holder(db, number, token)
+    if place is None:
+        raise NotFound("file", str(file_id))
+    tenant_id, message_id = place
+    async with db.tenant_session([tenant_id]) as session:
+        row = await _load(session, tenant_id, message_id, lock=False)
+    answered = Status(row.status) in (Status.ANSWERED, Status.CLOSED)
+    purposes = frozenset({"request", "answer"} if answered else {"request"})
+    return await file_link(db, store, tenant_id, message_id, file_id, purposes=purposes)

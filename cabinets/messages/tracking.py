@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from cabinets.attachments.service import message_files
 from cabinets.messages import service
 from cabinets.messages.schemas import Official, Timeline, TimelineEntry
 from cabinets.messages.workflow import CITIZEN_STATUS, TRANSITIONS, Status
@@ -31,6 +32,7 @@ async def timeline(db: Database, number: str, token: str) -> Timeline:
     if place is None:
         return await _queued(db, number)
     chain: list[tuple[Any, Sequence[Any]]] = []
+    files: list[dict[str, Any]] = []
     next_place: tuple[uuid.UUID, uuid.UUID] | None = place
     while next_place is not None and len(chain) < 20:
         tenant_id, message_id = next_place
@@ -50,6 +52,14 @@ async def timeline(db: Database, number: str, token: str) -> Timeline:
                     {"t": tenant_id, "m": message_id},
                 )
             ).all()
+            if not chain:
+                answered = Status(row.status) in (Status.ANSWERED, Status.CLOSED)
+                files = [
+                    {"id": str(f.id), "purpose": f.purpose, "filename": f.filename,
+                     "size": f.size, "content_type": f.content_type}
+                    for f in await message_files(session, tenant_id, message_id)
+                    if f.purpose == "request" or answered
+                ]  # fmt: skip
         chain.append((row, events))
         next_place = (
             (row.forwarded_from_tenant_id, row.forwarded_from_id)
@@ -75,6 +85,7 @@ async def timeline(db: Database, number: str, token: str) -> Timeline:
         rating=current.rating,
         can_clarify=status is Status.CLARIFICATION,
         can_rate=status is Status.ANSWERED,
+        files=files,
         entries=entries,
     )
 

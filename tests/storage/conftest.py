@@ -3,86 +3,17 @@ memory does not count in the streaming tests), and one store of each backend per
 
 from __future__ import annotations
 
-import dataclasses
 import io
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import urllib3
 
 from storage.backends import ObjectStore, open_store
 from storage.config import BackendKind, StorageConfig
+from tests.s3_server import S3Server
 
-S3_ACCESS_KEY = "test-access-key"
-S3_SECRET_KEY = "test-secret-key"
 SIGNING_KEY = "storage-tests-signing-key-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass(frozen=True)
-class S3Server:
-    endpoint: str  # host:port
-
-    def config(self, bucket: str, **overrides: Any) -> StorageConfig:
-        config = StorageConfig(
-            backend=BackendKind.S3,
-            s3_endpoint=self.endpoint,
-            s3_access_key=S3_ACCESS_KEY,
-            s3_secret_key=S3_SECRET_KEY,
-            s3_bucket=bucket,
-            s3_secure=False,
-        )
-        return dataclasses.replace(config, **overrides)
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    """moto's S3 server on a free loopback port for the whole run."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("moto") / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_until_serving(f"http://127.0.0.1:{port}/", process, log_path)
-        yield S3Server(f"127.0.0.1:{port}")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    http = urllib3.PoolManager(timeout=1.0, retries=False)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto server exited: {log_path.read_text()}")
-        try:
-            http.request("GET", url)
-            return
-        except urllib3.exceptions.HTTPError:
-            time.sleep(0.2)
-    raise RuntimeError(f"moto server did not start: {log_path.read_text()}")
 
 
 def new_bucket_name() -> str:

@@ -20,8 +20,9 @@ from storage.attachments import confirm_direct_upload, receive_upload
 from storage.backends import ObjectStore
 from storage.errors import AttachmentRejected, RejectionReason, ScannerUnavailable, StorageError
 from storage.keys import object_key
+from tests.s3_server import free_port
 from tests.storage import samples
-from tests.storage.conftest import free_port, stored_keys
+from tests.storage.conftest import stored_keys
 
 pytestmark = pytest.mark.anyio
 

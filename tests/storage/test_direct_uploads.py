@@ -30,8 +30,9 @@ from storage.file_types import FileKind
 from storage.keys import is_tenant_key, object_key
 from storage.signed_urls import verify_upload_token
 from storage.validation import AttachmentPolicy, MiB
+from tests.s3_server import S3_ACCESS_KEY
 from tests.storage import samples
-from tests.storage.conftest import S3_ACCESS_KEY, SIGNING_KEY, read_object, stored_keys
+from tests.storage.conftest import SIGNING_KEY, read_object, stored_keys
 
 pytestmark = pytest.mark.anyio
 

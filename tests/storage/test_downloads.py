@@ -15,13 +15,8 @@ from storage.errors import KeyOutsideTenant
 from storage.filenames import content_disposition
 from storage.keys import object_key
 from storage.signed_urls import verify_download_token
-from tests.storage.conftest import (
-    S3_ACCESS_KEY,
-    SIGNING_KEY,
-    S3Server,
-    new_bucket_name,
-    put_bytes,
-)
+from tests.s3_server import S3_ACCESS_KEY, S3Server
+from tests.storage.conftest import SIGNING_KEY, new_bucket_name, put_bytes
 
 NAME = "Ответ на обращение №17.pdf"
 

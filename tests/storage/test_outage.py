@@ -17,7 +17,8 @@ from storage.backends import ObjectStore, open_store
 from storage.config import BackendKind, StorageConfig
 from storage.errors import StorageMisconfigured, StorageUnavailable
 from storage.keys import object_key
-from tests.storage.conftest import S3Server, free_port, new_bucket_name
+from tests.s3_server import S3Server, free_port
+from tests.storage.conftest import new_bucket_name
 
 
 def s3_config_at(endpoint: str, **overrides: object) -> StorageConfig:

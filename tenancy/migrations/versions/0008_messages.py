@@ -164,6 +164,57 @@ def upgrade() -> None:
     op.execute("GRANT SELECT, INSERT ON outbox TO priemnaya_app")
     op.execute("GRANT USAGE ON SEQUENCE message_events_id_seq, outbox_id_seq TO priemnaya_app")
 
+    # Files: a citizen's photos (uploaded before the message is sent, so "pending" until the
+    # message takes them) and staff's answer documents. Objects live under the tenant's prefix.
+    op.execute(
+        """
+        CREATE TABLE attachments (
+            tenant_id uuid NOT NULL REFERENCES tenants (id),
+            id uuid NOT NULL,
+            message_id uuid,
+            purpose text NOT NULL CHECK (purpose IN ('request', 'answer')),
+            status text NOT NULL CHECK (status IN ('uploading', 'pending', 'attached')),
+            object_key text NOT NULL,
+            filename text NOT NULL,
+            content_type text NOT NULL,
+            size bigint,
+            declared_size bigint,
+            sha256 bytea,
+            secret_hash bytea,
+            uploaded_by text NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now(),
+            attached_at timestamptz,
+            PRIMARY KEY (tenant_id, id),
+            UNIQUE (tenant_id, object_key),
+            FOREIGN KEY (tenant_id, message_id) REFERENCES messages (tenant_id, id),
+            CHECK ((status = 'attached') = (message_id IS NOT NULL))
+        )
+        """
+    )
+    op.execute(
+        "CREATE INDEX attachments_message ON attachments (tenant_id, message_id) "
+        "WHERE message_id IS NOT NULL"
+    )
+    op.execute(
+        "CREATE INDEX attachments_unattached ON attachments (created_at) "
+        "WHERE status <> 'attached'"
+    )
+    for statement in tenant_isolation("attachments"):
+        op.execute(statement)
+    op.execute(
+        "GRANT SELECT, INSERT, UPDATE (status, message_id, attached_at, size, sha256, "
+        "content_type, filename) ON attachments TO priemnaya_app"
+    )
+    # Per-tenant limits (the defaults are 10 MiB a file and 5 files a message).
+    op.execute(
+        "ALTER TABLE tenants ADD COLUMN attachment_max_mb integer NOT NULL DEFAULT 10 "
+        "CHECK (attachment_max_mb BETWEEN 1 AND 100)"
+    )
+    op.execute(
+        "ALTER TABLE tenants ADD COLUMN attachment_max_files integer NOT NULL DEFAULT 5 "
+        "CHECK (attachment_max_files BETWEEN 0 AND 20)"
+    )
+
     # Shared: the public number a citizen follows, wherever the message now lives. The token's
     # secret is stored as a hash; forwarding moves the pointer to the receiving tenant's copy.
     op.execute("CREATE SEQUENCE tracking_numbers")
@@ -241,8 +292,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in (
         "intake_attempts", "intake_requests", "operator_queue", "message_tracking", "outbox",
-        "registration_counters", "message_events", "messages",
+        "registration_counters", "message_events", "attachments", "messages",
     ):  # fmt: skip
         op.execute(f"DROP TABLE {table}")
+    op.execute("ALTER TABLE tenants DROP COLUMN attachment_max_files")
+    op.execute("ALTER TABLE tenants DROP COLUMN attachment_max_mb")
     op.execute("DROP SEQUENCE tracking_numbers")
     op.execute("ALTER TABLE users DROP COLUMN position")

@@ -878,15 +878,20 @@ def token() -> None:
     """API tokens for integrations: one tenant, one role, shown once, stored hashed."""
 
 
+def _period(value: str, option: str) -> timedelta:
+    """``5y``, ``90d``, ``12h`` or ``30m`` (a year counts 365 days)."""
+    units = {"y": 365 * 24 * 60, "d": 24 * 60, "h": 60, "m": 1}
+    number, unit = value[:-1], value[-1:]
+    if unit not in units or not number.isdigit() or int(number) == 0:
+        raise BadInput(f"{option}: {value!r} is not like 5y, 90d, 12h or 30m")
+    return timedelta(minutes=int(number) * units[unit])
+
+
 def _expiry(value: str) -> datetime | None:
     """``90d``, ``12h``, ``30m`` from now, or ``never``."""
     if value == "never":
         return None
-    units = {"d": "days", "h": "hours", "m": "minutes"}
-    number, unit = value[:-1], value[-1:]
-    if unit not in units or not number.isdigit() or int(number) == 0:
-        raise BadInput(f"--expires: {value!r} is not like 90d, 12h, 30m or never")
-    return datetime.now(UTC) + timedelta(**{units[unit]: int(number)})
+    return datetime.now(UTC) + _period(value, "--expires")
 
 
 @token.command("create")
@@ -956,6 +961,66 @@ def token_revoke(token_id: str, as_json: bool) -> None:
 
 
 # --- territories, catalog, routing --------------------------------------------------------
+
+
+@main.group("storage")
+def storage_group() -> None:
+    """Attachments in the object store: the sweeper and retention."""
+
+
+def _store() -> Any:
+    from cabinets.attachments.service import storage_config
+    from storage.backends import open_store
+
+    return open_store(storage_config(settings()))
+
+
+@storage_group.command("sweep")
+@click.option("--older-than", default="24h", show_default=True, help="Age of unsent uploads.")
+@click.option("--dry-run", is_flag=True, help="Only report.")
+@json_option
+@reports_errors
+def storage_sweep(older_than: str, dry_run: bool, as_json: bool) -> None:
+    """Remove uploads no message took, objects without rows; report rows without objects."""
+    from cabinets.attachments import service
+
+    age = _period(older_than, "--older-than")
+    report = run_with_database(
+        lambda db: service.sweep(db, _store(), older_than=age, dry_run=dry_run, actor=actor())
+    )
+    if as_json:
+        emit_json(report)
+        return
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {report.abandoned_removed} uploads no message took")
+    click.echo(f"{verb} {len(report.orphaned_objects)} objects without a row")
+    for key in report.orphaned_objects:
+        click.echo(f"  {key}")
+    if report.missing_objects:
+        click.echo(f"{len(report.missing_objects)} rows whose object is missing:")
+        for key in report.missing_objects:
+            click.echo(f"  {key}")
+
+
+@storage_group.command("purge")
+@click.option("--older-than", required=True, help="Retention, e.g. 5y.")
+@click.option("--dry-run", is_flag=True, help="Only report.")
+@json_option
+@reports_errors
+def storage_purge(older_than: str, dry_run: bool, as_json: bool) -> None:
+    """Remove the files of messages finished longer ago than the retention period; each
+    tenant's audit log records what went."""
+    from cabinets.attachments import service
+
+    age = _period(older_than, "--older-than")
+    report = run_with_database(
+        lambda db: service.purge(db, _store(), older_than=age, dry_run=dry_run, actor=actor())
+    )
+    if as_json:
+        emit_json(report)
+        return
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {report.files} files ({report.bytes} bytes) of {report.messages} messages")
 
 
 @main.group()

@@ -367,3 +367,17 @@ def test_a_region_routes_from_csv_files_and_explains(cli_env: Settings) -> None:
         main, ["route", "set", "snow", "46701102", "north", "--as", "olga@north.example.ru"]
     )
     assert inside.exit_code == 0, inside.output
+
+
+def test_the_storage_sweeper_and_retention_report_what_they_do(cli_env: Settings) -> None:
+    runner = CliRunner()
+    swept = runner.invoke(main, ["storage", "sweep", "--dry-run", "--json"])
+    assert swept.exit_code == 0, swept.output
+    assert json.loads(swept.output) == {
+        "abandoned_removed": 0, "orphaned_objects": [], "missing_objects": [], "dry_run": True
+    }  # fmt: skip
+    purged = runner.invoke(main, ["storage", "purge", "--older-than", "5y"])
+    assert purged.output.strip() == "removed 0 files (0 bytes) of 0 messages"
+    bad = runner.invoke(main, ["storage", "purge", "--older-than", "5 years"])
+    assert bad.exit_code == 2
+    assert "--older-than: '5 years' is not like 5y" in bad.output

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass
@@ -115,7 +116,23 @@ def _policy(tenant: Any) -> AttachmentPolicy:
     )
 
 
-async def _tenant_for_upload(db: Database, routes: RoutingIndex, topic: str, territory: str) -> Any:
+@dataclass(frozen=True)
+class _UploadTenant:
+    id: uuid.UUID
+    slug: str
+    attachment_max_mb: int
+    attachment_max_files: int
+
+
+# Tenants' ids and limits, by slug, for uploads: read once a minute rather than on every file
+# (a changed limit applies within a minute; who is responsible comes from the live routing).
+_TENANT_CACHE_SECONDS = 60.0
+_tenant_cache: dict[str, tuple[float, _UploadTenant]] = {}
+
+
+async def _tenant_for_upload(
+    db: Database, routes: RoutingIndex, topic: str, territory: str
+) -> _UploadTenant:
     """The tenant a message on this topic and territory would go to: its files go there."""
     errors = []
     if topic not in routes.topic_category:
@@ -131,8 +148,11 @@ async def _tenant_for_upload(db: Database, routes: RoutingIndex, topic: str, ter
             "no organization answers this topic here yet, so files cannot be taken: send the "
             "message without them, the operator will route it",
         )
+    cached = _tenant_cache.get(slug)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
     async with db.public_session() as session:
-        return (
+        row = (
             await session.execute(
                 text(
                     "SELECT id, slug, attachment_max_mb, attachment_max_files FROM tenants "
@@ -141,6 +161,9 @@ async def _tenant_for_upload(db: Database, routes: RoutingIndex, topic: str, ter
                 {"s": slug},
             )
         ).one()
+    tenant = _UploadTenant(row.id, row.slug, row.attachment_max_mb, row.attachment_max_files)
+    _tenant_cache[slug] = (time.monotonic() + _TENANT_CACHE_SECONDS, tenant)
+    return tenant
 
 
 async def _insert(

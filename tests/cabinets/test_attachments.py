@@ -219,6 +219,10 @@ def test_a_file_sent_straight_to_storage_is_checked_on_confirmation(world: World
     assert confirmed.json()["status"] == "pending"
     world.submit(attachments=[{"id": receipt["id"], "token": receipt["token"]}])
 
+    someone_else = world.citizen.post(
+        f"/api/v1/uploads/{receipt['id']}/confirm", json={"token": "another uploader's guess"}
+    )
+    assert someone_else.status_code == 404
     early = world.citizen.post(
         "/api/v1/uploads/direct",
         json={"topic": "pothole", "territory": "46701101", "filename": "b.jpg", "size": 10},

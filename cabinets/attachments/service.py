@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 import uuid
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import anyio.to_thread
 from pydantic import BaseModel
@@ -124,10 +124,9 @@ class _UploadTenant:
     attachment_max_files: int
 
 
-# Tenants' ids and limits, by slug, for uploads: read once a minute rather than on every file
-# (a changed limit applies within a minute; who is responsible comes from the live routing).
-_TENANT_CACHE_SECONDS = 60.0
-_tenant_cache: dict[str, tuple[float, _UploadTenant]] = {}
+# Tenants' ids and limits, by slug, read once per routing index rather than on every file: any
+# change to a tenant rebuilds the index (the routing trigger), and with it this cache.
+_upload_tenants: WeakKeyDictionary[RoutingIndex, dict[str, _UploadTenant]] = WeakKeyDictionary()
 
 
 async def _tenant_for_upload(
@@ -148,9 +147,9 @@ async def _tenant_for_upload(
             "no organization answers this topic here yet, so files cannot be taken: send the "
             "message without them, the operator will route it",
         )
-    cached = _tenant_cache.get(slug)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    known = _upload_tenants.setdefault(routes, {})
+    if slug in known:
+        return known[slug]
     async with db.public_session() as session:
         row = (
             await session.execute(
@@ -161,8 +160,9 @@ async def _tenant_for_upload(
                 {"s": slug},
             )
         ).one()
-    tenant = _UploadTenant(row.id, row.slug, row.attachment_max_mb, row.attachment_max_files)
-    _tenant_cache[slug] = (time.monotonic() + _TENANT_CACHE_SECONDS, tenant)
+    tenant = known[slug] = _UploadTenant(
+        row.id, row.slug, row.attachment_max_mb, row.attachment_max_files
+    )
     return tenant
 
 

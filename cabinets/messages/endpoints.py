@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -13,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cabinets.messages import service, tracking
+from cabinets.messages import reports, service, tracking
 from cabinets.messages.schemas import (
     ActionInput,
     AnswerInput,
@@ -244,6 +245,53 @@ async def get_message(request: Request) -> Response:
     return JSONResponse(message.model_dump(mode="json"))
 
 
+@requires("report:read")
+async def message_report(request: Request) -> Response:
+    """
+    summary: "Report: counts by status, answered on time, time to answer, rating, reopened."
+    tags: [reports]
+    security: [{bearer: []}, {cookie: []}]
+    parameters:
+      - {name: slug, in: path, required: true, schema: {type: string}}
+      - {name: by, in: query, schema: {type: string, enum: [topic, territory, tenant]}}
+      - {name: subtree, in: query, schema: {type: boolean},
+         description: The tenant and every tenant below it (a supervisor's view).}
+      - {name: from, in: query, schema: {type: string, format: date}}
+      - {name: to, in: query, schema: {type: string, format: date}}
+      - {name: format, in: query, schema: {type: string, enum: [json, csv]}}
+    responses:
+      200: {description: One row per group; text/csv with format=csv.}
+    """
+    params = request.query_params
+    try:
+        by = reports.Grouping(params.get("by", "topic"))
+    except ValueError:
+        raise InvalidInput.one("by", "one of topic, territory, tenant") from None
+    dates: dict[str, date | None] = {}
+    for name in ("from", "to"):
+        try:
+            dates[name] = date.fromisoformat(params[name]) if params.get(name) else None
+        except ValueError:
+            raise InvalidInput.one(name, "a date, YYYY-MM-DD") from None
+    rows = await reports.message_report(
+        _db(request),
+        _staff(request),
+        request.state.tenant_id,
+        by=by,
+        subtree=params.get("subtree") in ("true", "1", "yes"),
+        received_from=dates["from"],
+        received_to=dates["to"],
+    )
+    if params.get("format") == "csv":
+        slug = request.path_params["slug"]
+        return Response(
+            reports.report_csv(rows, by),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{slug}-messages-by-{by}.csv"'},
+        )
+    return JSONResponse([r.model_dump(mode="json") for r in rows])
+
+
 def _action_endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:
     transition = TRANSITIONS[action]
     assert transition.permission is not None
@@ -311,6 +359,7 @@ routes = [
     Route("/api/v1/tracking/{number}/rating", rate, methods=["POST"]),
     Route("/api/v1/my/messages", my_messages, methods=["GET"]),
     Route("/api/v1/tenants/{slug}/messages/{message_id}", get_message, methods=["GET"]),
+    Route("/api/v1/tenants/{slug}/reports/messages", message_report, methods=["GET"]),
     *(
         Route(
             f"/api/v1/tenants/{{slug}}/messages/{{message_id}}/{action.replace('_', '-')}",

@@ -16,6 +16,7 @@ from tenancy.database import Database, DatabaseUrls
 from tenancy.staff import service as staff
 from tenancy.staff.schemas import StaffInput
 from tests.databases import run_in_database
+from tests.storage.samples import jpeg_with_gps
 from tests.tenancy.routing_world import seed_routing_region
 
 PASSWORD = "a long staff password"
@@ -38,6 +39,24 @@ POTHOLE = {
     "applicant": {"name": "Иван Петров", "email": "ivan@mail.example.ru"},
     "consent": True,
 }
+
+
+def photo(
+    client: TestClient, topic: str = "pothole", territory: str = "46701101"
+) -> dict[str, str]:
+    """Upload a photo for a message about to be sent; returns its reference for the message."""
+    response = client.post(
+        "/api/v1/uploads",
+        params={"topic": topic, "territory": territory, "filename": "яма.jpg"},
+        content=jpeg_with_gps(),
+    )
+    assert response.status_code == 201, response.text
+    return {"id": response.json()["id"], "token": response.json()["token"]}
+
+
+def pothole(client: TestClient, **changes: Any) -> dict[str, Any]:
+    """A pothole report with its photo (the topic requires one)."""
+    return POTHOLE | {"attachments": [photo(client)]} | changes
 
 
 def seed_message_world(urls: DatabaseUrls, tenant_data: Callable[..., Any]) -> None:
@@ -80,7 +99,10 @@ class World:
     desks: dict[str, Desk] = field(default_factory=dict)
 
     def submit(self, **changes: Any) -> dict[str, Any]:
-        response = self.citizen.post("/api/v1/messages", json=POTHOLE | changes)
+        payload = POTHOLE | changes
+        if payload["topic"] == "pothole" and "attachments" not in changes:
+            payload["attachments"] = [photo(self.citizen)]
+        response = self.citizen.post("/api/v1/messages", json=payload)
         assert response.status_code == 201, response.text
         receipt: dict[str, Any] = response.json()
         return receipt

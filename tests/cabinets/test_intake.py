@@ -14,7 +14,7 @@ from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
 from tenancy.tenants import service as tenants
 from tenancy.tenants.service import Lifecycle
-from tests.cabinets.message_world import POTHOLE, seed_message_world
+from tests.cabinets.message_world import POTHOLE, pothole, seed_message_world
 from tests.databases import run_in_database
 
 PROBLEM = "application/problem+json"
@@ -63,14 +63,15 @@ def test_bad_submissions_are_refused_naming_each_field(client: TestClient) -> No
 
 def test_a_retried_submission_returns_the_first_receipt(client: TestClient) -> None:
     headers = {"Idempotency-Key": "form-7f3a9c1e-retry"}
-    first = client.post("/api/v1/messages", json=POTHOLE, headers=headers)
-    again = client.post("/api/v1/messages", json=POTHOLE, headers=headers)
+    message = pothole(client)
+    first = client.post("/api/v1/messages", json=message, headers=headers)
+    again = client.post("/api/v1/messages", json=message, headers=headers)
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
-    other = client.post("/api/v1/messages", json=POTHOLE | {"summary": "Другое"}, headers=headers)
+    other = client.post("/api/v1/messages", json=message | {"summary": "Другое"}, headers=headers)
     assert fields_of(other) == {"Idempotency-Key"}
     fresh = client.post(
-        "/api/v1/messages", json=POTHOLE, headers={"Idempotency-Key": "form-another-key"}
+        "/api/v1/messages", json=pothole(client), headers={"Idempotency-Key": "form-another-key"}
     )
     assert fresh.json()["number"] != first.json()["number"]
 
@@ -102,29 +103,29 @@ def test_a_suspended_tenant_takes_no_new_messages(
             db, "north-roads", Lifecycle.SUSPEND, reason="reorganisation", actor="t"
         ),
     )
-    receipt = client.post("/api/v1/messages", json=POTHOLE).json()
+    receipt = client.post("/api/v1/messages", json=pothole(client)).json()
     # The route falls through to the district, which is active.
     assert receipt["organization"] == "Organization north"
 
 
 def test_floods_are_limited_per_applicant_and_per_address(client: TestClient) -> None:
     for _ in range(4):
-        assert client.post("/api/v1/messages", json=POTHOLE).status_code == 201
-    limited = client.post("/api/v1/messages", json=POTHOLE)
+        assert client.post("/api/v1/messages", json=pothole(client)).status_code == 201
+    limited = client.post("/api/v1/messages", json=pothole(client))
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) > 0
     assert "this applicant" in limited.json()["detail"]
     for i in range(4):
-        other = POTHOLE | {"applicant": {"name": "Сосед", "email": f"n{i}@x.ru"}}
+        other = pothole(client, applicant={"name": "Сосед", "email": f"n{i}@x.ru"})
         assert client.post("/api/v1/messages", json=other).status_code == 201
-    spammer = POTHOLE | {"applicant": {"name": "Ещё", "email": "more@x.ru"}}
+    spammer = pothole(client, applicant={"name": "Ещё", "email": "more@x.ru"})
     blocked = client.post("/api/v1/messages", json=spammer)
     assert blocked.status_code == 429
     assert "your address" in blocked.json()["detail"]
 
 
 def test_a_wrong_tracking_token_reveals_nothing(client: TestClient) -> None:
-    receipt = client.post("/api/v1/messages", json=POTHOLE).json()
+    receipt = client.post("/api/v1/messages", json=pothole(client)).json()
     wrong = client.get(f"/api/v1/tracking/{receipt['number']}", params={"token": "guess"})
     assert wrong.status_code == 404
     assert "Яма" not in wrong.text

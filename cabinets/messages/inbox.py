@@ -1,0 +1,686 @@
+"""The staff inbox: a tenant's messages filtered, searched and paged; the counts per status and
+deadline; a supervisor's roll-up over the tenants below.
+
+Every query runs on the app role under row-level security, scoped to the tenants asked about.
+Pages are cut by keyset (the last row's sort key and id, handed out as an opaque cursor), never
+by OFFSET, so page 400 costs what page 1 does and messages arriving meanwhile neither repeat
+nor push rows off. Each query is shaped for an index of migrations 0008 and 0010; the SQL
+names the index it expects where that is not obvious.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import text
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cabinets import sla
+from cabinets.messages.service import Staff
+from cabinets.messages.workflow import Status
+from tenancy.database import Database
+from tenancy.errors import FieldError, Forbidden, InvalidInput
+
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+MAX_QUERY = 200
+
+# The statuses whose deadline runs (those ``message_read`` gives an ``sla``), and the running
+# deadline itself: the answer's due date once registered, the stage's before. CASE, as in
+# migration 0010's ``messages_deadline``: PostgreSQL uses an expression index under row-level
+# security only for quals it knows to be leakproof, and COALESCE is not known to be.
+CLOCK_STATUSES = (Status.NEW, Status.REGISTERED, Status.ASSIGNED, Status.ON_APPROVAL)
+DEADLINE = "CASE WHEN m.due_at IS NULL THEN m.stage_due_at ELSE m.due_at END"
+# Reopened: a low rating sent it back, and it is being reviewed again (``messages_reopened``).
+REVIEW_STATUSES = (Status.REGISTERED, Status.ASSIGNED, Status.ON_APPROVAL)
+
+
+def _status_list(statuses: Iterable[Status]) -> str:
+    """Statuses as SQL literals: the planner must see them to match a partial index (a bound
+    parameter proves nothing about the index's predicate). Enum values only, never input."""
+    return ", ".join(f"'{Status(s).value}'" for s in statuses)
+
+
+REOPENED = f"m.reopened_count > 0 AND m.status IN ({_status_list(REVIEW_STATUSES)})"
+ON_CLOCK = f"m.status IN ({_status_list(CLOCK_STATUSES)})"
+
+
+# --- shapes ----------------------------------------------------------------------------------
+
+
+class Sort(StrEnum):
+    RECEIVED = "received"  # newest first
+    DUE = "due"  # soonest deadline first; messages without a running one after, newest first
+    RELEVANCE = "relevance"  # best match first (with q only)
+
+
+class InboxQuery(BaseModel):
+    """The inbox's query parameters, as the endpoint read them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[Status] = Field(default_factory=list)
+    topic: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    territory: str | None = Field(default=None, pattern=r"^[0-9]{2,11}$")
+    assignee: str | None = None  # a user id or "me"
+    overdue: bool = False
+    due_soon: bool = False
+    reopened: bool = False
+    received_from: date | None = None
+    received_to: date | None = None
+    number: str | None = Field(default=None, min_length=1, max_length=64)
+    q: str | None = Field(default=None, max_length=MAX_QUERY)
+    sort: Sort | None = None
+    cursor: str | None = Field(default=None, max_length=1000)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _statuses(cls, value: Any) -> list[Status]:
+        given = [value] if isinstance(value, str) else list(value or [])
+        found: list[Status] = []
+        for item in given:
+            for name in str(item).split(","):
+                if not name.strip():
+                    continue
+                try:
+                    status = Status(name.strip())
+                except ValueError:
+                    known = ", ".join(s.value for s in Status)
+                    raise ValueError(f"unknown status {name.strip()!r}; one of {known}") from None
+                if status not in found:
+                    found.append(status)
+        return found
+
+    @field_validator("assignee")
+    @classmethod
+    def _assignee(cls, value: str | None) -> str | None:
+        if value is None or value == "me":
+            return value
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError("a user id, or me") from None
+
+    @field_validator("q")
+    @classmethod
+    def _words(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("give the words to search for")
+        return value.strip() if value is not None else None
+
+    @property
+    def order(self) -> Sort:
+        return self.sort or (Sort.RELEVANCE if self.q else Sort.RECEIVED)
+
+
+class MessageSummary(BaseModel):
+    """A message as one line of the inbox."""
+
+    id: uuid.UUID
+    number: str
+    registration_number: str | None
+    status: Status
+    version: int
+    topic: str
+    territory: str
+    summary: str
+    address: str | None
+    applicant_name: str | None
+    received_at: datetime
+    due_at: datetime | None
+    stage_due_at: datetime | None
+    sla: str | None = Field(description="overdue, due_soon, or null (on time or no deadline)")
+    assignee_id: uuid.UUID | None
+    reopened_count: int
+    rank: float | None = Field(default=None, description="Relevance, when searching.")
+
+
+class InboxPage(BaseModel):
+    items: list[MessageSummary]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+
+
+class Counts(BaseModel):
+    """Messages per status, and of those whose deadline runs, how many are late or nearly."""
+
+    statuses: dict[Status, int]
+    total: int
+    overdue: int
+    due_soon: int = Field(description=f"Due within {sla.DUE_SOON.days} days, not yet overdue.")
+    reopened: int = Field(description="Sent back by a low rating and being reviewed again.")
+
+
+class InboxCounts(Counts):
+    tenant: str
+    own_only: bool = Field(description="Counted over the caller's own assignments only.")
+
+
+class RollupTenant(Counts):
+    tenant: str
+    name: str
+    parent: str | None = Field(description="The parent's slug; null for the roll-up's root.")
+    depth: int = Field(description="0 for the root, 1 for its children, and so on.")
+
+
+class Rollup(BaseModel):
+    root: str
+    at: datetime
+    tenants: list[RollupTenant] = Field(
+        description="The root and every tenant below it whose reports the caller may read, "
+        "in tree order."
+    )
+    totals: Counts
+
+
+# --- the cursor ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Position:
+    """Where the last page ended: the sort key of its last row."""
+
+    sort: Sort
+    received_at: datetime
+    id: uuid.UUID
+    deadline: datetime | None = None  # by due: None once past the messages with a deadline
+    rank: float | None = None
+
+    def encode(self) -> str:
+        data = {
+            "s": self.sort.value,
+            "r": self.received_at.isoformat(),
+            "i": str(self.id),
+            "d": self.deadline.isoformat() if self.deadline else None,
+            "k": self.rank,
+        }
+        raw = json.dumps(data, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, cursor: str, sort: Sort) -> _Position:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            position = cls(
+                sort=Sort(data["s"]),
+                received_at=_aware(datetime.fromisoformat(data["r"])),
+                id=uuid.UUID(data["i"]),
+                deadline=_aware(datetime.fromisoformat(data["d"])) if data["d"] else None,
+                rank=float(data["k"]) if data["k"] is not None else None,
+            )
+        except (ValueError, TypeError, KeyError):  # base64, JSON, UTF-8 and UUID errors too
+            raise InvalidInput.one(
+                "cursor", "not a cursor this inbox gave out: start again without it"
+            ) from None
+        if position.sort is not sort:
+            raise InvalidInput.one(
+                "cursor", f"this cursor pages the {position.sort} order, not {sort}"
+            )
+        if sort is Sort.RELEVANCE and position.rank is None:
+            raise InvalidInput.one("cursor", "not a cursor this inbox gave out")
+        return position
+
+
+def _aware(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("a cursor's moments carry their offset")
+    return moment
+
+
+# --- the inbox -------------------------------------------------------------------------------
+
+_COLUMNS = """
+    m.id, m.tracking_number, m.registration_number, m.status, m.version, m.topic_code,
+    m.territory_code, m.summary, m.address, m.applicant ->> 'name' AS applicant_name,
+    m.received_at, m.due_at, m.stage_due_at, m.assignee_id, m.reopened_count
+"""
+
+
+@dataclass
+class _Filter:
+    """The WHERE clauses of one inbox query and their parameters."""
+
+    clauses: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, clause: str, **params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.update(params)
+
+    def sql(self, *more: str) -> str:
+        return " AND ".join([*self.clauses, *more]) or "true"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _own_only(staff: Staff, tenant_id: uuid.UUID) -> bool:
+    """Whether ``staff`` reads only the messages assigned to them here (an executor)."""
+    if staff.may(tenant_id, "message:read", assigned=False):
+        return False
+    if staff.may(tenant_id, "message:read", assigned=True):
+        return True
+    raise Forbidden("reading messages needs the permission message:read")
+
+
+def _check(query: InboxQuery) -> None:
+    """What the parameters get wrong together (each alone was checked as it was read)."""
+    problems = []
+    if query.received_from and query.received_to and query.received_from > query.received_to:
+        problems.append(FieldError("received_to", "must not be before received_from"))
+    if query.order is Sort.RELEVANCE and not query.q:
+        problems.append(FieldError("sort", "relevance needs words to search for (q)"))
+    if problems:
+        raise InvalidInput(problems)
+
+
+async def _local_midnight(session: AsyncSession, tenant_id: uuid.UUID, day: date) -> datetime:
+    """The start of ``day`` in the tenant's timezone: dates mean the tenant's days."""
+    zone = (
+        await session.execute(text("SELECT timezone FROM tenants WHERE id = :t"), {"t": tenant_id})
+    ).scalar_one()
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(zone))
+
+
+async def _territories(session: AsyncSession, code: str) -> list[str]:
+    """The territory and every territory under it."""
+    codes = list(
+        (
+            await session.execute(
+                text(
+                    """
+                    WITH RECURSIVE below AS (
+                        SELECT code, 0 AS depth FROM territories WHERE code = :code
+                        UNION ALL
+                        SELECT t.code, b.depth + 1 FROM territories t
+                        JOIN below b ON t.parent_code = b.code
+                        WHERE b.depth < 20
+                    )
+                    SELECT code FROM below
+                    """
+                ),
+                {"code": code},
+            )
+        ).scalars()
+    )
+    if not codes:
+        raise InvalidInput.one("territory", f"unknown territory {code}")
+    return codes
+
+
+async def _filter(
+    session: AsyncSession,
+    staff: Staff,
+    tenant_id: uuid.UUID,
+    query: InboxQuery,
+    now: datetime,
+) -> _Filter:
+    where = _Filter()
+    where.add("m.tenant_id = :tenant", tenant=tenant_id)
+    if _own_only(staff, tenant_id):
+        where.add("m.assignee_id = :viewer", viewer=staff.user_id)
+    if query.assignee is not None:
+        assignee = staff.user_id if query.assignee == "me" else uuid.UUID(query.assignee)
+        where.add("m.assignee_id = :assignee", assignee=assignee)
+    if query.topic is not None:
+        where.add("m.topic_code = :topic", topic=query.topic)
+    if query.territory is not None:
+        codes = await _territories(session, query.territory)
+        where.add("m.territory_code = ANY(:territories)", territories=codes)
+    if query.overdue:
+        where.add(f"{ON_CLOCK} AND {DEADLINE} < :now", now=now)
+    if query.due_soon:
+        where.add(f"{ON_CLOCK} AND {DEADLINE} >= :now AND {DEADLINE} <= :soon", now=now)
+        where.params["soon"] = now + sla.DUE_SOON
+    if query.reopened:
+        where.add(REOPENED)
+    if query.received_from is not None:
+        where.add(
+            "m.received_at >= :received_from",
+            received_from=await _local_midnight(session, tenant_id, query.received_from),
+        )
+    if query.received_to is not None:
+        end = query.received_to + timedelta(days=1)
+        where.add(
+            "m.received_at < :received_to",
+            received_to=await _local_midnight(session, tenant_id, end),
+        )
+    if query.number is not None:
+        where.add(
+            "(m.tracking_number = :number OR m.registration_number = :number)",
+            number=query.number,
+        )
+    if query.q is not None and query.order is not Sort.RELEVANCE:
+        where.add(f"m.id IN (SELECT h.id FROM {_HITS} h)", q=query.q)
+    return where
+
+
+# The search goes through ``message_search`` (migration 0010): under row-level security the
+# GIN index cannot serve ``@@`` directly. It returns ids and ranks only, within this
+# transaction's tenants; the rows themselves are read here, under RLS.
+_HITS = "message_search(:tenant, websearch_to_tsquery('russian'::regconfig, CAST(:q AS text)))"
+
+_BY_RECEIVED = "m.received_at DESC, m.id DESC"
+_AFTER_RECEIVED = "(m.received_at, m.id) < (:after_received, :after_id)"
+
+
+def _received_sql(where: _Filter, branches: Sequence[str], *, after: bool) -> str:
+    """Newest first. With several branches (one per status asked for), each is paged by its
+    own index range (``messages_inbox``) and the pages merged: one scan filtering the whole
+    tenant for rare statuses would read far more."""
+    keyset = [_AFTER_RECEIVED] if after else []
+
+    def page(*extra: str) -> str:
+        return (
+            f"SELECT {_COLUMNS} FROM messages m WHERE {where.sql(*keyset, *extra)} "
+            f"ORDER BY {_BY_RECEIVED} LIMIT :fetch"
+        )
+
+    if len(branches) <= 1:
+        return page(*branches)
+    merged = " UNION ALL ".join(f"({page(branch)})" for branch in branches)
+    return f"SELECT * FROM ({merged}) m ORDER BY {_BY_RECEIVED} LIMIT :fetch"
+
+
+def _status_branches(statuses: Sequence[Status], *, without_deadline: bool = False) -> list[str]:
+    """One condition per status asked for; with ``without_deadline``, the statuses on the
+    clock keep only their messages that have no deadline (the rest were sorted by it)."""
+    branches = []
+    for status in statuses:
+        branch = f"m.status = '{status.value}'"
+        if without_deadline and status in CLOCK_STATUSES:
+            branch += f" AND {DEADLINE} IS NULL"
+        branches.append(branch)
+    return branches
+
+
+async def list_messages(
+    db: Database,
+    staff: Staff,
+    tenant_id: uuid.UUID,
+    query: InboxQuery,
+    *,
+    now: datetime | None = None,
+) -> InboxPage:
+    """One page of a tenant's inbox, as ``staff`` may see it (an executor: what is assigned to
+    them), with the cursor of the next."""
+    _check(query)
+    sort = query.order
+    position = _Position.decode(query.cursor, sort) if query.cursor else None
+    now = now or _now()
+    async with db.tenant_session([tenant_id]) as session:
+        where = await _filter(session, staff, tenant_id, query, now)
+        where.params["fetch"] = query.limit + 1  # one more tells whether a next page exists
+        if sort is Sort.RELEVANCE:
+            rows = await _by_relevance(session, where, query, position)
+        elif sort is Sort.DUE:
+            rows = await _by_deadline(session, where, query, position)
+        else:
+            rows = await _by_received(session, where, query.status, position)
+    page = rows[: query.limit]
+    next_cursor = None
+    if len(rows) > query.limit:
+        next_cursor = _position_of(page[-1], sort).encode()
+    return InboxPage(items=[_summary(row, now) for row in page], next_cursor=next_cursor)
+
+
+async def _by_received(
+    session: AsyncSession,
+    where: _Filter,
+    statuses: Sequence[Status],
+    position: _Position | None,
+    *,
+    without_deadline: bool = False,
+) -> list[Row[Any]]:
+    params = dict(where.params)
+    if position is not None:
+        params |= {"after_received": position.received_at, "after_id": position.id}
+    if statuses:
+        branches = _status_branches(statuses, without_deadline=without_deadline)
+    elif without_deadline:
+        branches = [f"(NOT {ON_CLOCK} OR {DEADLINE} IS NULL)"]
+    else:
+        branches = []
+    sql = _received_sql(where, branches, after=position is not None)
+    return list(await session.execute(text(sql), params))
+
+
+async def _by_deadline(
+    session: AsyncSession, where: _Filter, query: InboxQuery, position: _Position | None
+) -> list[Row[Any]]:
+    """Soonest deadline first (``messages_deadline``); then, once those run out, the messages
+    without a running deadline, newest first. A cursor in the second part skips the first."""
+    rows: list[Row[Any]] = []
+    on_clock = [s for s in CLOCK_STATUSES if not query.status or s in query.status]
+    if on_clock and (position is None or position.deadline is not None):
+        conditions = [f"m.status IN ({_status_list(on_clock)})", f"{DEADLINE} IS NOT NULL"]
+        if position is not None:
+            conditions.append(f"({DEADLINE}, m.id) > (:after_deadline, :after_id)")
+        sql = (
+            f"SELECT {_COLUMNS} FROM messages m WHERE {where.sql(*conditions)} "
+            f"ORDER BY {DEADLINE}, m.id LIMIT :fetch"
+        )
+        params = dict(where.params)
+        if position is not None:
+            params |= {"after_deadline": position.deadline, "after_id": position.id}
+        rows = list(await session.execute(text(sql), params))
+        if len(rows) == where.params["fetch"]:
+            return rows
+        position = None  # the rest starts from its beginning
+    rest_where = _Filter(list(where.clauses), dict(where.params))
+    rest_where.params["fetch"] = where.params["fetch"] - len(rows)
+    statuses = query.status or []
+    rest = await _by_received(session, rest_where, statuses, position, without_deadline=True)
+    return rows + rest
+
+
+async def _by_relevance(
+    session: AsyncSession, where: _Filter, query: InboxQuery, position: _Position | None
+) -> list[Row[Any]]:
+    """Best match first: the hits are ranked (``messages_search``), then read under RLS."""
+    params = dict(where.params) | {"q": query.q}
+    keyset = ""
+    if position is not None:
+        keyset = (
+            "AND (h.rank, h.received_at, h.id) < "
+            "(CAST(:after_rank AS real), :after_received, :after_id)"
+        )
+        params |= {
+            "after_rank": position.rank,
+            "after_received": position.received_at,
+            "after_id": position.id,
+        }
+    if query.status:
+        where = _Filter(list(where.clauses), params)
+        where.add(f"m.status IN ({_status_list(query.status)})")
+    sql = f"""
+        SELECT {_COLUMNS}, h.rank
+        FROM {_HITS} h JOIN messages m ON m.tenant_id = :tenant AND m.id = h.id
+        WHERE {where.sql()} {keyset}
+        ORDER BY h.rank DESC, h.received_at DESC, h.id DESC
+        LIMIT :fetch
+    """
+    return list(await session.execute(text(sql), params))
+
+
+def _deadline_of(row: Row[Any]) -> datetime | None:
+    due: datetime | None = row.due_at if row.due_at is not None else row.stage_due_at
+    return due
+
+
+def _position_of(row: Row[Any], sort: Sort) -> _Position:
+    deadline = None
+    if sort is Sort.DUE and Status(row.status) in CLOCK_STATUSES:
+        deadline = _deadline_of(row)
+    return _Position(
+        sort=sort,
+        received_at=row.received_at,
+        id=row.id,
+        deadline=deadline,
+        rank=row.rank if sort is Sort.RELEVANCE else None,
+    )
+
+
+def _summary(row: Row[Any], now: datetime) -> MessageSummary:
+    status = Status(row.status)
+    return MessageSummary(
+        id=row.id,
+        number=row.tracking_number,
+        registration_number=row.registration_number,
+        status=status,
+        version=row.version,
+        topic=row.topic_code,
+        territory=row.territory_code,
+        summary=row.summary,
+        address=row.address,
+        applicant_name=row.applicant_name,
+        received_at=row.received_at,
+        due_at=row.due_at,
+        stage_due_at=row.stage_due_at,
+        sla=sla.remaining(_deadline_of(row), now) if status in CLOCK_STATUSES else None,
+        assignee_id=row.assignee_id,
+        reopened_count=row.reopened_count,
+        rank=getattr(row, "rank", None),
+    )
+
+
+# --- counts ----------------------------------------------------------------------------------
+
+
+def _counts_sql(*, own: bool) -> str:
+    """Per tenant: messages per status (``messages_inbox``), overdue and due soon
+    (``messages_deadline``) and reopened (``messages_reopened``), all from indexes alone."""
+    mine = " AND m.assignee_id = :viewer" if own else ""
+    return f"""
+        SELECT m.tenant_id, m.status AS bucket, count(*) AS n
+        FROM messages m WHERE m.tenant_id = ANY(:tenants){mine}
+        GROUP BY m.tenant_id, m.status
+        UNION ALL
+        SELECT m.tenant_id,
+               CASE WHEN {DEADLINE} < :now THEN 'overdue' ELSE 'due_soon' END, count(*)
+        FROM messages m
+        WHERE m.tenant_id = ANY(:tenants) AND {ON_CLOCK} AND {DEADLINE} <= :soon{mine}
+        GROUP BY 1, 2
+        UNION ALL
+        SELECT m.tenant_id, 'reopened', count(*)
+        FROM messages m WHERE m.tenant_id = ANY(:tenants) AND {REOPENED}{mine}
+        GROUP BY 1
+    """
+
+
+def _empty_counts() -> dict[str, Any]:
+    return {
+        "statuses": dict.fromkeys(Status, 0),
+        "total": 0,
+        "overdue": 0,
+        "due_soon": 0,
+        "reopened": 0,
+    }
+
+
+async def _count(
+    session: AsyncSession,
+    tenant_ids: list[uuid.UUID],
+    now: datetime,
+    *,
+    viewer: uuid.UUID | None = None,
+) -> dict[uuid.UUID, dict[str, Any]]:
+    params: dict[str, Any] = {"tenants": tenant_ids, "now": now, "soon": now + sla.DUE_SOON}
+    if viewer is not None:
+        params["viewer"] = viewer
+    found = {t: _empty_counts() for t in tenant_ids}
+    result = await session.execute(text(_counts_sql(own=viewer is not None)), params)
+    for tenant_id, bucket, n in result:
+        counts = found[tenant_id]
+        if bucket in ("overdue", "due_soon", "reopened"):
+            counts[bucket] = n
+        else:
+            counts["statuses"][Status(bucket)] = n
+            counts["total"] += n
+    return found
+
+
+async def count_messages(
+    db: Database,
+    staff: Staff,
+    tenant_id: uuid.UUID,
+    *,
+    now: datetime | None = None,
+) -> InboxCounts:
+    """The tenant's messages counted per status and deadline, as ``staff`` may see them."""
+    now = now or _now()
+    own = _own_only(staff, tenant_id)
+    async with db.tenant_session([tenant_id]) as session:
+        slug = (
+            await session.execute(text("SELECT slug FROM tenants WHERE id = :t"), {"t": tenant_id})
+        ).scalar_one()
+        counts = await _count(session, [tenant_id], now, viewer=staff.user_id if own else None)
+    return InboxCounts(tenant=slug, own_only=own, **counts[tenant_id])
+
+
+# --- the roll-up -----------------------------------------------------------------------------
+
+_SUBTREE = text(
+    """
+    WITH RECURSIVE down AS (
+        SELECT id, slug, name, parent_id, 0 AS depth, ARRAY[slug] AS path
+        FROM tenants WHERE id = :root
+        UNION ALL
+        SELECT t.id, t.slug, t.name, t.parent_id, d.depth + 1, d.path || t.slug
+        FROM tenants t JOIN down d ON t.parent_id = d.id
+        WHERE d.depth < 1000
+    )
+    SELECT d.id, d.slug, d.name, p.slug AS parent, d.depth
+    FROM down d LEFT JOIN tenants p ON p.id = d.parent_id AND d.depth > 0
+    ORDER BY d.path
+    """
+)
+
+
+async def rollup(
+    db: Database,
+    staff: Staff,
+    tenant_id: uuid.UUID,
+    *,
+    now: datetime | None = None,
+) -> Rollup:
+    """A supervisor's view: each tenant of the subtree under ``tenant_id`` (itself included)
+    whose reports ``staff`` may read, with its counts, and the totals over them."""
+    now = now or _now()
+    async with db.public_session() as session:
+        subtree = list(await session.execute(_SUBTREE, {"root": tenant_id}))
+    visible = [t for t in subtree if staff.may(t.id, "report:read", assigned=False)]
+    if not visible or visible[0].id != tenant_id:
+        raise Forbidden("the roll-up needs the permission report:read")
+    ids = [t.id for t in visible]
+    # Scoped to exactly these tenants: row-level security still bounds what is counted.
+    async with db.tenant_session(ids) as session:
+        counts = await _count(session, ids, now)
+    totals = _empty_counts()
+    for tenant_counts in counts.values():
+        for status, n in tenant_counts["statuses"].items():
+            totals["statuses"][status] += n
+        for key in ("total", "overdue", "due_soon", "reopened"):
+            totals[key] += tenant_counts[key]
+    return Rollup(
+        root=visible[0].slug,
+        at=now,
+        tenants=[
+            RollupTenant(tenant=t.slug, name=t.name, parent=t.parent, depth=t.depth, **counts[t.id])
+            for t in visible
+        ],
+        totals=Counts(**totals),
+    )

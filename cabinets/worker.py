@@ -1,7 +1,8 @@
 """The background worker: periodic jobs that run outside requests.
 
 Each worker process records a heartbeat, so operators (and ``/readyz``) can tell whether
-background work is being done at all.
+background work is being done at all, and delivers the notification outbox (any number of
+workers may run: each claims its own rows).
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ import structlog
 from sqlalchemy import Column, DateTime, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
+from cabinets.messages.service import advance_clock
+from cabinets.notifications.delivery import deliver_due
 from tenancy.database import Database
+from tenancy.settings import Settings, load_settings
 
 HEARTBEAT_SECONDS = 10.0
+OUTBOX_ROWS_PER_TICK = 200  # bounded, so the heartbeat stays regular
 log = structlog.get_logger(__name__)
 
 
@@ -55,8 +60,9 @@ async def record_heartbeat(db: Database, worker_id: str, started_at: datetime) -
         )
 
 
-async def run_worker(db: Database, stop: asyncio.Event) -> None:
+async def run_worker(db: Database, stop: asyncio.Event, settings: Settings | None = None) -> None:
     """Run until ``stop`` is set; a failing job is logged and retried on the next tick."""
+    settings = settings or load_settings()
     worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     started_at = datetime.now(UTC)
     log.info("worker started", worker_id=worker_id)
@@ -65,6 +71,21 @@ async def run_worker(db: Database, stop: asyncio.Event) -> None:
             await record_heartbeat(db, worker_id, started_at)
         except Exception:
             log.exception("heartbeat failed", worker_id=worker_id)
+        try:
+            steps = await advance_clock(db)
+            if any(steps.values()):
+                log.info("the clock advanced", worker_id=worker_id, **steps)
+        except Exception:
+            log.exception("the clock failed", worker_id=worker_id)
+        backlog = False
+        try:
+            report = await deliver_due(db, settings, limit=OUTBOX_ROWS_PER_TICK)
+            if report.claimed:
+                log.info("outbox delivered", worker_id=worker_id, **vars(report))
+            backlog = report.claimed >= OUTBOX_ROWS_PER_TICK
+        except Exception:
+            log.exception("outbox delivery failed", worker_id=worker_id)
+        # With a backlog, go on at once (the heartbeat still beats each round).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=HEARTBEAT_SECONDS)
+            await asyncio.wait_for(stop.wait(), timeout=0 if backlog else HEARTBEAT_SECONDS)
     log.info("worker stopped", worker_id=worker_id)

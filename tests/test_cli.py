@@ -381,3 +381,32 @@ def test_the_storage_sweeper_and_retention_report_what_they_do(cli_env: Settings
     bad = runner.invoke(main, ["storage", "purge", "--older-than", "5 years"])
     assert bad.exit_code == 2
     assert "--older-than: '5 years' is not like 5y" in bad.output
+
+
+def test_webhooks_are_added_listed_and_removed_and_the_outbox_is_listed(
+    cli_env: Settings,
+) -> None:
+    runner = CliRunner()
+    seed_school(runner)
+    bad = runner.invoke(main, ["webhook", "add", "sch", "ftp://x.example.ru/h", "--event", "*"])
+    assert bad.exit_code == 2
+    assert "url" in bad.output
+    added = runner.invoke(
+        main,
+        ["webhook", "add", "sch", "https://edms.example.ru/hook", "--event", "message.accept",
+         "--json"],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    created = json.loads(added.output)
+    assert created["secret"].startswith("whsec_")
+    listed = json.loads(runner.invoke(main, ["webhook", "list", "--json"]).output)
+    assert [(s["url"], s["events"]) for s in listed] == [
+        ("https://edms.example.ru/hook", ["message.accept"])
+    ]
+    assert "secret" not in str(listed)
+    removed = runner.invoke(main, ["webhook", "remove", created["id"]])
+    assert removed.exit_code == 0
+    dead = runner.invoke(main, ["outbox", "list", "--state", "dead", "--json"])
+    assert json.loads(dead.output) == []
+    nothing = runner.invoke(main, ["outbox", "retry"])
+    assert nothing.exit_code == 2

@@ -50,6 +50,7 @@ from cabinets.messages.workflow import (
     TransitionRefused,
     check_transition,
 )
+from cabinets.notifications.outbox import write_notices
 from rbac.enforcer import PolicyEnforcer
 from storage.antivirus import VirusScanner
 from storage.backends import ObjectStore
@@ -104,10 +105,11 @@ class IntakeLimits:
 
 @dataclass
 class _Notice:
-    """A notification to write to the outbox with the event."""
+    """A notification to write to the outbox with the event: to the citizen's e-mail when
+    they gave one, and to the tenant's webhooks subscribed to its kind."""
 
     kind: str
-    recipient: str
+    recipient: str | None
     payload: dict[str, Any] = field(default_factory=dict)
 
 
@@ -484,12 +486,12 @@ def _citizen_notice(
     details: dict[str, Any],
 ) -> list[_Notice]:
     email = applicant.get("email")
-    if not email or not transition.public:
+    if not transition.public:
         return []
     return [
         _Notice(
             kind=f"message.{transition.action}",
-            recipient=f"mailto:{email}",
+            recipient=f"mailto:{email}" if email else None,
             payload={
                 "number": number,
                 "title": transition.title,
@@ -544,25 +546,15 @@ async def _record(
             "public": transition.public,
         },
     )
+    # One event per kind, however many people are mailed about it: webhooks get it once.
+    by_kind: dict[str, list[_Notice]] = {}
     for notice in notices:
-        await session.execute(
-            text(
-                """
-                INSERT INTO outbox (tenant_id, event_id, created_at, kind, channel, recipient,
-                                    message_id, payload)
-                VALUES (:t, :e, :now, :kind, 'email', :to, :m, CAST(:payload AS jsonb))
-                """
-            ),
-            {
-                "t": tenant_id,
-                "e": uuid.uuid4(),
-                "now": now,
-                "kind": notice.kind,
-                "to": notice.recipient,
-                "m": message_id,
-                "payload": json.dumps(notice.payload, default=str),
-            },
-        )
+        by_kind.setdefault(notice.kind, []).append(notice)
+    for kind, same in by_kind.items():
+        await write_notices(
+            session, tenant_id, message_id, kind, same[0].payload,
+            [n.recipient for n in same if n.recipient], now=now,
+        )  # fmt: skip
 
 
 # --- reading -------------------------------------------------------------------------------

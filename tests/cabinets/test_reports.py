@@ -54,9 +54,11 @@ def test_a_report_counts_statuses_timeliness_ratings_and_reopened(world: World) 
     assert pothole["answered_on_time_share"] == 1.0
     assert pothole["average_rating"] == 3.0
     assert pothole["reopened_share"] == pytest.approx(1 / 3, abs=1e-3)
-    by_place = world.desks["coordinator"].client.get(
-        "/api/v1/tenants/north-roads/reports/messages", params={"by": "territory"}
-    ).json()
+    by_place = (
+        world.desks["coordinator"]
+        .client.get("/api/v1/tenants/north-roads/reports/messages", params={"by": "territory"})
+        .json()
+    )
     assert [(r["group"], r["total"]) for r in by_place] == [("46701101", 3)]
 
     csv = world.desks["coordinator"].client.get(

@@ -196,8 +196,7 @@ def upgrade() -> None:
         "WHERE message_id IS NOT NULL"
     )
     op.execute(
-        "CREATE INDEX attachments_unattached ON attachments (created_at) "
-        "WHERE status <> 'attached'"
+        "CREATE INDEX attachments_unattached ON attachments (created_at) WHERE status <> 'attached'"
     )
     for statement in tenant_isolation("attachments"):
         op.execute(statement)

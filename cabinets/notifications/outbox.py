@@ -1,0 +1,76 @@
+"""Writing notices to the outbox, in the transaction of the message event they tell about.
+
+One notice is one event: every row it becomes (an e-mail per address, a webhook per matching
+subscription) carries the same ``event_id``, by which receivers recognise a repeated delivery.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cabinets.messages.workflow import TRANSITIONS
+
+ANY_EVENT = "*"
+# The events a notice is written for: the steps the citizen sees on their timeline, and the
+# clock's escalation of an overdue message to staff.
+EVENT_KINDS = tuple(
+    sorted({f"message.{a}" for a, t in TRANSITIONS.items() if t.public} | {"message.overdue"})
+)
+# Kept out of webhooks: the status link carries the citizen's tracking token, with which
+# anyone could clarify or rate in the citizen's name.
+CITIZEN_ONLY_FIELDS = frozenset({"status_url"})
+MAILTO = "mailto:"
+
+_EMAIL_ROW = text(
+    """
+    INSERT INTO outbox (tenant_id, event_id, created_at, kind, channel, recipient, message_id,
+                        payload, next_attempt_at)
+    VALUES (:t, :e, :now, :kind, 'email', :to, :m, CAST(:payload AS jsonb), :now)
+    """
+)
+_WEBHOOK_ROWS = text(
+    """
+    INSERT INTO outbox (tenant_id, event_id, created_at, kind, channel, recipient, message_id,
+                        payload, next_attempt_at, subscription_id)
+    SELECT tenant_id, :e, :now, :kind, 'webhook', url, :m, CAST(:payload AS jsonb), :now, id
+    FROM webhook_subscriptions
+    WHERE tenant_id = :t AND active AND (:kind = ANY (events) OR '*' = ANY (events))
+    """
+)
+
+
+def mail_recipient(address: str) -> str:
+    """The outbox's form of an e-mail recipient: ``mailto:<address>``."""
+    return address if address.startswith(MAILTO) else f"{MAILTO}{address}"
+
+
+async def write_notices(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    message_id: uuid.UUID | None,
+    kind: str,
+    payload: Mapping[str, Any],
+    emails: Iterable[str] = (),
+    *,
+    now: datetime,
+) -> uuid.UUID:
+    """Write one event to the outbox in the caller's transaction: an e-mail row for each of
+    ``emails`` (addresses, with or without ``mailto:``) and a webhook row for each active
+    subscription of the tenant to ``kind`` or ``*``. Returns the event id."""
+    event_id = uuid.uuid4()
+    common = {"t": tenant_id, "e": event_id, "now": now, "kind": kind, "m": message_id}
+    for address in emails:
+        await session.execute(
+            _EMAIL_ROW,
+            common | {"to": mail_recipient(address), "payload": json.dumps(payload, default=str)},
+        )
+    shared = {k: v for k, v in payload.items() if k not in CITIZEN_ONLY_FIELDS}
+    await session.execute(_WEBHOOK_ROWS, common | {"payload": json.dumps(shared, default=str)})
+    return event_id

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import anyio.to_thread
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cabinets.responsible import ResponsibleTenant, responsible_tenant
 from storage.antivirus import VirusScanner
 from storage.attachments import (
     StoredAttachment,
@@ -116,22 +116,9 @@ def _policy(tenant: Any) -> AttachmentPolicy:
     )
 
 
-@dataclass(frozen=True)
-class _UploadTenant:
-    id: uuid.UUID
-    slug: str
-    attachment_max_mb: int
-    attachment_max_files: int
-
-
-# Tenants' ids and limits, by slug, read once per routing index rather than on every file: any
-# change to a tenant rebuilds the index (the routing trigger), and with it this cache.
-_upload_tenants: WeakKeyDictionary[RoutingIndex, dict[str, _UploadTenant]] = WeakKeyDictionary()
-
-
 async def _tenant_for_upload(
     db: Database, routes: RoutingIndex, topic: str, territory: str
-) -> _UploadTenant:
+) -> ResponsibleTenant:
     """The tenant a message on this topic and territory would go to: its files go there."""
     errors = []
     if topic not in routes.topic_category:
@@ -147,23 +134,7 @@ async def _tenant_for_upload(
             "no organization answers this topic here yet, so files cannot be taken: send the "
             "message without them, the operator will route it",
         )
-    known = _upload_tenants.setdefault(routes, {})
-    if slug in known:
-        return known[slug]
-    async with db.public_session() as session:
-        row = (
-            await session.execute(
-                text(
-                    "SELECT id, slug, attachment_max_mb, attachment_max_files FROM tenants "
-                    "WHERE slug = :s"
-                ),
-                {"s": slug},
-            )
-        ).one()
-    tenant = known[slug] = _UploadTenant(
-        row.id, row.slug, row.attachment_max_mb, row.attachment_max_files
-    )
-    return tenant
+    return await responsible_tenant(db, routes, slug)
 
 
 async def _insert(

@@ -51,6 +51,12 @@ from cabinets.messages.workflow import (
     check_transition,
 )
 from cabinets.notifications.outbox import write_notices
+from cabinets.responsible import (
+    PublishedTopic,
+    ResponsibleTenant,
+    published_topic,
+    responsible_tenant,
+)
 from rbac.enforcer import PolicyEnforcer
 from storage.antivirus import VirusScanner
 from storage.backends import ObjectStore
@@ -148,29 +154,23 @@ async def submit_message(
             sort_keys=True,
         ).encode()
     ).digest()
+    topic = await published_topic(db, routes, submission.topic)
+    problems = _submission_problems(submission, topic)
+    if problems:
+        raise InvalidInput(problems)
     slug = routes.resolve(submission.topic, submission.territory, now.date())
+    tenant = await responsible_tenant(db, routes, slug) if slug is not None else None
+    message_id = uuid.uuid4()
     async with db.public_session() as session:
         if idempotency_key is not None:
             earlier = await _earlier_submission(session, idempotency_key, request_hash)
             if earlier is not None:
                 return earlier
-        topic = await _published_topic(session, submission.topic)
-        problems = _submission_problems(submission, topic)
-        if problems:
-            raise InvalidInput(problems)
         await _count_attempt(session, ip, applicant, limits or IntakeLimits(), now)
-        number, token = await _new_tracking(session, citizen)
-        tenant = None
-        if slug is not None:
-            tenant = (
-                await session.execute(
-                    text(
-                        "SELECT id, name, timezone, calendar, status, attachment_max_files "
-                        "FROM tenants WHERE slug = :s"
-                    ),
-                    {"s": slug},
-                )
-            ).first()
+        filed = tenant is not None and tenant.status == "active"
+        number, token = await _new_tracking(
+            session, citizen, (tenant.id, message_id) if filed and tenant else None
+        )
         if tenant is None or tenant.status != "active":
             if submission.attachments:
                 raise InvalidInput.one(
@@ -213,8 +213,8 @@ async def submit_message(
             )
         else:
             receipt = await _file_message(
-                session, tenant, topic, submission, applicant, citizen, number, token, now,
-                base_url,
+                session, tenant, topic, message_id, submission, applicant, citizen, number,
+                token, now, base_url,
             )  # fmt: skip
         if idempotency_key is not None:
             await session.execute(
@@ -293,7 +293,7 @@ async def _published_topic(session: AsyncSession, code: str) -> Row[Any]:
     return topic
 
 
-def _submission_problems(submission: MessageSubmission, topic: Row[Any]) -> list[FieldError]:
+def _submission_problems(submission: MessageSubmission, topic: PublishedTopic) -> list[FieldError]:
     problems = []
     if topic.address_required and not (submission.address or submission.latitude is not None):
         problems.append(
@@ -315,26 +315,41 @@ async def _count_attempt(
 ) -> None:
     """Refuse a flood from one address or one applicant; count this submission otherwise."""
     who = str(applicant.get("email") or applicant.get("phone") or "").lower()
-    keys = [("ip", ip, limits.per_address), ("applicant", who, limits.per_applicant)]
-    for scope, key, limit in keys:
-        if not key:
-            continue
-        row = (
-            await session.execute(
-                text(
-                    """
-                    SELECT count(*) AS n, min(at) AS first
-                    FROM (SELECT at FROM intake_attempts
-                          WHERE scope = :scope AND key = :key AND at > :since
-                          ORDER BY at DESC LIMIT :limit) recent
-                    """
-                ),
-                {"scope": scope, "key": key, "since": now - limits.window, "limit": limit},
-            )
-        ).one()
-        if row.n >= limit:
-            wait = int((row.first + limits.window - now).total_seconds()) + 1
-            whom = "your address" if scope == "ip" else "this applicant"
+    # Both counts in one statement, each stopping at its limit.
+    row = (
+        await session.execute(
+            text(
+                """
+                SELECT
+                  (SELECT count(*) FROM (SELECT 1 FROM intake_attempts
+                     WHERE scope = 'ip' AND key = :ip AND at > :since LIMIT :ip_limit) a)
+                     AS by_ip,
+                  (SELECT min(at) FROM (SELECT at FROM intake_attempts
+                     WHERE scope = 'ip' AND key = :ip AND at > :since
+                     ORDER BY at DESC LIMIT :ip_limit) a) AS ip_first,
+                  (SELECT count(*) FROM (SELECT 1 FROM intake_attempts
+                     WHERE scope = 'applicant' AND key = :who AND at > :since
+                     LIMIT :who_limit) a) AS by_applicant,
+                  (SELECT min(at) FROM (SELECT at FROM intake_attempts
+                     WHERE scope = 'applicant' AND key = :who AND at > :since
+                     ORDER BY at DESC LIMIT :who_limit) a) AS applicant_first
+                """
+            ),
+            {
+                "ip": ip or "",
+                "who": who,
+                "since": now - limits.window,
+                "ip_limit": limits.per_address,
+                "who_limit": limits.per_applicant,
+            },
+        )
+    ).one()
+    for count, first, limit, whom in (
+        (row.by_applicant, row.applicant_first, limits.per_applicant, "this applicant"),
+        (row.by_ip, row.ip_first, limits.per_address, "your address"),
+    ):
+        if count >= limit:
+            wait = int((first + limits.window - now).total_seconds()) + 1
             raise TooManyRequests(
                 f"{limit} messages an hour from {whom} is the limit: try again in "
                 f"{max(1, wait // 60)} min",
@@ -372,15 +387,35 @@ async def _earlier_submission(
     return Receipt.model_validate(earlier.response)
 
 
-async def _new_tracking(session: AsyncSession, citizen: Citizen | None) -> tuple[str, str]:
-    serial = (await session.execute(text("SELECT nextval('tracking_numbers')"))).scalar_one()
-    number = f"{_now():%y}-{serial:07d}"
+async def _new_tracking(
+    session: AsyncSession,
+    citizen: Citizen | None,
+    holder: tuple[uuid.UUID, uuid.UUID] | None,
+) -> tuple[str, str]:
+    """A new public number (``26-0000123``) and its secret token, pointing at where the message
+    is filed (or nowhere yet: the operator's queue)."""
     token = secrets.token_urlsafe(16)
-    await session.execute(
-        text("INSERT INTO message_tracking (number, secret_hash, citizen_id) VALUES (:n, :h, :c)"),
-        {"n": number, "h": _digest(token), "c": citizen.user_id if citizen else None},
-    )
-    return number, token
+    number = (
+        await session.execute(
+            text(
+                """
+                INSERT INTO message_tracking (number, secret_hash, citizen_id, holder_tenant_id,
+                                              holder_message_id)
+                VALUES (to_char(:now, 'YY') || '-' || lpad(nextval('tracking_numbers')::text, 7,
+                        '0'), :h, :c, :t, :m)
+                RETURNING number
+                """
+            ),
+            {
+                "now": _now(),
+                "h": _digest(token),
+                "c": citizen.user_id if citizen else None,
+                "t": holder[0] if holder else None,
+                "m": holder[1] if holder else None,
+            },
+        )
+    ).scalar_one()
+    return str(number), token
 
 
 def _status_url(base_url: str, number: str, token: str) -> str:
@@ -389,8 +424,9 @@ def _status_url(base_url: str, number: str, token: str) -> str:
 
 async def _file_message(
     session: AsyncSession,
-    tenant: Row[Any],
-    topic: Row[Any],
+    tenant: ResponsibleTenant,
+    topic: PublishedTopic,
+    message_id: uuid.UUID,
     submission: MessageSubmission,
     applicant: dict[str, Any],
     citizen: Citizen | None,
@@ -400,7 +436,6 @@ async def _file_message(
     base_url: str,
 ) -> Receipt:
     """Write a new message in its tenant, with its first event and the citizen's receipt."""
-    message_id = uuid.uuid4()
     await _scope(session, [tenant.id])
     stage_due = sla.deadline(
         now, max(topic.moderation_days, 1), sla.DayCount.WORKING,
@@ -435,13 +470,6 @@ async def _file_message(
             "now": now,
             "stage_due": stage_due,
         },
-    )
-    await session.execute(
-        text(
-            "UPDATE message_tracking SET holder_tenant_id = :t, holder_message_id = :m "
-            "WHERE number = :n"
-        ),
-        {"t": tenant.id, "m": message_id, "n": number},
     )
     problems = await attach_uploads(
         session,

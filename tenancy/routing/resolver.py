@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 ANY_TOPIC = "*"
 
@@ -98,6 +99,9 @@ class RoutingIndex:
             bucket.sort(key=lambda r: (-r.priority, r.id))
         self._keys: dict[str, tuple[str, ...]] = {}
         self._chains: dict[str, tuple[str, ...]] = {}
+        # Facts derived from the same tables (tenants' settings, published topics), kept by
+        # callers for as long as this index is current: any change rebuilds the index.
+        self.memo: dict[str, Any] = {}
 
     # --- chains ------------------------------------------------------------------------
 

@@ -25,15 +25,23 @@ class DayCount(StrEnum):
 
 
 @lru_cache(maxsize=64)
-def _calendar(code: str, year: int) -> holidays.HolidayBase:
+def _days_off(code: str, year: int) -> frozenset[date]:
+    """Every day of ``year`` that is not a working day (asked of ``holidays`` once a year:
+    deadlines are computed on every intake and every registration)."""
     # Regional calendars ("ru-tatarstan") fall back to the federal one until they have their own.
     country = code.split("-", 1)[0].upper()
-    return holidays.country_holidays(country, years=year)
+    calendar = holidays.country_holidays(country, years=year)
+    first = date(year, 1, 1)
+    days = (date(year + 1, 1, 1) - first).days
+    return frozenset(
+        day
+        for day in (first + timedelta(days=n) for n in range(days))
+        if not calendar.is_working_day(day)
+    )
 
 
 def is_working_day(day: date, calendar: str = "ru") -> bool:
-    found: bool = _calendar(calendar, day.year).is_working_day(day)
-    return found
+    return day not in _days_off(calendar, day.year)
 
 
 def add_days(day: date, days: int, count: DayCount, calendar: str = "ru") -> date:

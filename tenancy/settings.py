@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         default=12, ge=1, le=24 * 30, description="A browser session ends after this idle time."
     )
     intake_per_address: int = Field(
-        default=30, ge=1, description="Messages one address may submit in an hour."
+        default=30, ge=0, description="Messages one address may submit in an hour (0: no limit)."
     )
     intake_per_applicant: int = Field(
         default=10,

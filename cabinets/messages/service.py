@@ -315,46 +315,39 @@ async def _count_attempt(
 ) -> None:
     """Refuse a flood from one address or one applicant; count this submission otherwise."""
     who = str(applicant.get("email") or applicant.get("phone") or "").lower()
-    # Both counts in one statement, each stopping at its limit.
-    row = (
-        await session.execute(
-            text(
-                """
-                SELECT
-                  (SELECT count(*) FROM (SELECT 1 FROM intake_attempts
-                     WHERE scope = 'ip' AND key = :ip AND at > :since LIMIT :ip_limit) a)
-                     AS by_ip,
-                  (SELECT min(at) FROM (SELECT at FROM intake_attempts
-                     WHERE scope = 'ip' AND key = :ip AND at > :since
-                     ORDER BY at DESC LIMIT :ip_limit) a) AS ip_first,
-                  (SELECT count(*) FROM (SELECT 1 FROM intake_attempts
-                     WHERE scope = 'applicant' AND key = :who AND at > :since
-                     LIMIT :who_limit) a) AS by_applicant,
-                  (SELECT min(at) FROM (SELECT at FROM intake_attempts
-                     WHERE scope = 'applicant' AND key = :who AND at > :since
-                     ORDER BY at DESC LIMIT :who_limit) a) AS applicant_first
-                """
-            ),
-            {
-                "ip": ip or "",
-                "who": who,
-                "since": now - limits.window,
-                "ip_limit": limits.per_address,
-                "who_limit": limits.per_applicant,
-            },
+    # A limit of 0 is off (a regional portal submitting for many people from one address).
+    keys = [
+        (scope, key, limit, whom)
+        for scope, key, limit, whom in (
+            ("applicant", who, limits.per_applicant, "this applicant"),
+            ("ip", ip or "", limits.per_address, "your address"),
         )
-    ).one()
-    for count, first, limit, whom in (
-        (row.by_applicant, row.applicant_first, limits.per_applicant, "this applicant"),
-        (row.by_ip, row.ip_first, limits.per_address, "your address"),
-    ):
-        if count >= limit:
-            wait = int((first + limits.window - now).total_seconds()) + 1
+        if key and limit > 0
+    ]
+    for scope, key, limit, whom in keys:
+        # The newest ``limit`` attempts at most: the cost stays bounded by the limit.
+        row = (
+            await session.execute(
+                text(
+                    """
+                    SELECT count(*) AS n, min(at) AS first
+                    FROM (SELECT at FROM intake_attempts
+                          WHERE scope = :scope AND key = :key AND at > :since
+                          ORDER BY at DESC LIMIT :limit) recent
+                    """
+                ),
+                {"scope": scope, "key": key, "since": now - limits.window, "limit": limit},
+            )
+        ).one()
+        if row.n >= limit:
+            wait = int((row.first + limits.window - now).total_seconds()) + 1
             raise TooManyRequests(
                 f"{limit} messages an hour from {whom} is the limit: try again in "
                 f"{max(1, wait // 60)} min",
                 retry_after=wait,
             )
+    if not keys:
+        return
     await session.execute(
         text(
             """
@@ -363,7 +356,7 @@ async def _count_attempt(
             WHERE k <> ''
             """
         ),
-        {"scopes": ["ip", "applicant"], "keys": [ip or "", who], "now": now},
+        {"scopes": [k[0] for k in keys], "keys": [k[1] for k in keys], "now": now},
     )
 
 
@@ -1259,6 +1252,10 @@ async def advance_clock(db: Database, now: datetime | None = None) -> dict[str, 
     now = now or _now()
     done = {"clarifications_expired": 0, "closed_unrated": 0, "escalated": 0}
     async with db.privileged_session(actor="worker:clock") as session:
+        # Intake attempts older than the window count for nothing any more.
+        await session.execute(
+            text("DELETE FROM intake_attempts WHERE at < :old"), {"old": now - INTAKE_WINDOW}
+        )
         for row in await _due(session, "m.status = 'clarification' AND m.stage_due_at < :now", now):
             transition = TRANSITIONS["expire_clarification"]
             reason = REJECTION_GROUNDS["no_clarification"]

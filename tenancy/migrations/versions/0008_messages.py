@@ -284,6 +284,7 @@ def upgrade() -> None:
         """
     )
     op.execute("CREATE INDEX intake_attempts_key ON intake_attempts (scope, key, at)")
+    op.execute("CREATE INDEX intake_attempts_at ON intake_attempts (at)")
     op.execute("GRANT SELECT, INSERT, DELETE ON intake_attempts TO priemnaya_app")
     op.execute("GRANT USAGE ON SEQUENCE intake_attempts_id_seq TO priemnaya_app")
 

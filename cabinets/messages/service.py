@@ -160,18 +160,18 @@ async def submit_message(
         raise InvalidInput(problems)
     slug = routes.resolve(submission.topic, submission.territory, now.date())
     tenant = await responsible_tenant(db, routes, slug) if slug is not None else None
-    message_id = uuid.uuid4()
-    async with db.public_session() as session:
+    filed = tenant is not None and tenant.status == "active"
+    # A message's transaction sees its tenant from the start (row-level security).
+    scope = [tenant.id] if filed and tenant is not None else []
+    async with db.tenant_session(scope) as session:
         if idempotency_key is not None:
             earlier = await _earlier_submission(session, idempotency_key, request_hash)
             if earlier is not None:
                 return earlier
         await _count_attempt(session, ip, applicant, limits or IntakeLimits(), now)
-        filed = tenant is not None and tenant.status == "active"
-        number, token = await _new_tracking(
-            session, citizen, (tenant.id, message_id) if filed and tenant else None
-        )
-        if tenant is None or tenant.status != "active":
+        token = secrets.token_urlsafe(16)
+        if tenant is None or not filed:
+            number = await _new_tracking(session, citizen, token)
             if submission.attachments:
                 raise InvalidInput.one(
                     "attachments",
@@ -213,9 +213,9 @@ async def submit_message(
             )
         else:
             receipt = await _file_message(
-                session, tenant, topic, message_id, submission, applicant, citizen, number,
-                token, now, base_url,
-            )  # fmt: skip
+                session, tenant, topic, submission, applicant, citizen, token, now, base_url
+            )
+            number = receipt.number
         if idempotency_key is not None:
             await session.execute(
                 text(
@@ -306,6 +306,30 @@ def _submission_problems(submission: MessageSubmission, topic: PublishedTopic) -
     return problems
 
 
+_COUNT_ATTEMPT = text(
+    """
+    WITH by_applicant AS (
+        SELECT count(*) AS n, min(at) AS first FROM (
+            SELECT at FROM intake_attempts
+            WHERE scope = 'applicant' AND key = :who AND at > :since
+            ORDER BY at DESC LIMIT :who_limit) recent
+    ), by_address AS (
+        SELECT count(*) AS n, min(at) AS first FROM (
+            SELECT at FROM intake_attempts
+            WHERE scope = 'ip' AND key = :ip AND at > :since
+            ORDER BY at DESC LIMIT :ip_limit) recent
+    ), counted AS (
+        INSERT INTO intake_attempts (scope, key, at)
+        SELECT s, k, :now FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[])) AS a(s, k)
+        WHERE (SELECT n FROM by_applicant) < :who_limit AND (SELECT n FROM by_address) < :ip_limit
+        RETURNING 1
+    )
+    SELECT a.n AS by_applicant, a.first AS applicant_first, i.n AS by_ip, i.first AS ip_first
+    FROM by_applicant a, by_address i
+    """
+)
+
+
 async def _count_attempt(
     session: AsyncSession,
     ip: str | None,
@@ -313,51 +337,42 @@ async def _count_attempt(
     limits: IntakeLimits,
     now: datetime,
 ) -> None:
-    """Refuse a flood from one address or one applicant; count this submission otherwise."""
-    who = str(applicant.get("email") or applicant.get("phone") or "").lower()
-    # A limit of 0 is off (a regional portal submitting for many people from one address).
-    keys = [
-        (scope, key, limit, whom)
-        for scope, key, limit, whom in (
-            ("applicant", who, limits.per_applicant, "this applicant"),
-            ("ip", ip or "", limits.per_address, "your address"),
+    """Refuse a flood from one address or one applicant; count this submission otherwise (one
+    statement: it runs on every message). A limit of 0 is off (a regional portal submitting
+    for many people from one address)."""
+    who = str(applicant.get("email") or applicant.get("phone") or "").lower() or None
+    by_applicant = who is not None and limits.per_applicant > 0
+    by_address = ip is not None and limits.per_address > 0
+    scopes = [s for s, on in (("applicant", by_applicant), ("ip", by_address)) if on]
+    if not scopes:
+        return
+    row = (
+        await session.execute(
+            _COUNT_ATTEMPT,
+            {
+                "who": who if by_applicant else None,
+                "ip": ip if by_address else None,
+                "since": now - limits.window,
+                "who_limit": limits.per_applicant if by_applicant else 1,
+                "ip_limit": limits.per_address if by_address else 1,
+                "scopes": scopes,
+                "keys": [who if s == "applicant" else ip for s in scopes],
+                "now": now,
+            },
         )
-        if key and limit > 0
-    ]
-    for scope, key, limit, whom in keys:
-        # The newest ``limit`` attempts at most: the cost stays bounded by the limit.
-        row = (
-            await session.execute(
-                text(
-                    """
-                    SELECT count(*) AS n, min(at) AS first
-                    FROM (SELECT at FROM intake_attempts
-                          WHERE scope = :scope AND key = :key AND at > :since
-                          ORDER BY at DESC LIMIT :limit) recent
-                    """
-                ),
-                {"scope": scope, "key": key, "since": now - limits.window, "limit": limit},
-            )
-        ).one()
-        if row.n >= limit:
-            wait = int((row.first + limits.window - now).total_seconds()) + 1
+    ).one()
+    for on, count, first, limit, whom in (
+        (by_applicant, row.by_applicant, row.applicant_first, limits.per_applicant,
+         "this applicant"),
+        (by_address, row.by_ip, row.ip_first, limits.per_address, "your address"),
+    ):  # fmt: skip
+        if on and count >= limit:
+            wait = int((first + limits.window - now).total_seconds()) + 1
             raise TooManyRequests(
                 f"{limit} messages an hour from {whom} is the limit: try again in "
                 f"{max(1, wait // 60)} min",
                 retry_after=wait,
             )
-    if not keys:
-        return
-    await session.execute(
-        text(
-            """
-            INSERT INTO intake_attempts (scope, key, at)
-            SELECT s, k, :now FROM unnest(CAST(:scopes AS text[]), CAST(:keys AS text[])) AS a(s, k)
-            WHERE k <> ''
-            """
-        ),
-        {"scopes": [k[0] for k in keys], "keys": [k[1] for k in keys], "now": now},
-    )
 
 
 async def _earlier_submission(
@@ -380,90 +395,88 @@ async def _earlier_submission(
     return Receipt.model_validate(earlier.response)
 
 
-async def _new_tracking(
-    session: AsyncSession,
-    citizen: Citizen | None,
-    holder: tuple[uuid.UUID, uuid.UUID] | None,
-) -> tuple[str, str]:
-    """A new public number (``26-0000123``) and its secret token, pointing at where the message
-    is filed (or nowhere yet: the operator's queue)."""
-    token = secrets.token_urlsafe(16)
+_TRACKING_NUMBER = "to_char(:now, 'YY') || '-' || lpad(nextval('tracking_numbers')::text, 7, '0')"
+
+
+async def _new_tracking(session: AsyncSession, citizen: Citizen | None, token: str) -> str:
+    """A new public number (``26-0000123``) for a message that waits in the operator's queue."""
     number = (
         await session.execute(
             text(
-                """
-                INSERT INTO message_tracking (number, secret_hash, citizen_id, holder_tenant_id,
-                                              holder_message_id)
-                VALUES (to_char(:now, 'YY') || '-' || lpad(nextval('tracking_numbers')::text, 7,
-                        '0'), :h, :c, :t, :m)
-                RETURNING number
-                """
+                "INSERT INTO message_tracking (number, secret_hash, citizen_id) "
+                f"VALUES ({_TRACKING_NUMBER}, :h, :c) RETURNING number"
             ),
-            {
-                "now": _now(),
-                "h": _digest(token),
-                "c": citizen.user_id if citizen else None,
-                "t": holder[0] if holder else None,
-                "m": holder[1] if holder else None,
-            },
+            {"now": _now(), "h": _digest(token), "c": citizen.user_id if citizen else None},
         )
     ).scalar_one()
-    return str(number), token
+    return str(number)
 
 
 def _status_url(base_url: str, number: str, token: str) -> str:
     return f"{base_url}/track/{number}?token={token}"
 
 
+_FILE_MESSAGE = text(
+    f"""
+    WITH tracking AS (
+        INSERT INTO message_tracking (number, secret_hash, citizen_id, holder_tenant_id,
+                                      holder_message_id)
+        VALUES ({_TRACKING_NUMBER}, :h, :citizen, :t, :id)
+        RETURNING number
+    )
+    INSERT INTO messages (tenant_id, id, tracking_number, topic_code, catalog_version_id,
+        territory_code, address, latitude, longitude, summary, body, fields, applicant,
+        citizen_id, consent_at, status, received_at, stage_due_at)
+    SELECT :t, :id, tracking.number, :topic, :version, :territory, :address, :lat, :lon,
+        :summary, :body, CAST(:fields AS jsonb), CAST(:applicant AS jsonb), :citizen,
+        :now, 'new', :now, :stage_due
+    FROM tracking
+    RETURNING tracking_number
+    """
+)
+
+
 async def _file_message(
     session: AsyncSession,
     tenant: ResponsibleTenant,
     topic: PublishedTopic,
-    message_id: uuid.UUID,
     submission: MessageSubmission,
     applicant: dict[str, Any],
     citizen: Citizen | None,
-    number: str,
     token: str,
     now: datetime,
     base_url: str,
 ) -> Receipt:
-    """Write a new message in its tenant, with its first event and the citizen's receipt."""
-    await _scope(session, [tenant.id])
+    """Write a new message in its tenant (with its public number, in one statement), its
+    files, its first event and the citizen's receipt."""
+    message_id = uuid.uuid4()
     stage_due = sla.deadline(
         now, max(topic.moderation_days, 1), sla.DayCount.WORKING,
         timezone=tenant.timezone, calendar=tenant.calendar,
     )  # fmt: skip
-    await session.execute(
-        text(
-            """
-            INSERT INTO messages (tenant_id, id, tracking_number, topic_code, catalog_version_id,
-                territory_code, address, latitude, longitude, summary, body, fields, applicant,
-                citizen_id, consent_at, status, received_at, stage_due_at)
-            VALUES (:t, :id, :number, :topic, :version, :territory, :address, :lat, :lon,
-                :summary, :body, CAST(:fields AS jsonb), CAST(:applicant AS jsonb), :citizen,
-                :now, 'new', :now, :stage_due)
-            """
-        ),
-        {
-            "t": tenant.id,
-            "id": message_id,
-            "number": number,
-            "topic": topic.code,
-            "version": topic.version_id,
-            "territory": submission.territory,
-            "address": submission.address,
-            "lat": submission.latitude,
-            "lon": submission.longitude,
-            "summary": submission.summary,
-            "body": submission.text,
-            "fields": json.dumps(submission.fields),
-            "applicant": json.dumps(applicant),
-            "citizen": citizen.user_id if citizen else None,
-            "now": now,
-            "stage_due": stage_due,
-        },
-    )
+    number = (
+        await session.execute(
+            _FILE_MESSAGE,
+            {
+                "h": _digest(token),
+                "t": tenant.id,
+                "id": message_id,
+                "topic": topic.code,
+                "version": topic.version_id,
+                "territory": submission.territory,
+                "address": submission.address,
+                "lat": submission.latitude,
+                "lon": submission.longitude,
+                "summary": submission.summary,
+                "body": submission.text,
+                "fields": json.dumps(submission.fields),
+                "applicant": json.dumps(applicant),
+                "citizen": citizen.user_id if citizen else None,
+                "now": now,
+                "stage_due": stage_due,
+            },
+        )
+    ).scalar_one()
     problems = await attach_uploads(
         session,
         tenant,

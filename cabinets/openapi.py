@@ -13,6 +13,7 @@ from starlette.schemas import SchemaGenerator
 
 from cabinets.messages.endpoints import ACTION_INPUTS
 from cabinets.messages.schemas import MessageRead, MessageSubmission, Receipt, Timeline
+from cabinets.messages.templates import TemplateInput
 from rbac.access import public
 from tenancy.staff.schemas import Caller, StaffRead
 from tenancy.tenants.schemas import TenantNode, TenantRead
@@ -40,7 +41,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 MODELS: list[type[BaseModel]] = [
     TenantRead, TenantNode, Caller, StaffRead, MessageSubmission, Receipt, Timeline, MessageRead,
-    *ACTION_INPUTS.values(),
+    TemplateInput, *ACTION_INPUTS.values(),
 ]  # fmt: skip
 
 

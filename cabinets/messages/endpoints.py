@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cabinets.messages import reports, service, tracking
+from cabinets.messages import reports, service, templates, tracking
 from cabinets.messages.schemas import (
     ActionInput,
     AnswerInput,
@@ -292,6 +292,85 @@ async def message_report(request: Request) -> Response:
     return JSONResponse([r.model_dump(mode="json") for r in rows])
 
 
+@requires("message:read", own=True)
+async def list_answer_templates(request: Request) -> Response:
+    """
+    summary: The organization's answer templates (with topic, those for it and for any).
+    tags: [templates]
+    security: [{bearer: []}, {cookie: []}]
+    parameters:
+      - {name: slug, in: path, required: true, schema: {type: string}}
+      - {name: topic, in: query, schema: {type: string}}
+    responses:
+      200: {description: The templates.}
+    """
+    found = await templates.list_templates(
+        _db(request), request.state.tenant_id, topic=request.query_params.get("topic")
+    )
+    return JSONResponse([t.model_dump(mode="json") for t in found])
+
+
+@requires("template:edit")
+async def create_answer_template(request: Request) -> Response:
+    """
+    summary: Add an answer template; placeholders such as {registration_number} are filled in.
+    tags: [templates]
+    security: [{bearer: []}, {cookie: []}]
+    requestBody:
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/TemplateInput'}
+    responses:
+      201: {description: The template.}
+      409: {description: A template with this title exists.}
+      422: {description: A bad placeholder, named.}
+    """
+    body = await _body(request, templates.TemplateInput)
+    principal: Principal = request.user
+    saved = await templates.save_template(
+        _db(request), request.state.tenant_id, body, actor=principal.display_name
+    )
+    return JSONResponse(saved.model_dump(mode="json"), status_code=201)
+
+
+def _template_id(request: Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.path_params["template_id"])
+    except ValueError:
+        raise NotFound("template", request.path_params["template_id"]) from None
+
+
+@requires("template:edit")
+async def replace_answer_template(request: Request) -> Response:
+    """
+    summary: Replace an answer template.
+    tags: [templates]
+    security: [{bearer: []}, {cookie: []}]
+    responses:
+      200: {description: The template.}
+    """
+    body = await _body(request, templates.TemplateInput)
+    principal: Principal = request.user
+    saved = await templates.save_template(
+        _db(request), request.state.tenant_id, body,
+        template_id=_template_id(request), actor=principal.display_name,
+    )  # fmt: skip
+    return JSONResponse(saved.model_dump(mode="json"))
+
+
+@requires("template:edit")
+async def delete_answer_template(request: Request) -> Response:
+    """
+    summary: Delete an answer template.
+    tags: [templates]
+    security: [{bearer: []}, {cookie: []}]
+    responses:
+      204: {description: Deleted.}
+    """
+    await templates.delete_template(_db(request), request.state.tenant_id, _template_id(request))
+    return Response(status_code=204)
+
+
 def _action_endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:
     transition = TRANSITIONS[action]
     assert transition.permission is not None
@@ -360,6 +439,18 @@ routes = [
     Route("/api/v1/my/messages", my_messages, methods=["GET"]),
     Route("/api/v1/tenants/{slug}/messages/{message_id}", get_message, methods=["GET"]),
     Route("/api/v1/tenants/{slug}/reports/messages", message_report, methods=["GET"]),
+    Route("/api/v1/tenants/{slug}/answer-templates", list_answer_templates, methods=["GET"]),
+    Route("/api/v1/tenants/{slug}/answer-templates", create_answer_template, methods=["POST"]),
+    Route(
+        "/api/v1/tenants/{slug}/answer-templates/{template_id}",
+        replace_answer_template,
+        methods=["PUT"],
+    ),
+    Route(
+        "/api/v1/tenants/{slug}/answer-templates/{template_id}",
+        delete_answer_template,
+        methods=["DELETE"],
+    ),
     *(
         Route(
             f"/api/v1/tenants/{{slug}}/messages/{{message_id}}/{action.replace('_', '-')}",

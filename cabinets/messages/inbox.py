@@ -31,6 +31,10 @@ from cabinets.messages.workflow import Status
 from tenancy.database import Database
 from tenancy.errors import FieldError, Forbidden, InvalidInput
 
+# Tenants counted per transaction in a roll-up. Row-level security parses the transaction's
+# tenant list wherever it checks a row's tenant (once per index scan, but once per row in a
+# plan that filters), so a supervisor of thousands is counted a few hundred at a time.
+ROLLUP_CHUNK = 250
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_QUERY = 200
@@ -363,7 +367,7 @@ async def _filter(
             "(m.tracking_number = :number OR m.registration_number = :number)",
             number=query.number,
         )
-    if query.q is not None and query.order is not Sort.RELEVANCE:
+    if query.q is not None and query.order is Sort.DUE:
         where.add(f"m.id IN (SELECT h.id FROM {_HITS} h)", q=query.q)
     return where
 
@@ -424,8 +428,8 @@ async def list_messages(
     async with db.tenant_session([tenant_id]) as session:
         where = await _filter(session, staff, tenant_id, query, now)
         where.params["fetch"] = query.limit + 1  # one more tells whether a next page exists
-        if sort is Sort.RELEVANCE:
-            rows = await _by_relevance(session, where, query, position)
+        if query.q is not None and sort is not Sort.DUE:
+            rows = await _by_hits(session, where, query, position)
         elif sort is Sort.DUE:
             rows = await _by_deadline(session, where, query, position)
         else:
@@ -487,30 +491,40 @@ async def _by_deadline(
     return rows + rest
 
 
-async def _by_relevance(
+async def _by_hits(
     session: AsyncSession, where: _Filter, query: InboxQuery, position: _Position | None
 ) -> list[Row[Any]]:
-    """Best match first: the hits are ranked (``messages_search``), then read under RLS."""
+    """A search, best match first (or newest first): the hits are ranked and ordered first
+    (``messages_search``), then each is read under RLS in that order until the page is full,
+    so a page costs the matches, not the tenant's whole inbox."""
+    relevance = query.order is Sort.RELEVANCE
+    order = (
+        "h.rank DESC, h.received_at DESC, h.id DESC"
+        if relevance
+        else "h.received_at DESC, h.id DESC"
+    )
     params = dict(where.params) | {"q": query.q}
     keyset = ""
     if position is not None:
-        keyset = (
-            "AND (h.rank, h.received_at, h.id) < "
-            "(CAST(:after_rank AS real), :after_received, :after_id)"
-        )
-        params |= {
-            "after_rank": position.rank,
-            "after_received": position.received_at,
-            "after_id": position.id,
-        }
-    if query.status:
-        where = _Filter(list(where.clauses), params)
-        where.add(f"m.status IN ({_status_list(query.status)})")
+        params |= {"after_received": position.received_at, "after_id": position.id}
+        if relevance:
+            keyset = (
+                "WHERE (h.rank, h.received_at, h.id) "
+                "< (CAST(:after_rank AS real), :after_received, :after_id)"
+            )
+            params["after_rank"] = position.rank
+        else:
+            keyset = "WHERE (h.received_at, h.id) < (:after_received, :after_id)"
+    statuses = [f"m.status IN ({_status_list(query.status)})"] if query.status else []
     sql = f"""
-        SELECT {_COLUMNS}, h.rank
-        FROM {_HITS} h JOIN messages m ON m.tenant_id = :tenant AND m.id = h.id
-        WHERE {where.sql()} {keyset}
-        ORDER BY h.rank DESC, h.received_at DESC, h.id DESC
+        SELECT m.*, h.rank
+        FROM (SELECT h.id, h.received_at, h.rank FROM {_HITS} h {keyset} ORDER BY {order}) h
+        CROSS JOIN LATERAL (
+            -- LIMIT 1 keeps this a lookup per hit in the hits' order (not a join reading the
+            -- whole tenant), so the outer LIMIT stops the lookups once the page is full.
+            SELECT {_COLUMNS} FROM messages m WHERE {where.sql("m.id = h.id", *statuses)} LIMIT 1
+        ) m
+        ORDER BY {order}
         LIMIT :fetch
     """
     return list(await session.execute(text(sql), params))
@@ -666,9 +680,15 @@ async def rollup(
     if not visible or visible[0].id != tenant_id:
         raise Forbidden("the roll-up needs the permission report:read")
     ids = [t.id for t in visible]
-    # Scoped to exactly these tenants: row-level security still bounds what is counted.
-    async with db.tenant_session(ids) as session:
-        counts = await _count(session, ids, now)
+    counts: dict[uuid.UUID, dict[str, Any]] = {}
+    for start in range(0, len(ids), ROLLUP_CHUNK):
+        chunk = ids[start : start + ROLLUP_CHUNK]
+        # Scoped to exactly these tenants: row-level security still bounds what is counted.
+        async with db.tenant_session(chunk) as session:
+            # The same statement also counts one tenant's inbox; a plan cached for that
+            # (the driver prepares statements it sees often) need not suit 250 tenants.
+            await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            counts |= await _count(session, chunk, now)
     totals = _empty_counts()
     for tenant_counts in counts.values():
         for status, n in tenant_counts["statuses"].items():

@@ -236,7 +236,16 @@ class AssignInput(ActionInput):
 
 
 class AnswerInput(ActionInput):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    """The answer's text, or a template to start from (its placeholders filled in)."""
+
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT)
+    template: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _text_or_template(self) -> AnswerInput:
+        if self.text is None and self.template is None:
+            raise ValueError("text: write the answer, or name a template to start from")
+        return self
 
 
 class SubmitAnswerInput(ActionInput):

@@ -40,6 +40,7 @@ from cabinets.messages.schemas import (
     Receipt,
     field_problems,
 )
+from cabinets.messages.templates import fill_template, template_body
 from cabinets.messages.workflow import (
     CITIZEN_STATUS,
     REJECTION_GROUNDS,
@@ -898,9 +899,15 @@ async def _assign(
 async def _save_answer(
     session: AsyncSession, row: Row[Any], staff: Staff, now: datetime, params: dict[str, Any]
 ) -> _Change:
+    body = params.get("text")
+    payload: dict[str, Any] = {}
+    if body is None:
+        template = await template_body(session, row.tenant_id, params["template"])
+        body = fill_template(template, row, row.timezone)
+        payload["template"] = str(params["template"])
     return _Change(
-        columns={"answer_body": params["text"], "answer_author_id": staff.user_id},
-        payload={"length": len(params["text"])},
+        columns={"answer_body": body, "answer_author_id": staff.user_id},
+        payload=payload | {"length": len(body)},
     )
 
 

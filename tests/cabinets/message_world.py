@@ -29,6 +29,7 @@ STAFF = {
     "other_executor": ("exec2@roads.example.ru", "Олег Другов", "north-roads", "executor"),
     "river": ("coord@river.example.ru", "Роман Речной", "river", "coordinator"),
     "supervisor": ("head@region.example.ru", "Светлана Главная", "region", "supervisor"),
+    "admin": ("admin@roads.example.ru", "Алла Админова", "north-roads", "admin"),
 }
 POTHOLE = {
     "topic": "pothole",

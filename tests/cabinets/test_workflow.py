@@ -307,3 +307,64 @@ def test_time_rejects_silent_clarifications_closes_unrated_answers_and_escalates
         "mailto:coord@roads.example.ru",
         "mailto:head@region.example.ru",
     ]
+
+
+def test_an_answer_starts_from_the_tenants_template_with_the_messages_facts(
+    world: World,
+) -> None:
+    admin = world.desks["admin"]
+    path = "/api/v1/tenants/north-roads/answer-templates"
+    bad = admin.client.post(
+        path,
+        json={"title": "Плохой", "body": "Уважаемый {citizen}!"},
+        headers={"X-CSRF-Token": admin.csrf},
+    )
+    assert bad.status_code == 422
+    assert "unknown placeholders citizen" in bad.text
+    created = admin.client.post(
+        path,
+        json={
+            "title": "Ремонт запланирован",
+            "topic": "pothole",
+            "body": "{applicant}, на обращение № {registration_number} от {received_on}: "
+            "ремонт по адресу {address} запланирован. {organization}.",
+        },
+        headers={"X-CSRF-Token": admin.csrf},
+    )
+    assert created.status_code == 201, created.text
+    executor = world.desks["executor"]
+    assert (
+        executor.client.post(
+            path, json={"title": "x", "body": "y"}, headers={"X-CSRF-Token": executor.csrf}
+        ).status_code
+        == 403
+    )
+    listed = executor.client.get(path, params={"topic": "pothole"}).json()
+    assert [t["title"] for t in listed] == ["Ремонт запланирован"]
+
+    message = ok(world.desks["moderator"].act(world.message_of(world.submit()), "accept"))
+    message = ok(
+        world.desks["coordinator"].act(message, "assign", executor="exec@roads.example.ru")
+    )
+    drafted = ok(executor.act(message, "save-answer", template=created.json()["id"]))
+    assert drafted["answer"].startswith(
+        f"Иван Петров, на обращение № {message['registration_number']} от "
+    )
+    assert "ул. Лесная, 5" in drafted["answer"]
+    assert drafted["answer"].endswith("Organization north-roads.")
+
+
+def test_correcting_the_topic_reroutes_the_message(world: World) -> None:
+    desks = world.desks
+    receipt = world.submit()
+    message = world.message_of(receipt)
+    same = ok(desks["moderator"].act(message, "change-topic", topic="pothole",
+                                     reason="Тема та же"))  # fmt: skip
+    assert same["status"] == "new"
+    rerouted = ok(
+        desks["moderator"].act(same, "change-topic", topic="canteen", reason="Это про школу")
+    )
+    assert (rerouted["status"], rerouted["forwarded_to"]) == ("forwarded", "region")
+    timeline = world.timeline(receipt)
+    assert timeline["organization"] == "Organization region"
+    assert timeline["topic"] == "canteen"

@@ -214,6 +214,26 @@ def upgrade() -> None:
         "CHECK (attachment_max_files BETWEEN 0 AND 20)"
     )
 
+    # Answer templates per tenant (and optionally per topic), with placeholders.
+    op.execute(
+        """
+        CREATE TABLE answer_templates (
+            tenant_id uuid NOT NULL REFERENCES tenants (id),
+            id uuid NOT NULL,
+            topic_code text,
+            title text NOT NULL CHECK (length(btrim(title)) > 0),
+            body text NOT NULL CHECK (length(btrim(body)) > 0),
+            created_by text NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (tenant_id, id),
+            UNIQUE (tenant_id, title)
+        )
+        """
+    )
+    for statement in tenant_isolation("answer_templates"):
+        op.execute(statement)
+    op.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON answer_templates TO priemnaya_app")
+
     # Shared: the public number a citizen follows, wherever the message now lives. The token's
     # secret is stored as a hash; forwarding moves the pointer to the receiving tenant's copy.
     op.execute("CREATE SEQUENCE tracking_numbers")
@@ -292,7 +312,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in (
         "intake_attempts", "intake_requests", "operator_queue", "message_tracking", "outbox",
-        "registration_counters", "message_events", "attachments", "messages",
+        "registration_counters", "message_events", "attachments", "answer_templates",
+        "messages",
     ):  # fmt: skip
         op.execute(f"DROP TABLE {table}")
     op.execute("ALTER TABLE tenants DROP COLUMN attachment_max_files")

@@ -1,9 +1,12 @@
 """The web app: probes, problem+json errors, request ids, the OpenAPI document, and a refusal to
 serve through a connection that row-level security would not bind."""
 
+import json
+import re
 from collections.abc import Iterator
 
 import pytest
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cabinets.app import create_app
@@ -81,6 +84,23 @@ def test_openapi_lists_every_json_endpoint(client: TestClient) -> None:
     for path in ("/api/v1/tenants", "/api/v1/tenants/{slug}", "/readyz"):
         assert "get" in document["paths"][path], path
     assert {"TenantRead", "Problem"} <= set(document["components"]["schemas"])
+    # Every JSON endpoint of the API is described, with a summary ...
+    missing = []
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, Route) or not route.path.startswith("/api/"):
+            continue
+        if route.path == "/api/openapi.json":
+            continue
+        for method in route.methods or ():
+            if method == "HEAD":
+                continue
+            described = document["paths"].get(route.path, {}).get(method.lower())
+            if not described or not described.get("summary"):
+                missing.append(f"{method} {route.path}")
+    assert missing == []
+    # ... and every schema it refers to exists.
+    refs = set(re.findall(r"#/components/schemas/([A-Za-z0-9_]+)", json.dumps(document)))
+    assert refs <= set(document["components"]["schemas"])
 
 
 def test_app_refuses_a_connection_that_bypasses_row_level_security(settings: Settings) -> None:

@@ -29,6 +29,7 @@ from cabinets.attachments import endpoints as attachment_endpoints
 from cabinets.attachments.service import storage_config
 from cabinets.health import healthz, readyz
 from cabinets.messages import endpoints as message_endpoints
+from cabinets.messages import inbox_endpoints
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.openapi import build_openapi, openapi_document
 from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *staff_endpoints.routes,
         *routing_endpoints.routes,
         *signin.routes,
+        # Before the message routes: /messages/counts is not a message id.
+        *inbox_endpoints.routes,
         *message_endpoints.routes,
         *attachment_endpoints.routes,
         Mount("/static", StaticFiles(directory=STATIC_FILES), name="static"),

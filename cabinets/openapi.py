@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
 from cabinets.messages.endpoints import ACTION_INPUTS
+from cabinets.messages.inbox import InboxCounts, InboxPage, Rollup
 from cabinets.messages.schemas import MessageRead, MessageSubmission, Receipt, Timeline
 from cabinets.messages.templates import TemplateInput
 from rbac.access import public
@@ -41,7 +42,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 MODELS: list[type[BaseModel]] = [
     TenantRead, TenantNode, Caller, StaffRead, MessageSubmission, Receipt, Timeline, MessageRead,
-    TemplateInput, *ACTION_INPUTS.values(),
+    TemplateInput, InboxPage, InboxCounts, Rollup, *ACTION_INPUTS.values(),
 ]  # fmt: skip
 
 

@@ -271,6 +271,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# The driver prepares a statement it runs often, and PostgreSQL may then keep one generic plan
+# for every tenant: fit for the median tenant's few dozen messages, far too slow for one with
+# 50,000 (a bitmap scan and a sort instead of an ordered index range). Inbox transactions plan
+# each statement for the tenants at hand; planning costs well under a millisecond.
+_PLAN_FOR_THESE_TENANTS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
 def _own_only(staff: Staff, tenant_id: uuid.UUID) -> bool:
     """Whether ``staff`` reads only the messages assigned to them here (an executor)."""
     if staff.may(tenant_id, "message:read", assigned=False):
@@ -373,8 +380,8 @@ async def _filter(
 
 
 # The search goes through ``message_search`` (migration 0010): under row-level security the
-# GIN index cannot serve ``@@`` directly. It returns ids and ranks only, within this
-# transaction's tenants; the rows themselves are read here, under RLS.
+# GIN index cannot serve ``@@`` directly. It returns ids, arrival times and ranks only, within
+# this transaction's tenants; the rows themselves are read here, under RLS.
 _HITS = "message_search(:tenant, websearch_to_tsquery('russian'::regconfig, CAST(:q AS text)))"
 
 _BY_RECEIVED = "m.received_at DESC, m.id DESC"
@@ -426,6 +433,7 @@ async def list_messages(
     position = _Position.decode(query.cursor, sort) if query.cursor else None
     now = now or _now()
     async with db.tenant_session([tenant_id]) as session:
+        await session.execute(_PLAN_FOR_THESE_TENANTS)
         where = await _filter(session, staff, tenant_id, query, now)
         where.params["fetch"] = query.limit + 1  # one more tells whether a next page exists
         if query.q is not None and sort is not Sort.DUE:
@@ -638,6 +646,7 @@ async def count_messages(
     now = now or _now()
     own = _own_only(staff, tenant_id)
     async with db.tenant_session([tenant_id]) as session:
+        await session.execute(_PLAN_FOR_THESE_TENANTS)
         slug = (
             await session.execute(text("SELECT slug FROM tenants WHERE id = :t"), {"t": tenant_id})
         ).scalar_one()
@@ -685,9 +694,7 @@ async def rollup(
         chunk = ids[start : start + ROLLUP_CHUNK]
         # Scoped to exactly these tenants: row-level security still bounds what is counted.
         async with db.tenant_session(chunk) as session:
-            # The same statement also counts one tenant's inbox; a plan cached for that
-            # (the driver prepares statements it sees often) need not suit 250 tenants.
-            await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+            await session.execute(_PLAN_FOR_THESE_TENANTS)
             counts |= await _count(session, chunk, now)
     totals = _empty_counts()
     for tenant_counts in counts.values():

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cabinets.responsible import ResponsibleTenant, responsible_tenant
+from cabinets.responsible import ResponsibleTenant, check_place, responsible_tenant
 from storage.antivirus import VirusScanner
 from storage.attachments import (
     StoredAttachment,
@@ -120,13 +120,7 @@ async def _tenant_for_upload(
     db: Database, routes: RoutingIndex, topic: str, territory: str
 ) -> ResponsibleTenant:
     """The tenant a message on this topic and territory would go to: its files go there."""
-    errors = []
-    if topic not in routes.topic_category:
-        errors.append(FieldError("topic", f"unknown topic {topic!r}"))
-    if territory not in routes.parents:
-        errors.append(FieldError("territory", f"unknown territory {territory}"))
-    if errors:
-        raise InvalidInput(errors)
+    check_place(routes, topic, territory)
     slug = routes.resolve(topic, territory, _now().date())
     if slug is None:
         raise InvalidInput.one(

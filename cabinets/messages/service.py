@@ -55,6 +55,7 @@ from cabinets.notifications.outbox import write_notices
 from cabinets.responsible import (
     PublishedTopic,
     ResponsibleTenant,
+    check_place,
     published_topic,
     responsible_tenant,
 )
@@ -147,7 +148,7 @@ async def submit_message(
     ``citizen_id``: the signed-in person, whose name and e-mail fill in the applicant."""
     citizen = await _citizen(db, citizen_id) if citizen_id else None
     applicant = _applicant(submission, citizen)
-    _check_place(routes, submission.topic, submission.territory)
+    check_place(routes, submission.topic, submission.territory)
     now = _now()
     request_hash = hashlib.sha256(
         json.dumps(
@@ -260,18 +261,6 @@ def _applicant(submission: MessageSubmission, citizen: Citizen | None) -> dict[s
             "applicant.email", "give an e-mail or a phone number, so that the answer reaches you"
         )
     return applicant
-
-
-def _check_place(routes: RoutingIndex, topic: str, territory: str) -> None:
-    errors = []
-    if topic not in routes.topic_category:
-        errors.append(FieldError("topic", f"unknown topic {topic!r}"))
-    if territory not in routes.parents:
-        errors.append(FieldError("territory", f"unknown territory {territory}"))
-    if not errors and not routes.visible(topic, territory):
-        errors.append(FieldError("topic", f"{topic!r} is not offered on territory {territory}"))
-    if errors:
-        raise InvalidInput(errors)
 
 
 async def _published_topic(session: AsyncSession, code: str) -> Row[Any]:
@@ -1115,7 +1104,7 @@ async def _change_topic(
     the new topic there, the message goes to it by competence."""
     routes: RoutingIndex = params["routes"]
     topic_code = params["topic"]
-    _check_place(routes, topic_code, row.territory_code)
+    check_place(routes, topic_code, row.territory_code)
     topic = await _published_topic(session, topic_code)
     slug = routes.resolve(topic_code, row.territory_code, now.date())
     if slug is None:

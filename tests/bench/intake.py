@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import httpx2
 from tenancy.database import Database, DatabaseUrls
 from tenancy.demo import seed_demo
 from tests.databases import fresh_database, libpq_url, postgres_server
+from tests.s3_server import free_port
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "3000"))
 CLIENTS = 32
@@ -73,12 +73,6 @@ async def intake(request):
 app = Starlette(routes=[Route("/api/v1/messages", intake, methods=["POST"])],
                 lifespan=lifespan)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def prepare(urls: DatabaseUrls) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,7 +34,7 @@ from sqlalchemy import text
 from tenancy.database import Database, DatabaseUrls
 from tenancy.demo import seed_demo
 from tests.databases import fresh_database, postgres_server
-from tests.s3_server import S3_ACCESS_KEY, S3_SECRET_KEY, running_s3_server
+from tests.s3_server import S3_ACCESS_KEY, S3_SECRET_KEY, free_port, running_s3_server
 
 FILES = int(os.environ.get("BENCH_FILES", "120"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "4"))  # citizens upload at the same time
@@ -58,12 +57,6 @@ def pdf_stream(size: int, chunk: int = MIB) -> Iterator[bytes]:
     while left > 0:
         yield block[: min(chunk, left)]
         left -= chunk
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def prepare(urls: DatabaseUrls) -> None:

@@ -233,6 +233,79 @@ def store_spooled(
             result.close()
 
 
+class CheckedUpload:
+    """A file received through the app that passed every check, ready to be stored under
+    ``attachment.key``: the caller may record its row while the bytes are being stored."""
+
+    def __init__(self, received: SpooledFile, result: SpooledFile, attachment: StoredAttachment):
+        self._received = received
+        self._result = result
+        self.attachment = attachment
+
+    def store(self, store: ObjectStore) -> None:
+        """Put the checked bytes (the metadata-free copy, for images) under the key."""
+        store.put(
+            self.attachment.key,
+            self._result.rewind(),
+            self._result.size,
+            self.attachment.content_type,
+        )
+
+    def close(self) -> None:
+        if self._result is not self._received:
+            self._result.close()
+        self._received.close()
+
+    def __enter__(self) -> CheckedUpload:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+async def check_upload(
+    chunks: AsyncIterable[bytes] | Iterable[bytes],
+    *,
+    tenant_id: uuid.UUID,
+    filename: str,
+    policy: AttachmentPolicy = DEFAULT_POLICY,
+    scanner: VirusScanner | None = None,
+    field: str | None = None,
+) -> CheckedUpload:
+    """Receive one file streamed through the app and check it (name, size, type by content,
+    scan; images lose their metadata), without storing it yet. ``AttachmentRejected`` when
+    something is not right."""
+    display_name = sanitize_filename(filename, field=field)
+    try:
+        spooled = await spool_stream(chunks, limit=policy.max_file_size, filename=display_name)
+        try:
+            result, kind = await anyio.to_thread.run_sync(
+                partial(_inspect, spooled, filename=display_name, policy=policy, scanner=scanner)
+            )
+        except BaseException:
+            spooled.close()
+            raise
+    except AttachmentRejected as exc:
+        if field is None or exc.field is not None:
+            raise
+        raise exc.for_file(filename=exc.filename, field=field) from exc
+    attachment = StoredAttachment(
+        key=object_key(tenant_id),
+        filename=display_name,
+        size=result.size,
+        sha256=result.sha256,
+        kind=kind,
+        content_type=kind.mime_type,
+        metadata_stripped=result is not spooled,
+    )
+    return CheckedUpload(spooled, result, attachment)
+
+
 async def receive_upload(
     store: ObjectStore,
     chunks: AsyncIterable[bytes] | Iterable[bytes],
@@ -245,25 +318,12 @@ async def receive_upload(
 ) -> StoredAttachment:
     """Receive one file streamed through the app and store it under a new key of the tenant.
     ``AttachmentRejected`` (nothing stored) when the name, size, type or scan is not right."""
-    display_name = sanitize_filename(filename, field=field)
-    try:
-        spooled = await spool_stream(chunks, limit=policy.max_file_size, filename=display_name)
-        with spooled:
-            return await anyio.to_thread.run_sync(
-                partial(
-                    store_spooled,
-                    store,
-                    spooled,
-                    key=object_key(tenant_id),
-                    filename=display_name,
-                    policy=policy,
-                    scanner=scanner,
-                )
-            )
-    except AttachmentRejected as exc:
-        if field is None or exc.field is not None:
-            raise
-        raise exc.for_file(filename=exc.filename, field=field) from exc
+    with await check_upload(
+        chunks, tenant_id=tenant_id, filename=filename, policy=policy, scanner=scanner,
+        field=field,
+    ) as checked:  # fmt: skip
+        await anyio.to_thread.run_sync(checked.store, store)
+        return checked.attachment
 
 
 def store_file(

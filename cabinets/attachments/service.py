@@ -29,6 +29,7 @@ from cabinets.responsible import ResponsibleTenant, check_place, responsible_ten
 from storage.antivirus import VirusScanner
 from storage.attachments import (
     StoredAttachment,
+    check_upload,
     confirm_direct_upload,
     delete_quietly,
     download_link,
@@ -199,19 +200,55 @@ async def receive_citizen_upload(
     """A file streamed through the app for a message about to be sent; checked (type by
     content, size, scan), stripped of image metadata and kept pending."""
     tenant = await _tenant_for_upload(db, routes, topic, territory)
-    stored = await receive_upload(
-        store, chunks, tenant_id=tenant.id, filename=filename, policy=_policy(tenant),
+    with await check_upload(
+        chunks, tenant_id=tenant.id, filename=filename, policy=_policy(tenant),
         scanner=scanner, field="file",
-    )  # fmt: skip
-    try:
-        return await _insert(
-            db, tenant.id, key=stored.key, filename=stored.filename,
-            content_type=stored.content_type, status="pending", purpose="request",
-            uploaded_by="citizen", stored=stored,
-        )  # fmt: skip
-    except BaseException:
+    ) as checked:  # fmt: skip
+        stored = checked.attachment
+        # The row and the object are written side by side (the row's transaction costs about
+        # as much as a quarter of the object's); the receipt goes out only when both are there,
+        # and whichever fails takes the other back.
+        outcome: dict[str, Any] = {}
+
+        async def put_object() -> None:
+            try:
+                await anyio.to_thread.run_sync(checked.store, store)
+            except Exception as exc:
+                outcome["put_failed"] = exc
+
+        async def insert_row() -> None:
+            try:
+                outcome["receipt"] = await _insert(
+                    db, tenant.id, key=stored.key, filename=stored.filename,
+                    content_type=stored.content_type, status="pending", purpose="request",
+                    uploaded_by="citizen", stored=stored,
+                )  # fmt: skip
+            except Exception as exc:
+                outcome["insert_failed"] = exc
+
+        async with anyio.create_task_group() as both:
+            both.start_soon(put_object)
+            both.start_soon(insert_row)
+    if "put_failed" in outcome:
+        if "receipt" in outcome:
+            await _delete_upload(db, tenant.id, outcome["receipt"].id)
+        raise outcome["put_failed"]
+    if "insert_failed" in outcome:
         await anyio.to_thread.run_sync(delete_quietly, store, [stored.key])
-        raise
+        raise outcome["insert_failed"]
+    receipt: UploadReceipt = outcome["receipt"]
+    return receipt
+
+
+async def _delete_upload(db: Database, tenant_id: uuid.UUID, upload_id: uuid.UUID) -> None:
+    # The app role may not delete rows: the owner connection takes the unstored upload back.
+    async with db.privileged_session(actor="upload") as session:
+        await session.execute(
+            text(
+                "DELETE FROM attachments WHERE tenant_id = :t AND id = :id AND status <> 'attached'"
+            ),
+            {"t": tenant_id, "id": upload_id},
+        )
 
 
 async def prepare_citizen_upload(

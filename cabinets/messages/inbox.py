@@ -271,13 +271,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-# The driver prepares a statement it runs often, and PostgreSQL may then keep one generic plan
-# for every tenant: fit for the median tenant's few dozen messages, far too slow for one with
-# 50,000 (a bitmap scan and a sort instead of an ordered index range). Inbox transactions plan
-# each statement for the tenants at hand; planning costs well under a millisecond.
-_PLAN_FOR_THESE_TENANTS = text("SET LOCAL plan_cache_mode = force_custom_plan")
-
-
 def _own_only(staff: Staff, tenant_id: uuid.UUID) -> bool:
     """Whether ``staff`` reads only the messages assigned to them here (an executor)."""
     if staff.may(tenant_id, "message:read", assigned=False):
@@ -433,7 +426,6 @@ async def list_messages(
     position = _Position.decode(query.cursor, sort) if query.cursor else None
     now = now or _now()
     async with db.tenant_session([tenant_id]) as session:
-        await session.execute(_PLAN_FOR_THESE_TENANTS)
         where = await _filter(session, staff, tenant_id, query, now)
         where.params["fetch"] = query.limit + 1  # one more tells whether a next page exists
         if query.q is not None and sort is not Sort.DUE:
@@ -646,7 +638,6 @@ async def count_messages(
     now = now or _now()
     own = _own_only(staff, tenant_id)
     async with db.tenant_session([tenant_id]) as session:
-        await session.execute(_PLAN_FOR_THESE_TENANTS)
         slug = (
             await session.execute(text("SELECT slug FROM tenants WHERE id = :t"), {"t": tenant_id})
         ).scalar_one()
@@ -694,7 +685,6 @@ async def rollup(
         chunk = ids[start : start + ROLLUP_CHUNK]
         # Scoped to exactly these tenants: row-level security still bounds what is counted.
         async with db.tenant_session(chunk) as session:
-            await session.execute(_PLAN_FOR_THESE_TENANTS)
             counts |= await _count(session, chunk, now)
     totals = _empty_counts()
     for tenant_counts in counts.values():

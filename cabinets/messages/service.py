@@ -263,26 +263,6 @@ def _applicant(submission: MessageSubmission, citizen: Citizen | None) -> dict[s
     return applicant
 
 
-async def _published_topic(session: AsyncSession, code: str) -> Row[Any]:
-    topic = (
-        await session.execute(
-            text(
-                """
-                SELECT c.version_id, c.code, c.title, c.deadline_days, c.calendar,
-                       c.moderation_days, c.registration_days, c.address_required,
-                       c.photo_required, c.fields, c.active
-                FROM catalog_topics c JOIN catalog_versions v ON v.id = c.version_id
-                WHERE v.status = 'published' AND c.code = :code
-                """
-            ),
-            {"code": code},
-        )
-    ).first()
-    if topic is None or not topic.active:
-        raise InvalidInput.one("topic", f"{code!r} is not an active topic")
-    return topic
-
-
 def _submission_problems(submission: MessageSubmission, topic: PublishedTopic) -> list[FieldError]:
     problems = []
     if topic.address_required and not (submission.address or submission.latitude is not None):
@@ -710,6 +690,7 @@ async def perform(
     """Carry out a staff action (see ``workflow.TRANSITIONS``) in one transaction. ``store``:
     where files live, for the actions that copy them (forwarding)."""
     params["store"] = store
+    params["db"] = db
     transition = TRANSITIONS[action]
     assert transition.actor is Actor.STAFF
     assert transition.permission is not None
@@ -1019,12 +1000,7 @@ async def _answer_duplicates(
 async def _forward(
     session: AsyncSession, row: Row[Any], staff: Staff, now: datetime, params: dict[str, Any]
 ) -> _Change:
-    target = (
-        await session.execute(
-            text("SELECT id, name, status, timezone, calendar FROM tenants WHERE slug = :s"),
-            {"s": params["tenant"]},
-        )
-    ).first()
+    target = await _tenant_by_slug(session, params["tenant"])
     if target is None:
         raise InvalidInput.one("tenant", f"unknown organization {params['tenant']!r}")
     if target.id == row.tenant_id:
@@ -1041,6 +1017,15 @@ async def _forward(
         payload={"to": target.name, "to_tenant": params["tenant"]},
         citizen_details=details,
     )
+
+
+async def _tenant_by_slug(session: AsyncSession, slug: str) -> Row[Any] | None:
+    return (
+        await session.execute(
+            text("SELECT id, name, status, timezone, calendar FROM tenants WHERE slug = :s"),
+            {"s": slug},
+        )
+    ).first()
 
 
 async def _copy_to(
@@ -1105,7 +1090,7 @@ async def _change_topic(
     routes: RoutingIndex = params["routes"]
     topic_code = params["topic"]
     check_place(routes, topic_code, row.territory_code)
-    topic = await _published_topic(session, topic_code)
+    topic = await published_topic(params["db"], routes, topic_code)
     slug = routes.resolve(topic_code, row.territory_code, now.date())
     if slug is None:
         raise InvalidInput.one(
@@ -1115,12 +1100,8 @@ async def _change_topic(
     payload = {"from_topic": row.topic_code, "topic": topic_code}
     if slug == row.tenant_slug:
         return _Change(columns=columns, reason=params["reason"], payload=payload)
-    target = (
-        await session.execute(
-            text("SELECT id, name, status, timezone, calendar FROM tenants WHERE slug = :s"),
-            {"s": slug},
-        )
-    ).one()
+    target = await _tenant_by_slug(session, slug)
+    assert target is not None  # the routing index named it
     # The receiving tenant gets the corrected topic; this copy keeps what it was filed under.
     await _copy_to(session, row, target, params["reason"], now, params.get("store"))
     await session.execute(

@@ -125,7 +125,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = database or Database(resolve_database_urls(settings, start_embedded=False))
+        db = database or Database(
+            resolve_database_urls(settings, start_embedded=False),
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_pool_size,
+        )
         await check_app_role(db)
         app.state.database = db
         await prepare_store(app.state.store)

@@ -12,13 +12,17 @@ Two connections with different rights:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import event, text
+from psycopg import AsyncConnection, AsyncCursor
+from psycopg.rows import namedtuple_row
+from sqlalchemy import TextClause, event, text
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
@@ -83,6 +87,36 @@ def _scope(session: AsyncSession, tenant_ids: str, actor: str) -> None:
     event.listen(session.sync_session, "after_begin", after_begin)
 
 
+_DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+
+@cache
+def _driver_sql(statement: TextClause) -> str:
+    """A statement as psycopg takes it (``:name`` becomes ``%(name)s``), rendered once."""
+    return str(statement.compile(dialect=_DIALECT))
+
+
+class Pipeline:
+    """One transaction on a bare psycopg connection in pipeline mode, for the hottest paths,
+    where a round trip and SQLAlchemy's statement layer per statement cost more than the
+    statements. Statements queue up and travel together; reading a result sends what is
+    queued and waits for it. Statements are the same ``text()`` constants sessions run."""
+
+    def __init__(self, connection: AsyncConnection[Any]) -> None:
+        self._connection = connection
+
+    async def execute(
+        self, statement: TextClause, params: Mapping[str, Any] | None = None
+    ) -> AsyncCursor[Any]:
+        cursor = self._connection.cursor(row_factory=namedtuple_row)
+        await cursor.execute(_driver_sql(statement), params)
+        return cursor
+
+
+# Where a write goes: writes that do not read their results run in either.
+Transaction = AsyncSession | Pipeline
+
+
 class Database:
     """Both engines of one deployment; open sessions through it, never through an engine."""
 
@@ -103,6 +137,28 @@ class Database:
             _scope(session, scope, actor)
             async with session.begin():
                 yield session
+
+    @asynccontextmanager
+    async def tenant_pipeline(
+        self, tenant_ids: Iterable[UUID], *, actor: str = ""
+    ) -> AsyncIterator[Pipeline]:
+        """Like :meth:`tenant_session`, as a :class:`Pipeline`: committed when the block ends
+        (with whatever is still queued, in one round trip), rolled back when it raises."""
+        scope = ",".join(str(UUID(str(t))) for t in tenant_ids)
+        async with self.app_engine.connect() as connection:
+            raw = cast(
+                AsyncConnection[Any], (await connection.get_raw_connection()).driver_connection
+            )
+            async with raw.pipeline():
+                try:
+                    await raw.execute(
+                        _driver_sql(_SCOPE_SQL), {"tenant_ids": scope, "actor": actor}
+                    )
+                    yield Pipeline(raw)
+                    await raw.commit()
+                except BaseException:
+                    await raw.rollback()
+                    raise
 
     def public_session(self, *, actor: str = "") -> Any:
         """A transaction on the app role with no tenant: shared tables only."""

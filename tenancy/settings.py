@@ -65,8 +65,16 @@ class Settings(BaseSettings):
     )
     intake_per_applicant: int = Field(
         default=10,
+        ge=0,
+        description="Messages one applicant (e-mail or phone) may submit in an hour (0: no "
+        "limit).",
+    )
+    database_pool_size: int = Field(
+        default=20,
         ge=1,
-        description="Messages one applicant (e-mail or phone) may submit in an hour.",
+        le=500,
+        description="Database connections a web process keeps open; under more concurrent "
+        "requests it opens up to as many again for the moment.",
     )
     oidc_providers: list[OidcProviderConfig] = Field(
         default_factory=list,

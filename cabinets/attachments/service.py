@@ -14,13 +14,14 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 import anyio.to_thread
+from psycopg import AsyncCursor
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +44,7 @@ from storage.keys import object_key
 from storage.sweeping import reconcile
 from storage.validation import AttachmentPolicy, MiB
 from tenancy.audit import record_audit
-from tenancy.database import Database
+from tenancy.database import Database, Pipeline, Transaction
 from tenancy.errors import FieldError, InvalidInput, NotFound
 from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
@@ -340,32 +341,34 @@ async def confirm_citizen_upload(
     )  # fmt: skip
 
 
-async def attach_uploads(
-    session: AsyncSession,
-    tenant: Any,
-    message_id: uuid.UUID,
-    uploads: Sequence[UploadRef],
-    *,
-    photo_required: bool,
-    now: datetime,
+_LOCK_UPLOADS = text(
+    "SELECT id, status, secret_hash, content_type FROM attachments "
+    "WHERE tenant_id = :t AND id = ANY(:ids) FOR UPDATE"
+)
+_ATTACH_UPLOADS = text(
+    "UPDATE attachments SET status = 'attached', message_id = :m, attached_at = :now "
+    "WHERE tenant_id = :t AND id = ANY(:ids)"
+)
+
+
+async def lock_uploads(
+    pipe: Pipeline, tenant_id: uuid.UUID, uploads: Sequence[UploadRef]
+) -> AsyncCursor[Any]:
+    """Queue the lookup of a new message's uploads, locked until the message is written."""
+    return await pipe.execute(_LOCK_UPLOADS, {"t": tenant_id, "ids": [u.id for u in uploads]})
+
+
+def upload_problems(
+    tenant: Any, uploads: Sequence[UploadRef], found: Iterable[Any], *, photo_required: bool
 ) -> list[FieldError]:
-    """Give a new message the files its sender uploaded (in the intake's transaction); every
-    problem is returned, naming the upload."""
+    """Everything that stops ``uploads`` (as ``found`` by :func:`lock_uploads`) from going
+    with a new message, each naming its upload."""
     problems: list[FieldError] = []
     if len(uploads) > tenant.attachment_max_files:
         problems.append(
             FieldError("attachments", f"at most {tenant.attachment_max_files} files a message")
         )
-    rows = {}
-    if uploads:
-        found = await session.execute(
-            text(
-                "SELECT id, status, secret_hash, content_type FROM attachments "
-                "WHERE tenant_id = :t AND id = ANY(:ids) FOR UPDATE"
-            ),
-            {"t": tenant.id, "ids": [u.id for u in uploads]},
-        )
-        rows = {r.id: r for r in found}
+    rows = {r.id: r for r in found}
     for i, upload in enumerate(uploads):
         row = rows.get(upload.id)
         where = f"attachments[{i}]"
@@ -380,17 +383,24 @@ async def attach_uploads(
         rows.get(u.id) is not None and rows[u.id].content_type in IMAGE_TYPES for u in uploads
     ):
         problems.append(FieldError("attachments", "this topic needs a photo of the problem"))
-    if problems:
-        return problems
+    return problems
+
+
+async def attach_uploads(
+    tx: Transaction,
+    tenant_id: uuid.UUID,
+    message_id: uuid.UUID,
+    uploads: Sequence[UploadRef],
+    *,
+    now: datetime,
+) -> None:
+    """Give a new message the files its sender uploaded, once :func:`upload_problems` found
+    nothing, in the intake's transaction."""
     if uploads:
-        await session.execute(
-            text(
-                "UPDATE attachments SET status = 'attached', message_id = :m, attached_at = :now "
-                "WHERE tenant_id = :t AND id = ANY(:ids)"
-            ),
-            {"m": message_id, "now": now, "t": tenant.id, "ids": [u.id for u in uploads]},
+        await tx.execute(
+            _ATTACH_UPLOADS,
+            {"m": message_id, "now": now, "t": tenant_id, "ids": [u.id for u in uploads]},
         )
-    return []
 
 
 async def receive_answer_file(

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from psycopg import AsyncCursor
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,8 +32,10 @@ from cabinets.attachments.service import (
     attach_uploads,
     copy_files,
     file_link,
+    lock_uploads,
     message_files,
     receive_answer_file,
+    upload_problems,
 )
 from cabinets.messages.schemas import (
     MessageRead,
@@ -62,7 +65,7 @@ from cabinets.responsible import (
 from rbac.enforcer import PolicyEnforcer
 from storage.antivirus import VirusScanner
 from storage.backends import ObjectStore
-from tenancy.database import Database
+from tenancy.database import Database, Pipeline, Transaction
 from tenancy.errors import (
     Conflict,
     FieldError,
@@ -145,7 +148,11 @@ async def submit_message(
 ) -> Receipt:
     """Accept a citizen's message: route it to the responsible tenant, or, when nobody is,
     keep it whole in the operator's queue. Either way the citizen gets a number to follow.
-    ``citizen_id``: the signed-in person, whose name and e-mail fill in the applicant."""
+    ``citizen_id``: the signed-in person, whose name and e-mail fill in the applicant.
+
+    Intake is the busiest write there is, so its transaction is a pipeline: what the writes
+    depend on (the flood limits, the number, the uploads) is read in one round trip, and the
+    writes go with the commit in another."""
     citizen = await _citizen(db, citizen_id) if citizen_id else None
     applicant = _applicant(submission, citizen)
     check_place(routes, submission.topic, submission.territory)
@@ -162,71 +169,40 @@ async def submit_message(
         raise InvalidInput(problems)
     slug = routes.resolve(submission.topic, submission.territory, now.date())
     tenant = await responsible_tenant(db, routes, slug) if slug is not None else None
-    filed = tenant is not None and tenant.status == "active"
+    filed = tenant if tenant is not None and tenant.status == "active" else None
+    uploads = [UploadRef(a.id, a.token) for a in submission.attachments]
+    if filed is None and uploads:
+        raise InvalidInput.one(
+            "attachments", "no organization answers this here yet: send the message without files"
+        )
     # A message's transaction sees its tenant from the start (row-level security).
-    scope = [tenant.id] if filed and tenant is not None else []
-    async with db.tenant_session(scope) as session:
+    async with db.tenant_pipeline([filed.id] if filed else []) as pipe:
         if idempotency_key is not None:
-            earlier = await _earlier_submission(session, idempotency_key, request_hash)
+            earlier = await _earlier_submission(pipe, idempotency_key, request_hash)
             if earlier is not None:
                 return earlier
-        await _count_attempt(session, ip, applicant, limits or IntakeLimits(), now)
+        attempt = await _count_attempt(pipe, ip, applicant, limits or IntakeLimits(), now)
+        numbered = await pipe.execute(_NEXT_TRACKING_NUMBER, {"now": now})
+        locked = await lock_uploads(pipe, filed.id, uploads) if filed and uploads else None
+        if attempt is not None:
+            _refuse_flood(attempt, await attempt.cursor.fetchone(), now)
+        numbering = await numbered.fetchone()
+        assert numbering is not None  # a SELECT without FROM has its row
+        number: str = numbering.number
         token = secrets.token_urlsafe(16)
-        if tenant is None or not filed:
-            number = await _new_tracking(session, citizen, token)
-            if submission.attachments:
-                raise InvalidInput.one(
-                    "attachments",
-                    "no organization answers this here yet: send the message without files",
-                )
-            await session.execute(
-                text(
-                    """
-                    INSERT INTO operator_queue (id, tracking_number, topic_code, territory_code,
-                                                submission, reason)
-                    VALUES (:id, :n, :topic, :territory, CAST(:s AS jsonb), :reason)
-                    """
-                ),
-                {
-                    "id": uuid.uuid4(),
-                    "n": number,
-                    "topic": submission.topic,
-                    "territory": submission.territory,
-                    "s": json.dumps(
-                        {
-                            **submission.model_dump(mode="json"),
-                            "applicant": applicant,
-                            "citizen_id": str(citizen.user_id) if citizen else None,
-                            "received_at": now.isoformat(),
-                        }
-                    ),
-                    "reason": f"nobody is responsible for {submission.topic} on "
-                    f"{submission.territory}",
-                },
-            )
-            receipt = Receipt(
-                number=number,
-                token=token,
-                status="queued",
-                status_label="Поступило: определяется ответственная организация",
-                organization=None,
-                queued=True,
-                status_url=_status_url(base_url, number, token),
-            )
+        if filed is None:
+            receipt = await _queue_message(pipe, submission, applicant, citizen, number, token,
+                                           now, base_url)  # fmt: skip
         else:
-            receipt = await _file_message(
-                session, tenant, topic, submission, applicant, citizen, token, now, base_url
-            )
-            number = receipt.number
+            found = await locked.fetchall() if locked is not None else []
+            problems = upload_problems(filed, uploads, found, photo_required=topic.photo_required)
+            if problems:
+                raise InvalidInput(problems)
+            receipt = await _file_message(pipe, filed, topic, submission, applicant, citizen,
+                                          number, token, uploads, now, base_url)  # fmt: skip
         if idempotency_key is not None:
-            await session.execute(
-                text(
-                    """
-                    INSERT INTO intake_requests (idempotency_key, request_hash, tracking_number,
-                                                 response)
-                    VALUES (:k, :h, :n, CAST(:r AS jsonb))
-                    """
-                ),
+            await pipe.execute(
+                _REMEMBER_SUBMISSION,
                 {
                     "k": idempotency_key,
                     "h": request_hash,
@@ -300,41 +276,55 @@ _COUNT_ATTEMPT = text(
 )
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """A submission being counted against the flood limits: the count's result arrives with
+    the rest of the intake's reads."""
+
+    cursor: AsyncCursor[Any]
+    limits: IntakeLimits
+    by_applicant: bool
+    by_address: bool
+
+
 async def _count_attempt(
-    session: AsyncSession,
+    pipe: Pipeline,
     ip: str | None,
     applicant: Mapping[str, Any],
     limits: IntakeLimits,
     now: datetime,
-) -> None:
-    """Refuse a flood from one address or one applicant; count this submission otherwise (one
-    statement: it runs on every message). A limit of 0 is off (a regional portal submitting
-    for many people from one address)."""
+) -> _Attempt | None:
+    """Count this submission unless it is one too many from its address or its applicant
+    (one statement: it runs on every message). A limit of 0 is off (a regional portal
+    submitting for many people from one address)."""
     who = str(applicant.get("email") or applicant.get("phone") or "").lower() or None
     by_applicant = who is not None and limits.per_applicant > 0
     by_address = ip is not None and limits.per_address > 0
     scopes = [s for s, on in (("applicant", by_applicant), ("ip", by_address)) if on]
     if not scopes:
-        return
-    row = (
-        await session.execute(
-            _COUNT_ATTEMPT,
-            {
-                "who": who if by_applicant else None,
-                "ip": ip if by_address else None,
-                "since": now - limits.window,
-                "who_limit": limits.per_applicant if by_applicant else 1,
-                "ip_limit": limits.per_address if by_address else 1,
-                "scopes": scopes,
-                "keys": [who if s == "applicant" else ip for s in scopes],
-                "now": now,
-            },
-        )
-    ).one()
+        return None
+    cursor = await pipe.execute(
+        _COUNT_ATTEMPT,
+        {
+            "who": who if by_applicant else None,
+            "ip": ip if by_address else None,
+            "since": now - limits.window,
+            "who_limit": limits.per_applicant if by_applicant else 1,
+            "ip_limit": limits.per_address if by_address else 1,
+            "scopes": scopes,
+            "keys": [who if s == "applicant" else ip for s in scopes],
+            "now": now,
+        },
+    )
+    return _Attempt(cursor, limits, by_applicant, by_address)
+
+
+def _refuse_flood(attempt: _Attempt, row: Any, now: datetime) -> None:
+    limits = attempt.limits
     for on, count, first, limit, whom in (
-        (by_applicant, row.by_applicant, row.applicant_first, limits.per_applicant,
+        (attempt.by_applicant, row.by_applicant, row.applicant_first, limits.per_applicant,
          "this applicant"),
-        (by_address, row.by_ip, row.ip_first, limits.per_address, "your address"),
+        (attempt.by_address, row.by_ip, row.ip_first, limits.per_address, "your address"),
     ):  # fmt: skip
         if on and count >= limit:
             wait = int((first + limits.window - now).total_seconds()) + 1
@@ -345,17 +335,22 @@ async def _count_attempt(
             )
 
 
-async def _earlier_submission(
-    session: AsyncSession, key: str, request_hash: bytes
-) -> Receipt | None:
+_LOCK_IDEMPOTENCY_KEY = text("SELECT pg_advisory_xact_lock(hashtext(:k))")
+_EARLIER_SUBMISSION = text(
+    "SELECT request_hash, response FROM intake_requests WHERE idempotency_key = :k"
+)
+_REMEMBER_SUBMISSION = text(
+    """
+    INSERT INTO intake_requests (idempotency_key, request_hash, tracking_number, response)
+    VALUES (:k, :h, :n, CAST(:r AS jsonb))
+    """
+)
+
+
+async def _earlier_submission(pipe: Pipeline, key: str, request_hash: bytes) -> Receipt | None:
     # Two retries racing: the second waits for the first to commit, then finds its answer.
-    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
-    earlier = (
-        await session.execute(
-            text("SELECT request_hash, response FROM intake_requests WHERE idempotency_key = :k"),
-            {"k": key},
-        )
-    ).first()
+    await pipe.execute(_LOCK_IDEMPOTENCY_KEY, {"k": key})
+    earlier = await (await pipe.execute(_EARLIER_SUBMISSION, {"k": key})).fetchone()
     if earlier is None:
         return None
     if not hmac.compare_digest(bytes(earlier.request_hash), request_hash):
@@ -365,102 +360,136 @@ async def _earlier_submission(
     return Receipt.model_validate(earlier.response)
 
 
-_TRACKING_NUMBER = "to_char(:now, 'YY') || '-' || lpad(nextval('tracking_numbers')::text, 7, '0')"
-
-
-async def _new_tracking(session: AsyncSession, citizen: Citizen | None, token: str) -> str:
-    """A new public number (``26-0000123``) for a message that waits in the operator's queue."""
-    number = (
-        await session.execute(
-            text(
-                "INSERT INTO message_tracking (number, secret_hash, citizen_id) "
-                f"VALUES ({_TRACKING_NUMBER}, :h, :c) RETURNING number"
-            ),
-            {"now": _now(), "h": _digest(token), "c": citizen.user_id if citizen else None},
-        )
-    ).scalar_one()
-    return str(number)
+_NEXT_TRACKING_NUMBER = text(
+    "SELECT to_char(:now, 'YY') || '-' || lpad(nextval('tracking_numbers')::text, 7, '0') AS number"
+)
+_TRACK = text(
+    """
+    INSERT INTO message_tracking (number, secret_hash, citizen_id, holder_tenant_id,
+                                  holder_message_id)
+    VALUES (:n, :h, :citizen, :t, :id)
+    """
+)
+_QUEUE_MESSAGE = text(
+    """
+    INSERT INTO operator_queue (id, tracking_number, topic_code, territory_code, submission,
+                                reason)
+    VALUES (:id, :n, :topic, :territory, CAST(:s AS jsonb), :reason)
+    """
+)
 
 
 def _status_url(base_url: str, number: str, token: str) -> str:
     return f"{base_url}/track/{number}?token={token}"
 
 
-_FILE_MESSAGE = text(
-    f"""
-    WITH tracking AS (
-        INSERT INTO message_tracking (number, secret_hash, citizen_id, holder_tenant_id,
-                                      holder_message_id)
-        VALUES ({_TRACKING_NUMBER}, :h, :citizen, :t, :id)
-        RETURNING number
+async def _queue_message(
+    pipe: Pipeline,
+    submission: MessageSubmission,
+    applicant: dict[str, Any],
+    citizen: Citizen | None,
+    number: str,
+    token: str,
+    now: datetime,
+    base_url: str,
+) -> Receipt:
+    """Keep a message nobody answers yet whole in the operator's queue, under its number."""
+    citizen_id = citizen.user_id if citizen else None
+    await pipe.execute(
+        _TRACK, {"n": number, "h": _digest(token), "citizen": citizen_id, "t": None, "id": None}
     )
+    await pipe.execute(
+        _QUEUE_MESSAGE,
+        {
+            "id": uuid.uuid4(),
+            "n": number,
+            "topic": submission.topic,
+            "territory": submission.territory,
+            "s": json.dumps(
+                {
+                    **submission.model_dump(mode="json"),
+                    "applicant": applicant,
+                    "citizen_id": str(citizen_id) if citizen_id else None,
+                    "received_at": now.isoformat(),
+                }
+            ),
+            "reason": f"nobody is responsible for {submission.topic} on {submission.territory}",
+        },
+    )
+    return Receipt(
+        number=number,
+        token=token,
+        status="queued",
+        status_label="Поступило: определяется ответственная организация",
+        organization=None,
+        queued=True,
+        status_url=_status_url(base_url, number, token),
+    )
+
+
+_FILE_MESSAGE = text(
+    """
     INSERT INTO messages (tenant_id, id, tracking_number, topic_code, catalog_version_id,
         territory_code, address, latitude, longitude, summary, body, fields, applicant,
         citizen_id, consent_at, status, received_at, stage_due_at)
-    SELECT :t, :id, tracking.number, :topic, :version, :territory, :address, :lat, :lon,
-        :summary, :body, CAST(:fields AS jsonb), CAST(:applicant AS jsonb), :citizen,
-        :now, 'new', :now, :stage_due
-    FROM tracking
-    RETURNING tracking_number
+    VALUES (:t, :id, :n, :topic, :version, :territory, :address, :lat, :lon, :summary, :body,
+        CAST(:fields AS jsonb), CAST(:applicant AS jsonb), :citizen, :now, 'new', :now,
+        :stage_due)
     """
 )
 
 
 async def _file_message(
-    session: AsyncSession,
+    pipe: Pipeline,
     tenant: ResponsibleTenant,
     topic: PublishedTopic,
     submission: MessageSubmission,
     applicant: dict[str, Any],
     citizen: Citizen | None,
+    number: str,
     token: str,
+    uploads: Sequence[UploadRef],
     now: datetime,
     base_url: str,
 ) -> Receipt:
-    """Write a new message in its tenant (with its public number, in one statement), its
-    files, its first event and the citizen's receipt."""
+    """Write a new message in its tenant under its public number, with its files, its first
+    event and the citizen's receipt."""
     message_id = uuid.uuid4()
+    citizen_id = citizen.user_id if citizen else None
     stage_due = sla.deadline(
         now, max(topic.moderation_days, 1), sla.DayCount.WORKING,
         timezone=tenant.timezone, calendar=tenant.calendar,
     )  # fmt: skip
-    number = (
-        await session.execute(
-            _FILE_MESSAGE,
-            {
-                "h": _digest(token),
-                "t": tenant.id,
-                "id": message_id,
-                "topic": topic.code,
-                "version": topic.version_id,
-                "territory": submission.territory,
-                "address": submission.address,
-                "lat": submission.latitude,
-                "lon": submission.longitude,
-                "summary": submission.summary,
-                "body": submission.text,
-                "fields": json.dumps(submission.fields),
-                "applicant": json.dumps(applicant),
-                "citizen": citizen.user_id if citizen else None,
-                "now": now,
-                "stage_due": stage_due,
-            },
-        )
-    ).scalar_one()
-    problems = await attach_uploads(
-        session,
-        tenant,
-        message_id,
-        [UploadRef(a.id, a.token) for a in submission.attachments],
-        photo_required=topic.photo_required,
-        now=now,
+    await pipe.execute(
+        _TRACK,
+        {"n": number, "h": _digest(token), "citizen": citizen_id, "t": tenant.id, "id": message_id},
     )
-    if problems:
-        raise InvalidInput(problems)
+    await pipe.execute(
+        _FILE_MESSAGE,
+        {
+            "t": tenant.id,
+            "id": message_id,
+            "n": number,
+            "topic": topic.code,
+            "version": topic.version_id,
+            "territory": submission.territory,
+            "address": submission.address,
+            "lat": submission.latitude,
+            "lon": submission.longitude,
+            "summary": submission.summary,
+            "body": submission.text,
+            "fields": json.dumps(submission.fields),
+            "applicant": json.dumps(applicant),
+            "citizen": citizen_id,
+            "now": now,
+            "stage_due": stage_due,
+        },
+    )
+    await attach_uploads(pipe, tenant.id, message_id, uploads, now=now)
     transition = TRANSITIONS["submit"]
     notices = _citizen_notice(applicant, transition, number, tenant.name, {})
     await _record(
-        session, tenant.id, message_id, transition, None, Status.NEW, None, {}, notices,
+        pipe, tenant.id, message_id, transition, None, Status.NEW, None, {}, notices,
         actor_kind=Actor.CITIZEN, actor_name=applicant.get("name"), now=now,
     )  # fmt: skip
     return Receipt(
@@ -506,8 +535,18 @@ def _citizen_notice(
     ]
 
 
+_EVENT = text(
+    """
+    INSERT INTO message_events (tenant_id, message_id, occurred_at, kind, actor_kind, actor_id,
+        actor_name, actor_position, from_status, to_status, reason, payload, public)
+    VALUES (:t, :m, :now, :kind, :actor_kind, :actor_id, :actor_name, :position, :from, :to,
+        :reason, CAST(:payload AS jsonb), :public)
+    """
+)
+
+
 async def _record(
-    session: AsyncSession,
+    tx: Transaction,
     tenant_id: uuid.UUID,
     message_id: uuid.UUID,
     transition: Transition,
@@ -524,16 +563,8 @@ async def _record(
     now: datetime,
 ) -> None:
     """The history event and its outbox rows, in the caller's transaction."""
-    await session.execute(
-        text(
-            """
-            INSERT INTO message_events (tenant_id, message_id, occurred_at, kind, actor_kind,
-                actor_id, actor_name, actor_position, from_status, to_status, reason, payload,
-                public)
-            VALUES (:t, :m, :now, :kind, :actor_kind, :actor_id, :actor_name, :position, :from,
-                :to, :reason, CAST(:payload AS jsonb), :public)
-            """
-        ),
+    await tx.execute(
+        _EVENT,
         {
             "t": tenant_id,
             "m": message_id,
@@ -556,7 +587,7 @@ async def _record(
         by_kind.setdefault(notice.kind, []).append(notice)
     for kind, same in by_kind.items():
         await write_notices(
-            session, tenant_id, message_id, kind, same[0].payload,
+            tx, tenant_id, message_id, kind, same[0].payload,
             [n.recipient for n in same if n.recipient], now=now,
         )  # fmt: skip
 

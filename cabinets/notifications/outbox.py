@@ -13,9 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets.messages.workflow import TRANSITIONS
+from tenancy.database import Transaction
 
 ANY_EVENT = "*"
 # The events a notice is written for: the steps the citizen sees on their timeline, and the
@@ -49,7 +49,7 @@ def mail_recipient(address: str) -> str:
 
 
 async def write_notices(
-    session: AsyncSession,
+    tx: Transaction,
     tenant_id: uuid.UUID,
     message_id: uuid.UUID | None,
     kind: str,
@@ -63,7 +63,7 @@ async def write_notices(
     subscription of the tenant to ``kind`` or ``*``. Returns the event id."""
     event_id = uuid.uuid4()
     shared = {k: v for k, v in payload.items() if k not in CITIZEN_ONLY_FIELDS}
-    await session.execute(
+    await tx.execute(
         _EVENT_ROWS,
         {
             "t": tenant_id,

@@ -2,8 +2,9 @@
 
 Citizens' messages posted to the running app (uvicorn, 2 worker processes) as fast as a pool of
 concurrent clients can: each is routed through the table, written under row-level security
-with its history event, tracking number and outbox row. The baseline, in the same run and under
-the same server and client, is a minimal Starlette endpoint doing one INSERT through psycopg.
+with its history event, tracking number and outbox row. The app runs as in production
+(``priemnaya serve --workers 2``). The baseline, in the same run and under the same server
+(uvicorn) and client, is a minimal Starlette endpoint doing one INSERT through psycopg.
 
 Run: ``python -m tests.bench.intake`` (PRIEMNAYA_TEST_DATABASE_URL, else an embedded server).
 Prints ``METRIC intake_rps`` and ``METRIC baseline_rps``.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -90,11 +92,11 @@ async def prepare(urls: DatabaseUrls) -> None:
         )
 
 
-def serve(args: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[Any, str]:
+def serve(command: list[str], env: dict[str, str], cwd: Path | None = None) -> tuple[Any, str]:
+    """Start ``command`` (given ``--port``) on a free port, with ``WORKERS`` processes."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", *args, "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(WORKERS), "--log-level", "warning", "--no-access-log"],
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)],
         env={**os.environ, **env},
         cwd=cwd,
         stdout=subprocess.DEVNULL,
@@ -112,24 +114,56 @@ def serve(args: list[str], env: dict[str, str], cwd: Path | None = None) -> tupl
     raise RuntimeError(f"the server on {url} did not start")
 
 
+class KeepAliveClient:
+    """One HTTP/1.1 keep-alive connection that posts JSON, as a load generator like ``wrk``
+    does: a general-purpose client spends more of the two cores than the servers measured."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def connect(cls, url: str) -> KeepAliveClient:
+        host, port = url.removeprefix("http://").split(":")
+        return cls(*await asyncio.open_connection(host, int(port)))
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        self.writer.write(
+            f"POST {path} HTTP/1.1\r\nhost: bench\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+        assert length is not None, head
+        return int(head[9:12]), await self.reader.readexactly(int(length[1]))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
 async def hammer(url: str, count: int) -> float:
     """Requests per second for ``count`` messages from ``CLIENTS`` concurrent clients."""
     sent = 0
 
-    async def client(number: int) -> None:
+    async def client(joining: int = 0) -> None:
         nonlocal sent
-        async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+        # Clients join one by one, as a proxy's connections do when the load rises: the worker
+        # that is free takes the next one. A burst of connects would all go to whichever
+        # worker's accept loop woke first, and leave the other idle.
+        await asyncio.sleep(joining * 0.01)
+        http = await KeepAliveClient.connect(url)
+        try:
             while sent < count:
                 sent += 1
                 body = MESSAGE | {
                     "applicant": {"name": "Житель", "email": f"citizen{sent}@example.ru"}
                 }
-                response = await http.post(
-                    "/api/v1/messages", content=json.dumps(body), headers=JSON
-                )
-                assert response.status_code == 201, response.text
+                status, answer = await http.post("/api/v1/messages", json.dumps(body).encode())
+                assert status == 201, answer
+        finally:
+            http.close()
 
-    await asyncio.gather(*(client(i) for i in range(min(CLIENTS, 4))))  # warm up the pools
+    await asyncio.gather(*(client() for _ in range(min(CLIENTS, 4))))  # warm up the pools
     sent = 0
     started = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(CLIENTS)))
@@ -149,7 +183,7 @@ def main() -> None:
                 "PRIEMNAYA_INTAKE_PER_ADDRESS": "0",  # every client comes from 127.0.0.1
                 "PRIEMNAYA_LOG_LEVEL": "WARNING",
             }
-            process, url = serve(["--factory", "cabinets.app:create_app"], app_env)
+            process, url = serve([sys.executable, "-m", "cli", "serve"], app_env)
             try:
                 intake = asyncio.run(hammer(url, MESSAGES))
                 print(f"intake through the app: {intake:.0f} messages/s", flush=True)
@@ -158,7 +192,12 @@ def main() -> None:
                 process.wait(timeout=30)
             (home / "baseline_app.py").write_text(BASELINE_APP)
             baseline_env = {"BASELINE_DSN": libpq_url(urls.privileged)}
-            process, url = serve(["baseline_app:app"], baseline_env, cwd=home)
+            process, url = serve(
+                [sys.executable, "-m", "uvicorn", "baseline_app:app", "--log-level", "warning",
+                 "--no-access-log"],
+                baseline_env,
+                cwd=home,
+            )  # fmt: skip
             try:
                 baseline = asyncio.run(hammer(url, MESSAGES))
             finally:

@@ -12,6 +12,7 @@ Two connections with different rights:
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,8 +25,10 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import TextClause, event, text
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from tenancy.embedded import EmbeddedPostgres
 from tenancy.settings import Settings
@@ -87,6 +90,36 @@ def _scope(session: AsyncSession, tenant_ids: str, actor: str) -> None:
     event.listen(session.sync_session, "after_begin", after_begin)
 
 
+# A pooled connection idle this long is checked before use: a restart or a proxy's idle
+# timeout may have dropped it. One in steady use is not: checking every checkout (SQLAlchemy's
+# pre-ping) costs two round trips per transaction on the busiest paths. A connection that
+# fails anyway is recognised as a disconnect, and SQLAlchemy discards the pool's others too.
+PING_AFTER_IDLE_SECONDS = 10.0
+RECYCLE_SECONDS = 1800
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def connected(_: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def checked_in(_: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def checked_out(connection: Any, record: ConnectionPoolEntry, _: Any) -> None:
+        if time.monotonic() - record.info.get("idle_since", 0.0) < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            cursor = connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+        except Exception as exc:
+            # The pool drops this connection and hands out a fresh one.
+            raise DisconnectionError(f"a pooled connection was dropped: {exc}") from exc
+
+
 _DIALECT = psycopg_dialect.dialect()  # type: ignore[no-untyped-call]
 
 
@@ -122,10 +155,12 @@ class Database:
 
     def __init__(self, urls: DatabaseUrls, *, pool_size: int = 5, **engine_options: Any) -> None:
         self.urls = urls
-        options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": pool_size}
+        options: dict[str, Any] = {"pool_size": pool_size, "pool_recycle": RECYCLE_SECONDS}
         options.update(engine_options)
         self.privileged_engine: AsyncEngine = create_async_engine(urls.privileged, **options)
         self.app_engine: AsyncEngine = create_async_engine(urls.app, **options)
+        for engine in (self.privileged_engine, self.app_engine):
+            _ping_when_idle(engine)
 
     @asynccontextmanager
     async def tenant_session(

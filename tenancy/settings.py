@@ -66,8 +66,7 @@ class Settings(BaseSettings):
     intake_per_applicant: int = Field(
         default=10,
         ge=0,
-        description="Messages one applicant (e-mail or phone) may submit in an hour (0: no "
-        "limit).",
+        description="Messages one applicant (e-mail or phone) may submit in an hour (0: no limit).",
     )
     database_pool_size: int = Field(
         default=20,

@@ -133,6 +133,16 @@ async def _tenant_for_upload(
     return await responsible_tenant(db, routes, slug)
 
 
+_INSERT_UPLOAD = text(
+    """
+    INSERT INTO attachments (tenant_id, id, message_id, purpose, status, object_key, filename,
+        content_type, size, declared_size, sha256, secret_hash, uploaded_by, attached_at)
+    VALUES (:t, :id, :m, :purpose, :status, :key, :filename, :type, :size, :declared, :sha,
+        :secret, :by, :attached)
+    """
+)
+
+
 async def _insert(
     db: Database,
     tenant_id: uuid.UUID,
@@ -149,17 +159,10 @@ async def _insert(
 ) -> UploadReceipt:
     upload_id = uuid.uuid4()
     token = secrets.token_urlsafe(24)
-    async with db.tenant_session([tenant_id]) as session:
-        await session.execute(
-            text(
-                """
-                INSERT INTO attachments (tenant_id, id, message_id, purpose, status, object_key,
-                    filename, content_type, size, declared_size, sha256, secret_hash,
-                    uploaded_by, attached_at)
-                VALUES (:t, :id, :m, :purpose, :status, :key, :filename, :type, :size,
-                    :declared, :sha, :secret, :by, :attached)
-                """
-            ),
+    # One round trip: every upload through the app pays for this row.
+    async with db.tenant_pipeline([tenant_id]) as pipe:
+        await pipe.execute(
+            _INSERT_UPLOAD,
             {
                 "t": tenant_id,
                 "id": upload_id,

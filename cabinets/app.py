@@ -30,6 +30,7 @@ from cabinets.attachments.service import storage_config
 from cabinets.health import healthz, readyz
 from cabinets.messages import endpoints as message_endpoints
 from cabinets.messages import inbox_endpoints
+from cabinets.messages import pages as message_pages
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.openapi import build_openapi, openapi_document
 from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # Before the message routes: /messages/counts is not a message id.
         *inbox_endpoints.routes,
         *message_endpoints.routes,
+        *message_pages.routes,
         *attachment_endpoints.routes,
         Mount("/static", StaticFiles(directory=STATIC_FILES), name="static"),
     ]

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.templating import Jinja2Templates
 
+from cabinets.pages import render_page
 from cabinets.problems import ProblemResponse
 from rbac.access import Principal, public, signed_in
 from rbac.account_links import LinkPurpose
@@ -25,17 +24,6 @@ from tenancy.database import Database
 from tenancy.errors import InvalidInput
 from tenancy.settings import Settings
 from tenancy.staff import service as staff
-
-templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
-
-
-def csrf_token(request: Request) -> str:
-    """The session's CSRF token, created on first use (a form needs one before sign-in)."""
-    token = request.session.get("csrf")
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return token
 
 
 def _safe_next(value: str | None) -> str:
@@ -48,12 +36,6 @@ def _safe_next(value: str | None) -> str:
 
 def _wants_json(request: Request) -> bool:
     return request.headers.get("content-type", "").startswith("application/json")
-
-
-def _page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
-    return templates.TemplateResponse(
-        request, name, {"csrf_token": csrf_token(request), **context}, status_code=status
-    )
 
 
 def _begin_session(request: Request, signed: SignedIn) -> None:
@@ -71,7 +53,7 @@ def _refusal(request: Request, refused: service.SignInRefused, **context: Any) -
     )
     if _wants_json(request):
         return ProblemResponse(refused.status, "Sign-in refused", refused.reason, headers=headers)
-    response = _page(request, "sign_in.html", refused.status, error=refused.reason, **context)
+    response = render_page(request, "sign_in.html", refused.status, error=refused.reason, **context)
     if headers:
         response.headers.update(headers)
     return response
@@ -97,7 +79,7 @@ def _client_ip(request: Request) -> str | None:
 
 @public
 async def sign_in_page(request: Request) -> Response:
-    return _page(
+    return render_page(
         request,
         "sign_in.html",
         providers=list(_providers(request).configs.values()),
@@ -144,7 +126,7 @@ async def sign_in(request: Request) -> Response:
         missing = "email" if not email else "password"
         if _wants_json(request):
             raise InvalidInput.one(missing, "required")
-        return _page(
+        return render_page(
             request, "sign_in.html", 422, error=f"{missing}: required", email=email,
             next=next_path, providers=list(_providers(request).configs.values()),
         )  # fmt: skip
@@ -195,7 +177,7 @@ async def sign_out(request: Request) -> Response:
 
 @public
 async def signed_out_page(request: Request) -> Response:
-    return _page(
+    return render_page(
         request, "notice.html", title="Вы вышли", text="Сеанс завершён.", link="/auth/sign-in"
     )
 
@@ -206,7 +188,7 @@ async def account_page(request: Request) -> Response:
     if principal.user_id is None:
         return RedirectResponse("/auth/sign-in", status_code=303)
     me = await staff.me(request.app.state.database, principal.user_id)
-    return _page(request, "account.html", me=me)
+    return render_page(request, "account.html", me=me)
 
 
 # --- single sign-on ------------------------------------------------------------------------
@@ -242,7 +224,7 @@ async def provider_callback(request: Request) -> Response:
             lifetime=_lifetime(request),
         )
     except service.SignInRefused as refused:
-        return _page(
+        return render_page(
             request, "notice.html", refused.status, title="Вход не выполнен", text=refused.reason
         )
     _begin_session(request, signed)
@@ -252,7 +234,7 @@ async def provider_callback(request: Request) -> Response:
 def _provider_failure(request: Request, name: str, exc: ProviderRefused) -> Response:
     status = 502 if isinstance(exc, ProviderUnavailable) else 401
     service.log_refused_provider_sign_in(name, str(exc), _client_ip(request))
-    return _page(request, "notice.html", status, title="Вход не выполнен", text=str(exc))
+    return render_page(request, "notice.html", status, title="Вход не выполнен", text=str(exc))
 
 
 # --- password reset and invitations --------------------------------------------------------
@@ -260,7 +242,7 @@ def _provider_failure(request: Request, name: str, exc: ProviderRefused) -> Resp
 
 @public
 async def reset_request_page(request: Request) -> Response:
-    return _page(request, "reset_request.html")
+    return render_page(request, "reset_request.html")
 
 
 @public
@@ -268,11 +250,11 @@ async def reset_request(request: Request) -> Response:
     async with request.form() as form:
         email = str(form.get("email") or "").strip()
     if not email:
-        return _page(request, "reset_request.html", 422, error="email: required")
+        return render_page(request, "reset_request.html", 422, error="email: required")
     await service.request_password_reset(
         request.app.state.database, email, base_url=_settings(request).base_url
     )
-    return _page(
+    return render_page(
         request,
         "notice.html",
         title="Проверьте почту",
@@ -288,11 +270,13 @@ def _link_endpoints(purpose: LinkPurpose) -> tuple[Any, Any]:
         try:
             email = await service.check_link(db, request.path_params["link"], purpose)
         except InvalidInput as exc:
-            return _page(
+            return render_page(
                 request, "set_password.html", 410, purpose=purpose.value, usable=False,
                 error=exc.errors[0].message,
             )  # fmt: skip
-        return _page(request, "set_password.html", purpose=purpose.value, usable=True, email=email)
+        return render_page(
+            request, "set_password.html", purpose=purpose.value, usable=True, email=email
+        )
 
     @public
     async def submit(request: Request) -> Response:
@@ -306,7 +290,7 @@ def _link_endpoints(purpose: LinkPurpose) -> tuple[Any, Any]:
             )
         except InvalidInput as exc:
             link_dead = any(e.field == "link" for e in exc.errors)
-            return _page(
+            return render_page(
                 request, "set_password.html", 410 if link_dead else 422,
                 purpose=purpose.value, usable=not link_dead,
                 error=exc.errors[0].message if link_dead else None,

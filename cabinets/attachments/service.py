@@ -50,6 +50,7 @@ from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
 
 IMAGE_TYPES = frozenset(kind.mime_type for kind in IMAGE_KINDS)
+FORM_TEXT_ROOM = MiB  # a message form's text fields, beside its files
 
 
 def storage_config(settings: Settings) -> StorageConfig:
@@ -131,6 +132,17 @@ async def _tenant_for_upload(
             "message without them, the operator will route it",
         )
     return await responsible_tenant(db, routes, slug)
+
+
+async def form_allowance(db: Database, routes: RoutingIndex, topic: str, territory: str) -> int:
+    """The most bytes a message form for this place may carry: the files its tenant takes
+    (none when nobody answers there yet), and room for the text."""
+    check_place(routes, topic, territory)
+    slug = routes.resolve(topic, territory, _now().date())
+    if slug is None:
+        return FORM_TEXT_ROOM
+    tenant = await responsible_tenant(db, routes, slug)
+    return tenant.attachment_max_mb * MiB * tenant.attachment_max_files + FORM_TEXT_ROOM
 
 
 _INSERT_UPLOAD = text(

@@ -132,10 +132,7 @@ async def submit(request: Request) -> Response:
         idempotency_key=key,
         base_url=settings.base_url,
         ip=request.client.host if request.client else None,
-        limits=service.IntakeLimits(
-            per_address=settings.intake_per_address,
-            per_applicant=settings.intake_per_applicant,
-        ),
+        limits=service.IntakeLimits.configured(settings),
     )
     return JSONResponse(receipt.model_dump(mode="json"), status_code=201)
 

@@ -1,26 +1,39 @@
-"""The citizen's status page: the link in every receipt and notice (``/track/{number}?token=``)
-shows each stage with the official in charge, the answer and its files, and takes the
-clarification the moderator asked for and the rating of the answer. Plain forms, no script."""
+"""The citizen's pages, plain forms that need no script.
+
+* ``/write``: where (a territory found by name), what (a topic valid there), then the message
+  with its extra questions, files and consent; it lands on the status page.
+* ``/track/{number}?token=``, the link in every receipt and notice: each stage with the
+  official in charge, the answer and its files; it takes the clarification the moderator asked
+  for and the rating of the answer."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from cabinets.attachments import service as attachment_service
 from cabinets.messages import service, tracking
-from cabinets.messages.schemas import ClarifyInput, RatingInput
+from cabinets.messages.schemas import ClarifyInput, MessageSubmission, RatingInput
 from cabinets.pages import render_page
-from rbac.access import public
+from rbac.access import Principal, public
+from storage.errors import AttachmentRejected
+from storage.validation import MiB
 from tenancy.database import Database
-from tenancy.errors import Conflict, InvalidInput, NotFound
+from tenancy.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from tenancy.routing import service as routing
+from tenancy.settings import Settings
 
 # The page carries the token in its address: never cached, never sent on as a referrer.
 PRIVATE = {"Cache-Control": "no-store"}
+MAX_FORM_FILES = 20
 
 
 def _db(request: Request) -> Database:
@@ -98,7 +111,143 @@ def _reason(exc: InvalidInput | Conflict) -> str:
     return exc.errors[0].message if isinstance(exc, InvalidInput) else str(exc)
 
 
+# --- writing a message ---------------------------------------------------------------------
+
+FILE_FIELD = "files"
+_CHUNK = 64 * 1024
+
+
+async def _file_chunks(file: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await file.read(_CHUNK):
+        yield chunk
+
+
+def _place(request: Request) -> tuple[str, str]:
+    return request.query_params.get("territory", ""), request.query_params.get("topic", "")
+
+
+async def _write_page(request: Request, status: int = 200, **context: Any) -> Response:
+    """The step the query is at: find the territory, choose the topic, or fill in the form."""
+    db = _db(request)
+    territory, topic_code = _place(request)
+    query = request.query_params.get("q", "")
+    if not territory:
+        found = await routing.find_territories(db, query) if query else []
+        return render_page(request, "write.html", status, step="where", q=query, found=found,
+                           **context)  # fmt: skip
+    places = await routing.find_territories(db, territory, limit=1)
+    if not places or places[0]["code"] != territory:
+        return render_page(request, "write.html", 404, step="where", q=query, found=[],
+                           error="Такой территории нет: найдите её по названию")  # fmt: skip
+    topics = await routing.list_topics(db, territory=territory)
+    chosen = next((t for t in topics if t["code"] == topic_code), None)
+    if chosen is None:
+        return render_page(request, "write.html", status, step="what", place=places[0],
+                           topics=topics, **context)  # fmt: skip
+    return render_page(request, "write.html", status, step="message", place=places[0],
+                       topic=chosen, values=context.pop("values", {}), **context)  # fmt: skip
+
+
+@public
+async def write_page(request: Request) -> Response:
+    return await _write_page(request)
+
+
+def _fields(form: FormData, topic: dict[str, Any]) -> dict[str, Any]:
+    """The topic's extra answers, typed as its questions say (a wrong one is named later)."""
+    answers: dict[str, Any] = {}
+    for question in topic["fields"]:
+        name = f"field.{question['code']}"
+        if question["type"] == "multi":
+            answers[question["code"]] = [str(v) for v in form.getlist(name)]
+            continue
+        value = str(form.get(name) or "").strip()
+        if question["type"] == "number" and value:
+            with contextlib.suppress(ValueError):
+                answers[question["code"]] = float(value) if "." in value else int(value)
+                continue
+        answers[question["code"]] = value
+    return {k: v for k, v in answers.items() if v not in ("", [])}
+
+
+def _submission(form: FormData, territory: str, topic: dict[str, Any]) -> dict[str, Any]:
+    def text(name: str) -> str | None:
+        return str(form.get(name) or "").strip() or None
+
+    organization = text("organization")
+    applicant = {
+        "kind": "legal" if organization else "individual",
+        "name": text("name"), "email": text("email"), "phone": text("phone"),
+        "organization": organization, "inn": text("inn"),
+    }  # fmt: skip
+    return {
+        "topic": topic["code"], "territory": territory, "address": text("address"),
+        "summary": text("summary") or "", "text": text("text") or "",
+        "consent": form.get("consent") == "yes",
+        "applicant": {k: v for k, v in applicant.items() if v is not None}
+        if applicant["name"] or applicant["email"] or applicant["phone"] else None,
+        "fields": _fields(form, topic),
+    }  # fmt: skip
+
+
+@public
+async def write_message(request: Request) -> Response:
+    db = _db(request)
+    settings: Settings = request.app.state.settings
+    routes = await request.app.state.routing.index()
+    territory, topic_code = _place(request)
+    topics = await routing.list_topics(db, territory=territory) if territory else []
+    topic = next((t for t in topics if t["code"] == topic_code), None)
+    if topic is None:
+        return await _write_page(request, 422, error="Выберите территорию и тему заново")
+    allowance = await attachment_service.form_allowance(db, routes, topic_code, territory)
+    declared = request.headers.get("content-length")
+    if declared is None or not declared.isdigit() or int(declared) > allowance:
+        return await _write_page(
+            request, 413, error=f"Файлы слишком велики: вместе не больше {allowance // MiB} МБ"
+        )
+    principal = request.scope.get("user")
+    citizen_id = principal.user_id if isinstance(principal, Principal) else None
+    async with request.form(max_files=MAX_FORM_FILES, max_fields=200) as form:
+        values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        try:
+            attachments = []
+            for file in form.getlist(FILE_FIELD):
+                if not isinstance(file, UploadFile) or not file.filename:
+                    continue  # an empty file input
+                upload = await attachment_service.receive_citizen_upload(
+                    db, request.app.state.store, routes, _file_chunks(file),
+                    topic=topic_code, territory=territory, filename=file.filename,
+                    scanner=request.app.state.scanner,
+                )  # fmt: skip
+                attachments.append({"id": str(upload.id), "token": upload.token})
+            try:
+                submission = MessageSubmission.model_validate(
+                    _submission(form, territory, topic) | {"attachments": attachments}
+                )
+            except ValidationError as exc:
+                raise InvalidInput.from_validation(exc) from None
+            receipt = await service.submit_message(
+                db, routes, submission, citizen_id=citizen_id, idempotency_key=None,
+                base_url=settings.base_url,
+                ip=request.client.host if request.client else None,
+                limits=service.IntakeLimits.configured(settings),
+            )  # fmt: skip
+        except (InvalidInput, AttachmentRejected) as exc:
+            problems = (
+                [f"{e.field}: {e.message}" for e in exc.errors]
+                if isinstance(exc, InvalidInput)
+                else [str(exc)]
+            )
+            return await _write_page(request, 422, problems=problems, values=values)
+        except TooManyRequests as exc:
+            return await _write_page(request, 429, error=str(exc), values=values)
+    return _back(receipt.number, receipt.token, "Обращение отправлено: сохраните эту страницу")
+
+
 routes = [
+    Route("/write", write_page, methods=["GET"]),
+    Route("/write", write_message, methods=["POST"]),
     Route("/track/{number}", status_page, methods=["GET"]),
     Route("/track/{number}/clarification", clarify_form, methods=["POST"]),
     Route("/track/{number}/rating", rate_form, methods=["POST"]),

@@ -76,6 +76,7 @@ from tenancy.errors import (
 )
 from tenancy.routing.resolver import RoutingIndex
 from tenancy.routing.schemas import ExtraField
+from tenancy.settings import Settings
 
 MAX_EXTENSIONS = 1  # the appeals law allows one extension
 MAX_EXTENSION_DAYS = 30
@@ -112,6 +113,12 @@ class IntakeLimits:
     per_address: int = 30
     per_applicant: int = 10
     window: timedelta = INTAKE_WINDOW
+
+    @classmethod
+    def configured(cls, settings: Settings) -> IntakeLimits:
+        return cls(
+            per_address=settings.intake_per_address, per_applicant=settings.intake_per_applicant
+        )
 
 
 @dataclass

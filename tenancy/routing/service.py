@@ -184,6 +184,32 @@ async def import_territories(db: Database, path: Path, *, actor: str) -> dict[st
         }
 
 
+_FIND_TERRITORIES = text(
+    r"""
+    SELECT t.code, t.name, p.name AS parent_name
+    FROM territories t LEFT JOIN territories p ON p.code = t.parent_code
+    WHERE t.code = :text OR t.name ILIKE '%' || :pattern || '%' ESCAPE '\'
+    ORDER BY t.code <> :text, t.name NOT ILIKE :pattern || '%' ESCAPE '\', length(t.name),
+             t.name, t.code
+    LIMIT :limit
+    """
+)
+
+
+async def find_territories(db: Database, query: str, *, limit: int = 20) -> list[dict[str, Any]]:
+    """Territories for a citizen choosing where the problem is: by code, or by a part of the
+    name (names that start with it first, then the shortest)."""
+    wanted = query.strip()
+    if not wanted:
+        return []
+    pattern = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    async with db.public_session() as session:
+        rows = await session.execute(
+            _FIND_TERRITORIES, {"text": wanted, "pattern": pattern, "limit": limit}
+        )
+        return [dict(row._mapping) for row in rows]
+
+
 async def territory_tree(db: Database) -> list[tuple[int, str, str]]:
     """(depth, code, name) in tree order."""
     async with db.public_session() as session:

@@ -19,7 +19,7 @@ from sqlalchemy import Column, DateTime, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
 from cabinets.messages.service import advance_clock
-from cabinets.notifications.delivery import deliver_due
+from cabinets.notifications.delivery import deliver_account_mail, deliver_due
 from tenancy.database import Database
 from tenancy.settings import Settings, load_settings
 
@@ -85,6 +85,13 @@ async def run_worker(db: Database, stop: asyncio.Event, settings: Settings | Non
             backlog = report.claimed >= OUTBOX_ROWS_PER_TICK
         except Exception:
             log.exception("outbox delivery failed", worker_id=worker_id)
+        try:
+            mailed = await deliver_account_mail(db, settings, limit=OUTBOX_ROWS_PER_TICK)
+            if mailed.claimed:
+                log.info("account letters delivered", worker_id=worker_id, **vars(mailed))
+            backlog = backlog or mailed.claimed >= OUTBOX_ROWS_PER_TICK
+        except Exception:
+            log.exception("account letter delivery failed", worker_id=worker_id)
         # With a backlog, go on at once (the heartbeat still beats each round).
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=0 if backlog else HEARTBEAT_SECONDS)

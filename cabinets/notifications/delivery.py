@@ -258,3 +258,100 @@ def _log(
         log.error("notification dead-lettered", error=error, **fields)
     else:
         log.warning("notification lease lost to another worker", **fields)
+
+
+# --- letters about accounts ------------------------------------------------------------------
+
+_CLAIM_ACCOUNT_MAIL = text(
+    """
+    WITH due AS (
+        SELECT id FROM account_mail
+        WHERE delivered_at IS NULL AND dead_at IS NULL AND next_attempt_at <= :now
+        ORDER BY next_attempt_at
+        LIMIT :batch
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE account_mail m
+    SET attempts = m.attempts + 1, next_attempt_at = :lease, delivering_until = :lease
+    FROM due
+    WHERE m.id = due.id
+    RETURNING m.id, m.event_id, m.created_at, m.kind, m.recipient, m.payload, m.attempts
+    """
+)
+# A delivered or dead letter keeps no live link.
+_ACCOUNT_MAIL_OUTCOME = text(
+    """
+    UPDATE account_mail
+    SET delivered_at = :delivered_at, dead_at = :dead_at,
+        next_attempt_at = coalesce(:next_attempt_at, next_attempt_at),
+        last_error = coalesce(:error, last_error), delivering_until = NULL,
+        payload = CASE WHEN CAST(:finished AS boolean) THEN '{}'::jsonb ELSE payload END
+    WHERE id = :id AND delivering_until = :lease
+    RETURNING id
+    """
+)
+
+
+async def deliver_account_mail(
+    db: Database,
+    settings: Settings,
+    *,
+    limit: int = LIMIT,
+    max_attempts: int = MAX_ATTEMPTS,
+    now: datetime | None = None,
+) -> DeliveryReport:
+    """Deliver due letters about accounts (password reset links) the way ``deliver_due``
+    delivers the outbox: leased, retried with back-off, dead after ``max_attempts``."""
+    at = now or datetime.now(UTC)
+    lease = at + LEASE
+    report = DeliveryReport()
+    async with db.privileged_session(actor=ACTOR) as session:
+        claimed = (
+            await session.execute(_CLAIM_ACCOUNT_MAIL, {"now": at, "batch": limit, "lease": lease})
+        ).all()
+    for row in claimed:
+        report.claimed += 1
+        report.add(await _mail_account_letter(db, settings, row, lease, at, max_attempts))
+    return report
+
+
+async def _mail_account_letter(
+    db: Database,
+    settings: Settings,
+    row: Row[Any],
+    lease: datetime,
+    at: datetime,
+    max_attempts: int,
+) -> Outcome:
+    error: str | None = None
+    permanent = False
+    try:
+        letter = Letter(row.id, row.event_id, row.created_at, row.recipient, row.payload, row.kind)
+        await asyncio.to_thread(send_letter, settings, letter)
+    except PermanentMailFailure as exc:
+        error, permanent = _describe(exc), True
+    except Exception as exc:  # any other failure is worth another attempt
+        error = _describe(exc)
+    values: dict[str, Any] = {"delivered_at": None, "dead_at": None, "next_attempt_at": None}
+    if error is None:
+        outcome, values["delivered_at"] = Outcome.DELIVERED, at
+    elif permanent or row.attempts >= max_attempts:
+        outcome, values["dead_at"] = Outcome.DEAD, at
+    else:
+        outcome, values["next_attempt_at"] = Outcome.RETRIED, at + retry_delay(row.attempts)
+    finished = outcome is not Outcome.RETRIED
+    async with db.privileged_session(actor=ACTOR) as session:
+        recorded = await session.execute(
+            _ACCOUNT_MAIL_OUTCOME,
+            values | {"error": error, "id": row.id, "lease": lease, "finished": finished},
+        )
+        if recorded.first() is None:
+            outcome = Outcome.LEASE_LOST
+    fields = {"account_mail_id": row.id, "kind": row.kind, "attempt": row.attempts}
+    if outcome is Outcome.DELIVERED:
+        log.info("account letter delivered", **fields)
+    elif outcome is Outcome.LEASE_LOST:
+        log.warning("account letter lease lost to another worker", **fields)
+    else:
+        log.warning("account letter not delivered", error=error, outcome=outcome.value, **fields)
+    return outcome

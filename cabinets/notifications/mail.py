@@ -38,6 +38,7 @@ class Letter:
     created_at: datetime
     recipient: str  # mailto:<address>
     payload: dict[str, Any]
+    kind: str = "message"  # ``account.reset`` for a password reset link
 
 
 def mail_sink(settings: Settings) -> Path:
@@ -89,8 +90,38 @@ def letter_text(payload: dict[str, Any]) -> tuple[str, str]:
     return f"Обращение № {number}: {title}", "\n".join(lines) + "\n"
 
 
+def reset_letter_text(payload: dict[str, Any]) -> tuple[str, str]:
+    """The subject and body of the letter carrying a password reset link."""
+    greeting = f"Здравствуйте, {payload['name']}!" if payload.get("name") else "Здравствуйте!"
+    until = payload.get("expires_at")
+    lines = [
+        greeting,
+        "",
+        "Кто-то, возможно вы, попросил сменить пароль в Приёмной. Задать новый пароль:",
+        str(payload.get("link", "")),
+        "",
+        f"Ссылка действует один раз{f' до {_time(until)} (UTC)' if until else ''}.",
+        "Если вы не просили сменить пароль, ничего не делайте: старый пароль продолжает работать.",
+        "",
+        "--",
+        "Письмо отправлено автоматически, отвечать на него не нужно.",
+    ]
+    return "Смена пароля в Приёмной", "\n".join(lines) + "\n"
+
+
+def _time(value: Any) -> str:
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%d.%m.%Y %H:%M")
+    except ValueError:
+        return str(value)
+
+
 def compose(letter: Letter, sender: str) -> EmailMessage:
-    subject, body = letter_text(letter.payload)
+    subject, body = (
+        reset_letter_text(letter.payload)
+        if letter.kind == "account.reset"
+        else letter_text(letter.payload)
+    )
     message = EmailMessage()
     message["From"] = sender
     message["To"] = letter.recipient.removeprefix(MAILTO)

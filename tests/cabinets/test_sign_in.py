@@ -7,13 +7,19 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 from structlog.testing import capture_logs
 
 from cabinets.app import SESSION_COOKIE, create_app
+from cabinets.notifications.delivery import deliver_account_mail
+from cabinets.notifications.mail import mail_sink
 from rbac.account_links import LinkPurpose
 from rbac.models import UserStatus
 from tenancy.accounts import service as accounts
@@ -194,8 +200,13 @@ def test_a_deactivated_person_cannot_sign_in_and_their_sessions_stop(
     assert "deactivated" in refused.json()["detail"]
 
 
-def test_a_password_reset_link_works_once_and_ends_other_sessions(
-    client: TestClient, settings: Settings
+async def kept_letters(db: Database) -> list[Any]:
+    async with db.privileged_session() as session:
+        return list((await session.execute(text("SELECT payload FROM account_mail"))).scalars())
+
+
+def test_a_password_reset_link_is_mailed_works_once_and_ends_other_sessions(
+    client: TestClient, people: DatabaseUrls, settings: Settings
 ) -> None:
     elsewhere = TestClient(client.app)
     assert sign_in(elsewhere).status_code == 303
@@ -205,9 +216,20 @@ def test_a_password_reset_link_works_once_and_ends_other_sessions(
         unknown = client.post("/auth/reset", data={"email": "ghost@x.ru", "csrf_token": token})
     assert sent.status_code == unknown.status_code == 200
     assert sent.text == unknown.text  # nothing tells whether the account exists
-    [link] = [entry["link"] for entry in logs if entry["event"] == "password reset link"]
-    assert link.startswith(f"{settings.base_url}/auth/reset/")
-    path = link.removeprefix(settings.base_url)
+    assert "/auth/reset/" not in str(logs)  # the link is as good as a password: never logged
+    mailed = run_in_database(people, lambda db: deliver_account_mail(db, settings))
+    assert (mailed.claimed, mailed.delivered) == (1, 1)  # to the known account only
+    [letter] = [
+        BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+        for path in mail_sink(settings).glob("*.eml")
+    ]
+    assert isinstance(letter, EmailMessage)
+    assert letter["To"] == EMAIL
+    found = re.search(r"(\S+/auth/reset/\S+)", letter.get_content())
+    assert found
+    assert found[1].startswith(f"{settings.base_url}/auth/reset/")
+    path = found[1].removeprefix(settings.base_url)
+    assert run_in_database(people, kept_letters) == [{}]  # delivered: the link is not kept
 
     page = client.get(path)
     assert page.status_code == 200

@@ -197,14 +197,7 @@ async def _deliver(
         error, permanent = _describe(exc), True
     except Exception as exc:  # any other failure is worth another attempt
         error = _describe(exc)
-    at = clock()
-    values: dict[str, Any] = {"delivered_at": None, "dead_at": None, "next_attempt_at": None}
-    if error is None:
-        outcome, values["delivered_at"] = Outcome.DELIVERED, at
-    elif permanent or row.attempts >= max_attempts:
-        outcome, values["dead_at"] = Outcome.DEAD, at
-    else:
-        outcome, values["next_attempt_at"] = Outcome.RETRIED, at + retry_delay(row.attempts)
+    outcome, values = _settle(error, permanent, row.attempts, max_attempts, clock())
     async with db.privileged_session(actor=ACTOR) as session:
         recorded = await session.execute(
             _OUTCOME, values | {"error": error, "t": row.tenant_id, "id": row.id, "lease": lease}
@@ -213,6 +206,19 @@ async def _deliver(
             outcome = Outcome.LEASE_LOST
     _log(row, outcome, sent_to, error, values["next_attempt_at"])
     return outcome
+
+
+def _settle(
+    error: str | None, permanent: bool, attempts: int, max_attempts: int, at: datetime
+) -> tuple[Outcome, dict[str, Any]]:
+    """What an attempt leads to, and the columns that record it: delivered; dead (a failure no
+    retry mends, or the last attempt); or another try after ``retry_delay``."""
+    values: dict[str, Any] = {"delivered_at": None, "dead_at": None, "next_attempt_at": None}
+    if error is None:
+        return Outcome.DELIVERED, values | {"delivered_at": at}
+    if permanent or attempts >= max_attempts:
+        return Outcome.DEAD, values | {"dead_at": at}
+    return Outcome.RETRIED, values | {"next_attempt_at": at + retry_delay(attempts)}
 
 
 def _webhook_event(row: Row[Any]) -> WebhookEvent:
@@ -332,13 +338,7 @@ async def _mail_account_letter(
         error, permanent = _describe(exc), True
     except Exception as exc:  # any other failure is worth another attempt
         error = _describe(exc)
-    values: dict[str, Any] = {"delivered_at": None, "dead_at": None, "next_attempt_at": None}
-    if error is None:
-        outcome, values["delivered_at"] = Outcome.DELIVERED, at
-    elif permanent or row.attempts >= max_attempts:
-        outcome, values["dead_at"] = Outcome.DEAD, at
-    else:
-        outcome, values["next_attempt_at"] = Outcome.RETRIED, at + retry_delay(row.attempts)
+    outcome, values = _settle(error, permanent, row.attempts, max_attempts, at)
     finished = outcome is not Outcome.RETRIED
     async with db.privileged_session(actor=ACTOR) as session:
         recorded = await session.execute(

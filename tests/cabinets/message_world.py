@@ -121,6 +121,13 @@ class World:
         return find_message(self.desks[desk], receipt["number"])
 
 
+def ok(response: Any) -> dict[str, Any]:
+    """The JSON of a 200 answer (the test fails with the body otherwise)."""
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
 def find_message(desk: Desk, number: str) -> dict[str, Any]:
     urls: DatabaseUrls = desk.client.app.state.database.urls  # type: ignore[attr-defined]
 

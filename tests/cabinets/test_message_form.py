@@ -4,28 +4,14 @@ with a photo; a refused form comes back filled in with every problem named."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
-
-from cabinets.app import create_app
-from tenancy.database import DatabaseUrls
-from tenancy.settings import Settings
-from tests.cabinets.message_world import POTHOLE, World, open_world, seed_message_world
+from tests.cabinets.message_world import POTHOLE, World
 from tests.storage.samples import jpeg_with_gps
 
 PLACE = "46701101"
 # What a browser sends for a file input left empty (and the form stays multipart).
 NO_FILE = [("files", ("", b"", "application/octet-stream"))]
-
-
-@pytest.fixture
-def world(
-    settings: Settings, clean_database: DatabaseUrls, tenant_data: Callable[..., Any]
-) -> Iterator[World]:
-    seed_message_world(clean_database, tenant_data)
-    yield from open_world(create_app(settings))
 
 
 def form_action(page: Any) -> str:

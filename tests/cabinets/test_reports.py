@@ -3,23 +3,11 @@ a tenant or a supervisor's whole subtree, as JSON or CSV."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from cabinets.app import create_app
-from tenancy.database import DatabaseUrls
-from tenancy.settings import Settings
-from tests.cabinets.message_world import World, open_world, seed_message_world
-
-
-@pytest.fixture
-def world(
-    settings: Settings, clean_database: DatabaseUrls, tenant_data: Callable[..., Any]
-) -> Iterator[World]:
-    seed_message_world(clean_database, tenant_data)
-    yield from open_world(create_app(settings))
+from tests.cabinets.message_world import World
 
 
 def answer(world: World, receipt: dict[str, Any], rating: int | None) -> None:

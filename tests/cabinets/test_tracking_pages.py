@@ -4,30 +4,10 @@ the clarification and the rating without any script, behind the CSRF check."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
-from cabinets.app import create_app
-from tenancy.database import DatabaseUrls
-from tenancy.settings import Settings
-from tests.cabinets.message_world import World, open_world, seed_message_world
-
-
-@pytest.fixture
-def world(
-    settings: Settings, clean_database: DatabaseUrls, tenant_data: Callable[..., Any]
-) -> Iterator[World]:
-    seed_message_world(clean_database, tenant_data)
-    yield from open_world(create_app(settings))
-
-
-def ok(response: Any) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()
-    return found
+from tests.cabinets.message_world import World, ok
 
 
 def status_page(world: World, receipt: dict[str, Any]) -> Any:

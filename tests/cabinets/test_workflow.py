@@ -5,33 +5,15 @@ extension, merge, reopening on a low rating and the race of two staff on one mes
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
-from cabinets.app import create_app
 from cabinets.messages import service
 from tenancy.database import Database, DatabaseUrls
-from tenancy.settings import Settings
-from tests.cabinets.message_world import World, find_message, open_world, seed_message_world
+from tests.cabinets.message_world import World, find_message, ok
 from tests.databases import run_in_database
-
-
-@pytest.fixture
-def world(
-    settings: Settings, clean_database: DatabaseUrls, tenant_data: Callable[..., Any]
-) -> Iterator[World]:
-    seed_message_world(clean_database, tenant_data)
-    yield from open_world(create_app(settings))
-
-
-def ok(response: Any) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    found: dict[str, Any] = response.json()
-    return found
 
 
 def test_one_message_walks_every_stage_and_the_citizen_sees_each(world: World) -> None:

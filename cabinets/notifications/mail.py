@@ -38,7 +38,7 @@ class Letter:
     created_at: datetime
     recipient: str  # mailto:<address>
     payload: dict[str, Any]
-    kind: str = "message"  # ``account.reset`` for a password reset link
+    kind: str = "message"  # ``account.reset`` or ``account.invitation`` for a one-time link
 
 
 def mail_sink(settings: Settings) -> Path:
@@ -90,23 +90,32 @@ def letter_text(payload: dict[str, Any]) -> tuple[str, str]:
     return f"Обращение № {number}: {title}", "\n".join(lines) + "\n"
 
 
-def reset_letter_text(payload: dict[str, Any]) -> tuple[str, str]:
-    """The subject and body of the letter carrying a password reset link."""
+def account_letter_text(kind: str, payload: dict[str, Any]) -> tuple[str, str]:
+    """The subject and body of a letter carrying a one-time link: a password reset
+    (``account.reset``) or an invitation to the staff (``account.invitation``)."""
     greeting = f"Здравствуйте, {payload['name']}!" if payload.get("name") else "Здравствуйте!"
     until = payload.get("expires_at")
+    valid = f"Ссылка действует один раз{f' до {_time(until)} (UTC)' if until else ''}."
+    link = str(payload.get("link", ""))
+    if kind == "account.invitation":
+        subject = "Приглашение в Приёмную"
+        text = ["Вас пригласили работать с обращениями в Приёмной. Задайте пароль для входа:",
+                link, "", valid]  # fmt: skip
+    else:
+        subject = "Смена пароля в Приёмной"
+        text = ["Кто-то, возможно вы, попросил сменить пароль в Приёмной. Задать новый пароль:",
+                link, "", valid,
+                "Если вы не просили сменить пароль, ничего не делайте: старый пароль продолжает "
+                "работать."]  # fmt: skip
     lines = [
         greeting,
         "",
-        "Кто-то, возможно вы, попросил сменить пароль в Приёмной. Задать новый пароль:",
-        str(payload.get("link", "")),
-        "",
-        f"Ссылка действует один раз{f' до {_time(until)} (UTC)' if until else ''}.",
-        "Если вы не просили сменить пароль, ничего не делайте: старый пароль продолжает работать.",
+        *text,
         "",
         "--",
         "Письмо отправлено автоматически, отвечать на него не нужно.",
     ]
-    return "Смена пароля в Приёмной", "\n".join(lines) + "\n"
+    return subject, "\n".join(lines) + "\n"
 
 
 def _time(value: Any) -> str:
@@ -118,8 +127,8 @@ def _time(value: Any) -> str:
 
 def compose(letter: Letter, sender: str) -> EmailMessage:
     subject, body = (
-        reset_letter_text(letter.payload)
-        if letter.kind == "account.reset"
+        account_letter_text(letter.kind, letter.payload)
+        if letter.kind.startswith("account.")
         else letter_text(letter.payload)
     )
     message = EmailMessage()

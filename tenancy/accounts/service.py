@@ -262,6 +262,26 @@ _ACCOUNT_LETTER = text(
 )
 
 
+async def _mail_link(
+    session: AsyncSession,
+    kind: str,
+    email: str,
+    name: str | None,
+    link: str,
+    *,
+    expires_at: datetime,
+    now: datetime,
+) -> None:
+    """Write the letter carrying a one-time link, for the worker to deliver (in the caller's
+    transaction, the one that issued the link)."""
+    payload = {"name": name, "link": link, "expires_at": expires_at.isoformat()}
+    await session.execute(
+        _ACCOUNT_LETTER,
+        {"e": uuid.uuid4(), "now": now, "kind": kind, "to": f"mailto:{email}",
+         "payload": json.dumps(payload)},
+    )  # fmt: skip
+
+
 async def request_password_reset(db: Database, email: str, *, base_url: str) -> None:
     """Mail a one-time link to set a new password (the worker delivers it, with the link's
     issue in one transaction). The answer is the same whether the account exists or not, so
@@ -286,15 +306,9 @@ async def request_password_reset(db: Database, email: str, *, base_url: str) -> 
             now=now,
             created_by="self-service",
         )
-        payload = {
-            "name": user.name,
-            "link": f"{base_url}/auth/reset/{value}",
-            "expires_at": (now + RESET_LINK_LIFETIME).isoformat(),
-        }
-        await session.execute(
-            _ACCOUNT_LETTER,
-            {"e": uuid.uuid4(), "now": now, "kind": "account.reset", "to": f"mailto:{account}",
-             "payload": json.dumps(payload)},
+        await _mail_link(
+            session, "account.reset", account, user.name, f"{base_url}/auth/reset/{value}",
+            expires_at=now + RESET_LINK_LIFETIME, now=now,
         )  # fmt: skip
     # The link itself stays out of the log: it is as good as the password it sets.
     log.info("password reset link mailed", email=account)
@@ -340,14 +354,16 @@ async def invite_staff(
     lifetime: timedelta = DEFAULT_INVITATION_LIFETIME,
     actor: str,
 ) -> list[InvitationRead]:
-    """Issue invitation links (replacing unused older ones) for people to set a password."""
+    """Issue invitation links (replacing unused older ones) for people to set a password,
+    and mail each to its person (the caller may hand them over too)."""
     now = _now()
     wanted = [normalise_email(e) for e in emails]
     async with db.privileged_session(actor=actor) as session:
         found = {
             r.email: r
             for r in await session.execute(
-                text("SELECT id, email, status FROM users WHERE email = ANY(:e)"), {"e": wanted}
+                text("SELECT id, email, name, status FROM users WHERE email = ANY(:e)"),
+                {"e": wanted},
             )
         }
         errors = [
@@ -371,13 +387,12 @@ async def invite_staff(
                 now=now,
                 created_by=actor,
             )
-            invitations.append(
-                InvitationRead(
-                    email=email,
-                    link=f"{base_url}/auth/invitation/{value}",
-                    expires_at=now + lifetime,
-                )
-            )
+            link = f"{base_url}/auth/invitation/{value}"
+            await _mail_link(
+                session, "account.invitation", email, found[email].name, link,
+                expires_at=now + lifetime, now=now,
+            )  # fmt: skip
+            invitations.append(InvitationRead(email=email, link=link, expires_at=now + lifetime))
     return invitations
 
 

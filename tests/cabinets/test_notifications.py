@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import policy
-from email.message import EmailMessage
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -55,6 +54,7 @@ from cabinets.notifications.webhooks import (
 from tenancy.database import Database, DatabaseUrls
 from tenancy.errors import InvalidInput, NotFound
 from tenancy.settings import Settings
+from tests.cabinets.mailbox import letters
 from tests.cabinets.message_world import World, open_world, seed_message_world
 from tests.databases import run_in_database
 
@@ -209,15 +209,6 @@ def write_events(urls: DatabaseUrls, message_id: str, count: int, *, emails: boo
                 )
 
     run_in_database(urls, write)
-
-
-def letters(settings: Settings) -> list[EmailMessage]:
-    found = []
-    for path in sorted(mail_sink(settings).glob("*.eml")):
-        parsed = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-        assert isinstance(parsed, EmailMessage)
-        found.append(parsed)
-    return found
 
 
 def moment(value: str | dt.datetime) -> dt.datetime:

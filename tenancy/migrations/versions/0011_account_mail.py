@@ -1,5 +1,5 @@
-"""Letters about people's accounts (a password reset link), delivered by the worker like the
-message outbox, but belonging to no tenant.
+"""Letters about people's accounts (a password reset link, an invitation), delivered by the
+worker like the message outbox, but belonging to no tenant.
 
 Revision ID: 0011
 Revises: 0010
@@ -23,7 +23,7 @@ def upgrade() -> None:
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             event_id uuid NOT NULL,
             created_at timestamptz NOT NULL DEFAULT now(),
-            kind text NOT NULL CHECK (kind IN ('account.reset')),
+            kind text NOT NULL CHECK (kind IN ('account.reset', 'account.invitation')),
             recipient text NOT NULL CHECK (recipient LIKE 'mailto:%'),
             payload jsonb NOT NULL,
             attempts integer NOT NULL DEFAULT 0,

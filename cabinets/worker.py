@@ -12,14 +12,18 @@ import contextlib
 import os
 import socket
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import Column, DateTime, Integer, Text, text
 from sqlmodel import Field, SQLModel
 
 from cabinets.messages.service import advance_clock
-from cabinets.notifications.delivery import deliver_account_mail, deliver_due
+from cabinets.notifications.delivery import (
+    deliver_account_mail,
+    deliver_due,
+    forget_delivered,
+)
 from tenancy.database import Database
 from tenancy.settings import Settings, load_settings
 
@@ -92,6 +96,12 @@ async def run_worker(db: Database, stop: asyncio.Event, settings: Settings | Non
             backlog = backlog or mailed.claimed >= OUTBOX_ROWS_PER_TICK
         except Exception:
             log.exception("account letter delivery failed", worker_id=worker_id)
+        try:
+            forgotten = await forget_delivered(db, keep=timedelta(days=settings.outbox_keep_days))
+            if forgotten:
+                log.info("delivered notifications forgotten", worker_id=worker_id, rows=forgotten)
+        except Exception:
+            log.exception("forgetting delivered notifications failed", worker_id=worker_id)
         # With a backlog, go on at once (the heartbeat still beats each round).
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=0 if backlog else HEARTBEAT_SECONDS)

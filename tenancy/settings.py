@@ -68,6 +68,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Messages one applicant (e-mail or phone) may submit in an hour (0: no limit).",
     )
+    outbox_keep_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Delivered notifications and account letters are deleted after this many "
+        "days (dead letters stay until retried).",
+    )
     database_pool_size: int = Field(
         default=20,
         ge=1,

@@ -355,3 +355,49 @@ async def _mail_account_letter(
     else:
         log.warning("account letter not delivered", error=error, outcome=outcome.value, **fields)
     return outcome
+
+
+# --- retention -------------------------------------------------------------------------------
+
+_FORGET_DELIVERED = text(
+    """
+    WITH old AS (
+        SELECT tenant_id, id FROM outbox
+        WHERE delivered_at IS NOT NULL AND delivered_at < :before
+        LIMIT :batch
+        FOR UPDATE SKIP LOCKED
+    ), gone AS (
+        DELETE FROM outbox o USING old WHERE o.tenant_id = old.tenant_id AND o.id = old.id
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone
+    """
+)
+_FORGET_ACCOUNT_MAIL = text(
+    """
+    WITH gone AS (
+        DELETE FROM account_mail WHERE id IN (
+            SELECT id FROM account_mail
+            WHERE coalesce(delivered_at, dead_at) < :before
+            LIMIT :batch
+            FOR UPDATE SKIP LOCKED)
+        RETURNING 1
+    )
+    SELECT count(*) FROM gone
+    """
+)
+
+
+async def forget_delivered(
+    db: Database, *, keep: timedelta, batch: int = 5000, now: datetime | None = None
+) -> int:
+    """Delete up to ``batch`` notifications delivered more than ``keep`` ago, and account
+    letters delivered or dead as long; returns how many went. Dead notifications stay until
+    someone retries them. Bounded, so that a round of the worker stays short."""
+    before = (now or datetime.now(UTC)) - keep
+    async with db.privileged_session(actor=ACTOR) as session:
+        forgotten = 0
+        for statement in (_FORGET_DELIVERED, _FORGET_ACCOUNT_MAIL):
+            found = await session.execute(statement, {"before": before, "batch": batch})
+            forgotten += int(found.scalar_one())
+    return forgotten

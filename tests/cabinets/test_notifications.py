@@ -39,7 +39,9 @@ from cabinets.notifications.delivery import (
     LEASE,
     DeliveryReport,
     _claim,
+    deliver_account_mail,
     deliver_due,
+    forget_delivered,
     retry_delay,
 )
 from cabinets.notifications.mail import mail_sink
@@ -51,6 +53,7 @@ from cabinets.notifications.webhooks import (
     signature,
     verify_signature,
 )
+from tenancy.accounts.service import request_password_reset
 from tenancy.database import Database, DatabaseUrls
 from tenancy.errors import InvalidInput, NotFound
 from tenancy.settings import Settings
@@ -489,6 +492,38 @@ def test_a_failing_receiver_is_retried_with_back_off_then_dead_lettered_and_revi
             await notifications.retry_outbox(db, [row.id + 1000], actor="cli:test")
 
     run_in_database(clean_database, after)
+
+
+def test_delivered_notifications_are_forgotten_after_the_keep_days_and_dead_ones_stay(
+    world: World, settings: Settings, clean_database: DatabaseUrls
+) -> None:
+    receipt = world.submit()  # the citizen's receipt by mail
+    write_events(clean_database, world.message_of(receipt)["id"], 2, emails=True)
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+    assert deliver(clean_database, settings, limit=2, now=now).delivered == 2
+    assert deliver(clean_database, settings, max_attempts=0, now=now).dead == 1
+    run_in_database(
+        clean_database,
+        lambda db: request_password_reset(db, "mod@roads.example.ru", base_url="http://x"),
+    )
+    mailed = run_in_database(clean_database, lambda db: deliver_account_mail(db, settings))
+    assert mailed.delivered == 1
+
+    def forget(days_later: int) -> int:
+        later = now + dt.timedelta(days=days_later)
+        keep = dt.timedelta(days=settings.outbox_keep_days)
+        forgotten: int = run_in_database(
+            clean_database, lambda db: forget_delivered(db, keep=keep, now=later)
+        )
+        return forgotten
+
+    assert settings.outbox_keep_days == 30
+    assert forget(29) == 0
+    assert len(outbox(clean_database)) == 3
+    assert forget(31) == 3  # two notifications and the account letter
+    [dead] = outbox(clean_database)
+    assert dead.dead_at is not None  # stays until someone retries it
+    assert forget(400) == 0
 
 
 def test_a_receiver_that_recovers_gets_the_event_on_a_later_attempt(

@@ -39,9 +39,15 @@ def upgrade() -> None:
         "CREATE INDEX account_mail_due ON account_mail (next_attempt_at) "
         "WHERE delivered_at IS NULL AND dead_at IS NULL"
     )
+    # The worker forgets delivered notifications after PRIEMNAYA_OUTBOX_KEEP_DAYS: it finds
+    # them by this index, without reading the whole outbox each round.
+    op.execute(
+        "CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE delivered_at IS NOT NULL"
+    )
     # The payload carries a live link: the app may write a letter but never read one back.
     op.execute("GRANT INSERT ON account_mail TO priemnaya_app")
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX outbox_delivered")
     op.execute("DROP TABLE account_mail")

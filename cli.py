@@ -1497,6 +1497,7 @@ def up(demo: bool, host: str, port: int) -> None:
         click.echo(
             f"Priemnaya is up at {url}  (readiness: {url}/readyz, API: {url}/api/openapi.json)"
         )
+        click.echo(f"Citizens write at {url}/write and follow their message by its link")
         if demo:
             click.echo(f"Demo region: {url}/api/v1/tenants/demo-oblast/tree")
             click.echo(

@@ -85,6 +85,10 @@ def test_up_demo_serves_then_stops_cleanly(home_env: dict[str, str]) -> None:
             )
             assert signed.status_code == 200, signed.text
             assert browser.get("/api/v1/me").json()["grants"]
+            # A citizen finds the demo town on the form and sees its topics.
+            found = browser.get("/write", params={"q": "Северный"})
+            assert 'href="/write?territory=99701000"' in found.text
+            assert browser.get("/write", params={"territory": "99701000"}).status_code == 200
         assert postgres_processes(pgdata)
         spawned = psutil.Process(up.pid).children(recursive=True)
         assert spawned, "the worker runs as a child process"
@@ -94,6 +98,7 @@ def test_up_demo_serves_then_stops_cleanly(home_env: dict[str, str]) -> None:
     assert up.returncode == 0, err.decode()
     assert url in out.decode()
     assert "Demo region" in out.decode()
+    assert "/write" in out.decode()
     assert [p.pid for p in spawned if p.is_running() and p.status() != "zombie"] == []
     deadline = time.monotonic() + 10
     while postgres_processes(pgdata) and time.monotonic() < deadline:

@@ -23,7 +23,6 @@ from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from types import TracebackType
 from typing import BinaryIO, cast
 
 import anyio
@@ -31,6 +30,7 @@ import anyio.to_thread
 
 from storage.antivirus import VirusScanner
 from storage.backends import DirectUpload, ObjectStore
+from storage.closing import ClosedAfterUse
 from storage.errors import AttachmentRejected, ObjectMissing, RejectionReason, StorageError
 from storage.file_types import IMAGE_KINDS, FileKind
 from storage.filenames import content_disposition, sanitize_filename
@@ -66,7 +66,7 @@ class StoredAttachment:
     metadata_stripped: bool
 
 
-class SpooledFile:
+class SpooledFile(ClosedAfterUse):
     """Bytes being received: a temporary file that stays in memory up to 1 MiB and moves to
     disk beyond, with a running count and SHA-256."""
 
@@ -107,17 +107,6 @@ class SpooledFile:
 
     def close(self) -> None:
         self.file.close()
-
-    def __enter__(self) -> SpooledFile:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 async def spool_stream(
@@ -233,7 +222,7 @@ def store_spooled(
             result.close()
 
 
-class CheckedUpload:
+class CheckedUpload(ClosedAfterUse):
     """A file received through the app that passed every check, ready to be stored under
     ``attachment.key``: the caller may record its row while the bytes are being stored."""
 
@@ -255,17 +244,6 @@ class CheckedUpload:
         if self._result is not self._received:
             self._result.close()
         self._received.close()
-
-    def __enter__(self) -> CheckedUpload:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 async def check_upload(

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from stat import S_ISREG
-from types import TracebackType
 from typing import BinaryIO, Literal, NamedTuple, Protocol, runtime_checkable
 
 import urllib3
@@ -25,6 +24,7 @@ from minio.commonconfig import CopySource
 from minio.datatypes import PostPolicy
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
 
+from storage.closing import ClosedAfterUse
 from storage.config import BackendKind, StorageConfig
 from storage.errors import (
     ObjectMissing,
@@ -72,7 +72,7 @@ class DirectUpload:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
-class ObjectReader(Iterator[bytes]):
+class ObjectReader(ClosedAfterUse, Iterator[bytes]):
     """The chunks of one object, fetched as they are consumed. Close it (or use ``with``) when
     it is not read to the end, to give the connection or file handle back."""
 
@@ -87,17 +87,6 @@ class ObjectReader(Iterator[bytes]):
 
     def close(self) -> None:
         self._chunks.close()
-
-    def __enter__(self) -> ObjectReader:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @runtime_checkable

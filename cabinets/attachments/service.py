@@ -374,7 +374,11 @@ async def lock_uploads(
 
 
 def upload_problems(
-    tenant: Any, uploads: Sequence[UploadRef], found: Iterable[Any], *, photo_required: bool
+    tenant: ResponsibleTenant,
+    uploads: Sequence[UploadRef],
+    found: Iterable[Any],
+    *,
+    photo_required: bool,
 ) -> list[FieldError]:
     """Everything that stops ``uploads`` (as ``found`` by :func:`lock_uploads`) from going
     with a new message, each naming its upload."""

@@ -15,6 +15,7 @@ Nothing here keeps metadata rows: the caller records the returned ``StoredAttach
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import re
 import tempfile
@@ -67,17 +68,21 @@ class StoredAttachment:
 
 
 class SpooledFile(ClosedAfterUse):
-    """Bytes being received: a temporary file that stays in memory up to 1 MiB and moves to
-    disk beyond, with a running count and SHA-256."""
+    """Bytes being received, with a running count and SHA-256: in memory up to 1 MiB, in a
+    temporary file beyond.
+
+    In memory the chunks are kept as they came and joined once, when first read: appending to
+    a growing buffer and copying it out again cost more CPU than the rest of an upload's
+    handling of those bytes (each new megabyte buffer is fresh pages to fault in)."""
 
     def __init__(self, limit: int | None = None, *, filename: str | None = None) -> None:
-        # Owned by this object and closed by close(); typeshed types it IO[bytes], not BinaryIO.
-        spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_LIMIT)  # noqa: SIM115
-        self.file = cast(BinaryIO, spool)
         self.size = 0
         self._hash = hashlib.sha256()
         self._limit = limit
         self._filename = filename
+        self._chunks: list[bytes] = []
+        self._memory: io.BytesIO | None = None
+        self._disk: BinaryIO | None = None
 
     @property
     def sha256(self) -> str:
@@ -85,28 +90,41 @@ class SpooledFile(ClosedAfterUse):
 
     def write(self, chunk: bytes) -> None:
         """Append ``chunk``; ``AttachmentRejected`` as soon as the total passes the limit."""
+        if self._memory is not None:
+            raise ValueError("a spooled file is written before it is read")
         self.size += len(chunk)
         if self._limit is not None and self.size > self._limit:
             raise too_large(self._limit, filename=self._filename)
         self._hash.update(chunk)
-        self.file.write(chunk)
+        if self._disk is not None:
+            self._disk.write(chunk)
+        elif self.size > SPOOL_MEMORY_LIMIT:
+            # Owned by this object and closed by close().
+            self._disk = cast(BinaryIO, tempfile.TemporaryFile())  # noqa: SIM115
+            self._disk.writelines(self._chunks)
+            self._disk.write(chunk)
+            self._chunks = []
+        else:
+            self._chunks.append(chunk)
 
     def rewind(self) -> BinaryIO:
-        self.file.seek(0)
-        return self.file
-
-    def recount(self) -> None:
-        """Recompute size and hash after the file was written to directly."""
-        self._hash = hashlib.sha256()
-        self.size = 0
-        self.file.seek(0)
-        while chunk := self.file.read(_READ_CHUNK):
-            self._hash.update(chunk)
-            self.size += len(chunk)
-        self.file.seek(0)
+        """The bytes, from the start (read them before rewinding again)."""
+        if self._disk is not None:
+            self._disk.seek(0)
+            return self._disk
+        if self._memory is None:
+            # BytesIO shares the joined bytes, and reading them whole returns them uncopied.
+            self._memory = io.BytesIO(b"".join(self._chunks))
+            self._chunks = []
+        self._memory.seek(0)
+        return self._memory
 
     def close(self) -> None:
-        self.file.close()
+        self._chunks = []
+        if self._memory is not None:
+            self._memory.close()
+        if self._disk is not None:
+            self._disk.close()
 
 
 async def spool_stream(
@@ -140,7 +158,7 @@ async def spool_stream(
 
 
 def spool_chunks(
-    chunks: Iterable[bytes], *, limit: int, filename: str | None = None
+    chunks: Iterable[bytes], *, limit: int | None, filename: str | None = None
 ) -> SpooledFile:
     """The synchronous twin of ``spool_stream``."""
     spooled = SpooledFile(limit, filename=filename)
@@ -175,19 +193,15 @@ def _inspect(
             )
     if kind not in IMAGE_KINDS or not policy.strip_image_metadata:
         return spooled, kind
-    cleaned = SpooledFile()
-    try:
-        strip_image_metadata(
-            spooled.rewind(), kind, cleaned.file, max_pixels=policy.max_image_pixels
-        )
-        cleaned.recount()
-    except AttachmentRejected as exc:
-        cleaned.close()
-        raise exc.for_file(filename=filename) from exc
-    except BaseException:
-        cleaned.close()
-        raise
-    return cleaned, kind
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_LIMIT) as output:
+        try:
+            strip_image_metadata(
+                spooled.rewind(), kind, cast(BinaryIO, output), max_pixels=policy.max_image_pixels
+            )
+        except AttachmentRejected as exc:
+            raise exc.for_file(filename=filename) from exc
+        output.seek(0)
+        return spool_chunks(iter(partial(output.read, _READ_CHUNK), b""), limit=None), kind
 
 
 def store_spooled(
@@ -207,7 +221,7 @@ def store_spooled(
     try:
         stripped = result is not spooled
         if stripped or stored_content_type != kind.mime_type:
-            store.put(key, result.rewind(), result.size, kind.mime_type)
+            store.put(key, result.rewind(), result.size, kind.mime_type, sha256=result.sha256)
         return StoredAttachment(
             key=key,
             filename=filename,
@@ -238,6 +252,7 @@ class CheckedUpload(ClosedAfterUse):
             self._result.rewind(),
             self._result.size,
             self.attachment.content_type,
+            sha256=self.attachment.sha256,
         )
 
     def close(self) -> None:

@@ -17,12 +17,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from stat import S_ISREG
 from typing import BinaryIO, Literal, NamedTuple, Protocol, runtime_checkable
+from urllib.parse import urlunsplit
 
 import urllib3
 from minio import Minio
+from minio import time as s3_time
 from minio.commonconfig import CopySource
+from minio.credentials.credentials import Credentials
 from minio.datatypes import PostPolicy
 from minio.error import InvalidResponseError, MinioException, S3Error, ServerError
+from minio.helpers import BaseURL
+from minio.signer import sign_v4_s3
 
 from storage.closing import ClosedAfterUse
 from storage.config import BackendKind, StorageConfig
@@ -99,8 +104,12 @@ class ObjectStore(Protocol):
         """Create the bucket or directory when missing; ``StorageMisconfigured`` naming the
         lacking right when that is not possible."""
 
-    def put(self, key: str, stream: BinaryIO, size: int, content_type: str) -> None:
-        """Store exactly ``size`` bytes read from ``stream`` under ``key`` (replacing any)."""
+    def put(
+        self, key: str, stream: BinaryIO, size: int, content_type: str, *, sha256: str | None = None
+    ) -> None:
+        """Store exactly ``size`` bytes read from ``stream`` under ``key`` (replacing any).
+        ``sha256``, when the caller has hashed the bytes, lets the store verify them on arrival
+        instead of hashing them again."""
 
     def open(self, key: str) -> ObjectReader:
         """The object's bytes as a stream of chunks; ``ObjectMissing`` when absent."""
@@ -176,6 +185,15 @@ _UNAVAILABLE_CODES = frozenset(
 )
 
 
+def _refusal(response: urllib3.BaseHTTPResponse) -> MinioException:
+    """The exception minio raises for this failed answer: an S3 error when it says which."""
+    content_type = response.headers.get("content-type", "")
+    if response.data and "application/xml" in content_type.split(";"):
+        return S3Error.fromxml(response)
+    body = response.data.decode(errors="replace") if response.data else None
+    return InvalidResponseError(response.status, content_type, body)
+
+
 class S3Store:
     """Objects in one bucket of an S3 API (MinIO), through the ``minio`` client."""
 
@@ -189,13 +207,21 @@ class S3Store:
         self._region = config.s3_region
         self._upload_ttl = config.upload_url_ttl
         self._download_ttl = config.download_url_ttl
+        self._http = _http_client(config)
         self._client = Minio(
             config.s3_endpoint,
             access_key=config.s3_access_key,
             secret_key=config.s3_secret_key,
             secure=config.s3_secure,
             region=config.s3_region,
-            http_client=_http_client(config),
+            http_client=self._http,
+        )
+        scheme = "https" if config.s3_secure else "http"
+        self._base_url = BaseURL(f"{scheme}://{config.s3_endpoint}", config.s3_region)
+        self._credentials = (
+            Credentials(config.s3_access_key, config.s3_secret_key)
+            if config.s3_access_key and config.s3_secret_key
+            else None
         )
         public_endpoint = config.s3_public_endpoint or config.s3_endpoint
         public_secure = (
@@ -285,11 +311,21 @@ class S3Store:
                 return  # created meanwhile by another instance
             raise
 
-    def put(self, key: str, stream: BinaryIO, size: int, content_type: str) -> None:
+    def put(
+        self, key: str, stream: BinaryIO, size: int, content_type: str, *, sha256: str | None = None
+    ) -> None:
         check_object_key(key)
         with self._errors(f"store {key!r}", right="s3:PutObject", key=key):
             try:
-                self._put(key, stream, size, content_type)
+                if sha256 is not None and self._credentials is not None and size <= _S3_PART_SIZE:
+                    body = stream.read(size)
+                    if len(body) != size:
+                        raise StorageError(
+                            f"cannot store {key!r}: the data ended {size - len(body)} bytes early"
+                        )
+                    self._put_hashed(key, body, content_type, sha256)
+                else:
+                    self._put(key, stream, size, content_type)
             except OSError as exc:
                 # minio raises a bare IOError when the stream holds fewer bytes than declared;
                 # any other OSError is the network failing under the client.
@@ -307,6 +343,35 @@ class S3Store:
             part_size=_S3_PART_SIZE if size > _S3_PART_SIZE else 0,
             num_parallel_uploads=1,
         )
+
+    def _put_hashed(self, key: str, body: bytes, content_type: str, sha256: str) -> None:
+        """One PUT signed over the caller's SHA-256 of ``body``, as ``put_object`` signs its own:
+        the store refuses bytes that do not match it (XAmzContentSHA256Mismatch), and the body
+        is not hashed a second time here (``put_object`` hashes every body, and over HTTPS adds
+        an MD5 of it: the largest CPU cost of an upload after receiving it)."""
+        assert self._credentials is not None
+        url = self._base_url.build(
+            method="PUT", region=self._region, bucket_name=self._bucket, object_name=key
+        )
+        date = s3_time.utcnow()
+        headers = sign_v4_s3(
+            method="PUT",
+            url=url,
+            region=self._region,
+            headers={
+                "Host": url.netloc,
+                "Content-Type": content_type,
+                "Content-Length": str(len(body)),
+                "x-amz-content-sha256": sha256,
+                "x-amz-date": s3_time.to_amz_date(date),
+            },
+            credentials=self._credentials,
+            content_sha256=sha256,
+            date=date,
+        )
+        response = self._http.urlopen("PUT", urlunsplit(url), body=body, headers=headers)
+        if response.status != 200:
+            raise _refusal(response)
 
     def open(self, key: str) -> ObjectReader:
         check_object_key(key)
@@ -491,7 +556,10 @@ class LocalDiskStore:
             Path(tmp_name).unlink(missing_ok=True)
             raise
 
-    def put(self, key: str, stream: BinaryIO, size: int, content_type: str) -> None:
+    def put(
+        self, key: str, stream: BinaryIO, size: int, content_type: str, *, sha256: str | None = None
+    ) -> None:
+        # The bytes go no further than this machine's disk: a digest has nothing to catch.
         path = self._path(key)
 
         def copy_exactly(tmp: BinaryIO) -> None:

@@ -171,27 +171,27 @@ async def _insert(
 ) -> UploadReceipt:
     upload_id = uuid.uuid4()
     token = secrets.token_urlsafe(24)
-    # One round trip: every upload through the app pays for this row.
-    async with db.tenant_pipeline([tenant_id]) as pipe:
-        await pipe.execute(
-            _INSERT_UPLOAD,
-            {
-                "t": tenant_id,
-                "id": upload_id,
-                "m": message_id,
-                "purpose": purpose,
-                "status": status,
-                "key": key,
-                "filename": stored.filename if stored else filename,
-                "type": stored.content_type if stored else content_type,
-                "size": stored.size if stored else None,
-                "declared": declared_size,
-                "sha": bytes.fromhex(stored.sha256) if stored else None,
-                "secret": _digest(token),
-                "by": uploaded_by,
-                "attached": _now() if message_id else None,
-            },
-        )
+    # One message to the database: every upload through the app pays for this row.
+    await db.tenant_write(
+        [tenant_id],
+        _INSERT_UPLOAD,
+        {
+            "t": tenant_id,
+            "id": upload_id,
+            "m": message_id,
+            "purpose": purpose,
+            "status": status,
+            "key": key,
+            "filename": stored.filename if stored else filename,
+            "type": stored.content_type if stored else content_type,
+            "size": stored.size if stored else None,
+            "declared": declared_size,
+            "sha": bytes.fromhex(stored.sha256) if stored else None,
+            "secret": _digest(token),
+            "by": uploaded_by,
+            "attached": _now() if message_id else None,
+        },
+    )
     return UploadReceipt(
         id=upload_id,
         token=token,

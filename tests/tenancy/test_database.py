@@ -1,7 +1,7 @@
 """Transactions: the pipelined one keeps the session's guarantees, and pooled connections that
 the server dropped are replaced."""
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import psycopg
@@ -109,3 +109,63 @@ async def test_a_connection_dropped_in_steady_use_fails_once_then_the_pool_is_re
         await backend_of(db)
     assert failed.value.connection_invalidated
     assert await backend_of(db) != dropped
+
+
+@pytest.fixture
+async def one_connection(db: Database) -> AsyncIterator[Database]:
+    """The same database through a pool of one connection: what one use leaves on the
+    connection, the next one meets."""
+    lone = Database(db.urls, pool_size=1, max_overflow=0)
+    yield lone
+    await lone.dispose()
+
+
+async def test_a_tenant_write_lands_under_its_scope_and_leaves_no_scope_behind(
+    one_connection: Database, two_tenants: tuple[TenantRead, ...]
+) -> None:
+    a, b = two_tenants
+    await one_connection.tenant_write([a.id], RECORD, {"t": a.id, "a": "written.alone"})
+    assert "written.alone" in await actions(one_connection, a)
+    assert "written.alone" not in await actions(one_connection, b)
+    async with one_connection.public_session() as session:
+        left = await session.execute(text("SELECT current_setting('app.tenant_ids', true)"))
+        assert left.scalar_one() in ("", None)
+
+
+async def test_a_tenant_write_outside_its_scope_is_refused_and_the_connection_stays_transactional(
+    one_connection: Database, two_tenants: tuple[TenantRead, ...]
+) -> None:
+    a, b = two_tenants
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        await one_connection.tenant_write([a.id], RECORD, {"t": b.id, "a": "into.another"})
+    assert "into.another" not in await actions(one_connection, b)
+
+    async def write_then_fail() -> None:
+        async with one_connection.tenant_session([a.id]) as session:
+            await session.execute(RECORD, {"t": a.id, "a": "rolled.back"})
+            raise LookupError("the caller changed its mind")
+
+    with pytest.raises(LookupError):
+        await write_then_fail()
+    assert "rolled.back" not in await actions(one_connection, a)
+
+
+async def test_a_tenant_write_binds_its_parameters_as_values(
+    db: Database, two_tenants: tuple[TenantRead, ...]
+) -> None:
+    a, _ = two_tenants
+    hostile = "x'); DELETE FROM audit_log; --"
+    await db.tenant_write([a.id], RECORD, {"t": a.id, "a": hostile})
+    assert hostile in await actions(db, a)
+    assert len(await actions(db, a)) > 1  # nothing was deleted
+
+
+async def test_a_tenant_write_on_a_dropped_connection_fails_once_then_the_pool_is_renewed(
+    one_connection: Database, two_tenants: tuple[TenantRead, ...]
+) -> None:
+    a, _ = two_tenants
+    await drop_connection(one_connection, await backend_of(one_connection))
+    with pytest.raises(psycopg.OperationalError):
+        await one_connection.tenant_write([a.id], RECORD, {"t": a.id, "a": "on.a.dead.line"})
+    await one_connection.tenant_write([a.id], RECORD, {"t": a.id, "a": "on.a.new.line"})
+    assert "on.a.new.line" in await actions(one_connection, a)

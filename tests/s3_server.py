@@ -5,6 +5,7 @@ runs one for the whole session."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import socket
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
+from xml.etree import ElementTree
 
 import urllib3
 
@@ -81,3 +84,44 @@ def _wait_until_serving(url: str, process: subprocess.Popen[bytes], log_path: Pa
         except urllib3.exceptions.HTTPError:
             time.sleep(0.2)
     raise RuntimeError(f"moto server did not start: {log_path.read_text()}")
+
+
+_IAM_SETUP = {
+    # moto's server tells services apart by the credential scope; nothing checks it yet.
+    "Authorization": "AWS4-HMAC-SHA256 Credential=setup/20260101/us-east-1/iam/aws4_request, "
+    "SignedHeaders=host, Signature=0",
+    "Content-Type": "application/x-www-form-urlencoded",
+}
+
+
+def check_signatures(server: S3Server) -> tuple[str, str]:
+    """From now on, the server checks every request's SigV4 signature (botocore computes it
+    again) and its IAM rights; returns the access key and secret key of a user allowed all of
+    S3. The switch is for the whole server process: use a server of its own."""
+    http = urllib3.PoolManager(timeout=5.0, retries=False)
+    base = f"http://{server.endpoint}/"
+
+    def iam(**params: str) -> str:
+        body = urlencode({"Version": "2010-05-08", **params})
+        response = http.request("POST", base, body=body, headers=_IAM_SETUP)
+        assert response.status == 200, response.data
+        return str(response.data.decode())
+
+    iam(Action="CreateUser", UserName="priemnaya")
+    # The answer comes from the test's own moto server.
+    created = ElementTree.fromstring(iam(Action="CreateAccessKey", UserName="priemnaya"))  # noqa: S314
+    namespace = {"iam": "https://iam.amazonaws.com/doc/2010-05-08/"}
+    access_key = created.findtext(".//iam:AccessKeyId", namespaces=namespace)
+    secret_key = created.findtext(".//iam:SecretAccessKey", namespaces=namespace)
+    assert access_key
+    assert secret_key
+    everything_in_s3 = {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}
+    iam(
+        Action="PutUserPolicy",
+        UserName="priemnaya",
+        PolicyName="s3",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [everything_in_s3]}),
+    )
+    switched = http.request("POST", f"{base}moto-api/reset-auth", body=b"0")
+    assert switched.status == 200, switched.data
+    return access_key, secret_key

@@ -1546,7 +1546,7 @@ def serve(host: str, port: int, workers: int) -> None:
     if problem := port_problem(host, port):
         raise CommandError(problem)
     uvicorn.run(
-        "cabinets.app:create_app",
+        "cabinets.app:create_served_app",
         factory=True,
         host=host,
         port=port,

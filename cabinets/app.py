@@ -43,6 +43,7 @@ from storage.backends import ObjectStore, open_store
 from storage.errors import StorageUnavailable
 from tenancy import migrate
 from tenancy.database import Database, resolve_database_urls
+from tenancy.logs import configure_logging
 from tenancy.routing import endpoints as routing_endpoints
 from tenancy.routing.cache import RoutingCache
 from tenancy.routing.service import load_index
@@ -105,6 +106,14 @@ async def prepare_store(store: ObjectStore) -> None:
         await anyio.to_thread.run_sync(store.ensure_ready)
     except StorageUnavailable as exc:
         log.warning("file storage unreachable at start", error=str(exc))
+
+
+def create_served_app() -> Starlette:
+    """The app as ``priemnaya serve`` runs it. Each of uvicorn's worker processes starts afresh
+    and builds the app here, so each configures its own logging (level, format)."""
+    settings = load_settings()
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:

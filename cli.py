@@ -1026,7 +1026,8 @@ def storage_purge(older_than: str, dry_run: bool, as_json: bool) -> None:
 
 @main.group()
 def outbox() -> None:
-    """Notifications waiting, delivered or dead (e-mail and webhooks)."""
+    """Notifications waiting, delivered or dead (e-mail and webhooks), and letters about
+    accounts."""
 
 
 def _when(value: datetime | None) -> str:
@@ -1061,6 +1062,35 @@ def outbox_list(state: str, tenant: str | None, limit: int, as_json: bool) -> No
             for e in entries
         ],
         ["id", "tenant", "kind", "to", "attempts", "next", "done", "last error"],
+    )  # fmt: skip
+
+
+@outbox.command("accounts")
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "dead", "delivered"]),
+    default="pending",
+    show_default=True,
+)
+@click.option("--limit", type=int, default=50, show_default=True)
+@json_option
+@reports_errors
+def outbox_accounts(state: str, limit: int, as_json: bool) -> None:
+    """List letters about accounts (password resets, staff invitations) in a state. A dead one
+    is not sent again: its link is gone; ask for a new reset, or invite again."""
+    from cabinets.notifications import service
+
+    letters = run_with_database(lambda db: service.list_account_mail(db, state=state, limit=limit))
+    if as_json:
+        emit_json(letters)
+        return
+    render_table(
+        [
+            (m.id, m.kind, m.recipient, m.attempts, _when(m.next_attempt_at),
+             _when(m.delivered_at or m.dead_at), m.last_error or "")
+            for m in letters
+        ],
+        ["id", "kind", "to", "attempts", "next", "done", "last error"],
     )  # fmt: skip
 
 

@@ -6,8 +6,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from cabinets.notifications.delivery import deliver_account_mail
 from cli import main
+from tenancy.database import DatabaseUrls
 from tenancy.settings import Settings
+from tests.databases import run_in_database
+from tests.test_up import free_port
 
 
 @pytest.fixture
@@ -194,6 +198,33 @@ def test_new_staff_get_invitation_links_to_set_a_password(cli_env: Settings) -> 
     assert "email: no staff member with e-mail 'ghost@example.ru'" in unknown.output
     never = runner.invoke(main, ["staff", "invite", "ann@example.ru", "--expires", "never"])
     assert never.exit_code == 2
+
+
+def test_letters_about_accounts_are_listed_by_state_without_their_links(
+    cli_env: Settings, clean_database: DatabaseUrls
+) -> None:
+    runner = CliRunner()
+    seed_school(runner)
+    invited = runner.invoke(main, ["staff", "add", "ann@example.ru", "--name", "Ann"])
+    assert invited.exit_code == 0, invited.output
+    pending = runner.invoke(main, ["outbox", "accounts", "--json"])
+    assert pending.exit_code == 0, pending.output
+    [letter] = json.loads(pending.output)
+    assert (letter["kind"], letter["recipient"]) == ("account.invitation", "mailto:ann@example.ru")
+    assert "/auth/invitation/" not in pending.output
+    assert "payload" not in letter
+
+    # The mail server refuses for good: the letter dies at once.
+    failing = cli_env.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": free_port()})
+    run_in_database(clean_database, lambda db: deliver_account_mail(db, failing, max_attempts=1))
+    assert json.loads(runner.invoke(main, ["outbox", "accounts", "--json"]).output) == []
+    dead = runner.invoke(main, ["outbox", "accounts", "--state", "dead"])
+    assert dead.exit_code == 0, dead.output
+    assert "account.invitation" in dead.output
+    assert "mailto:ann@example.ru" in dead.output
+    bad = runner.invoke(main, ["outbox", "accounts", "--limit", "0"])
+    assert bad.exit_code == 2
+    assert "limit" in bad.output
 
 
 def test_grant_revoke_and_list_staff(cli_env: Settings) -> None:

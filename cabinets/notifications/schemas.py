@@ -30,6 +30,21 @@ class OutboxEntry(BaseModel):
     last_error: str | None
 
 
+class AccountLetter(BaseModel):
+    """A letter about an account (a password reset, a staff invitation); its link is never
+    shown, and is gone once the letter is delivered or dead."""
+
+    id: int
+    kind: str  # account.reset, account.invitation
+    recipient: str  # mailto:<address>
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    dead_at: datetime | None
+    last_error: str | None
+
+
 class Subscription(BaseModel):
     """A tenant's webhook subscription; its secret is never shown again after creation."""
 

@@ -1,5 +1,6 @@
 """Operator work on notifications: the outbox (what is pending, dead, delivered; reviving dead
-letters) and each tenant's webhook subscriptions. Owner connection: these span tenants."""
+letters), the letters about accounts, and each tenant's webhook subscriptions. Owner
+connection: these span tenants."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cabinets.notifications.outbox import ANY_EVENT, EVENT_KINDS
 from cabinets.notifications.schemas import (
     OUTBOX_STATES,
+    AccountLetter,
     OutboxEntry,
     Subscription,
     SubscriptionCreated,
@@ -41,6 +43,13 @@ _STATE_FILTERS = {
 }
 
 
+def _check_listing(state: str, limit: int) -> None:
+    if state not in OUTBOX_STATES:
+        raise InvalidInput.one("state", f"must be one of {', '.join(OUTBOX_STATES)}")
+    if not 1 <= limit <= MAX_LIST:
+        raise InvalidInput.one("limit", f"must be between 1 and {MAX_LIST}")
+
+
 async def _tenant(session: AsyncSession, slug: str) -> Row[Any]:
     found = (
         await session.execute(
@@ -64,10 +73,7 @@ async def list_outbox(
 ) -> list[OutboxEntry]:
     """Outbox rows in ``state``: pending ones by next attempt, dead and delivered ones newest
     first; of one tenant (a slug) or of all."""
-    if state not in OUTBOX_STATES:
-        raise InvalidInput.one("state", f"must be one of {', '.join(OUTBOX_STATES)}")
-    if not 1 <= limit <= MAX_LIST:
-        raise InvalidInput.one("limit", f"must be between 1 and {MAX_LIST}")
+    _check_listing(state, limit)
     where, order = _STATE_FILTERS[state]
     params: dict[str, Any] = {"limit": limit}
     async with db.privileged_session() as session:
@@ -133,6 +139,26 @@ async def retry_outbox(
                 changes={"ids": sorted(revived)},
             )
         return sorted((_entry(row) for row in rows), key=lambda e: e.id)
+
+
+async def list_account_mail(
+    db: Database, *, state: str = "pending", limit: int = 50
+) -> list[AccountLetter]:
+    """Letters about accounts in ``state``, ordered as :func:`list_outbox` orders its rows.
+    A dead one is not sent again: its link is gone, and a new reset or invitation makes a new
+    letter."""
+    _check_listing(state, limit)
+    where, order = _STATE_FILTERS[state]
+    async with db.privileged_session() as session:
+        rows = await session.execute(
+            text(
+                "SELECT o.id, o.kind, o.recipient, o.created_at, o.attempts, o.next_attempt_at, "
+                f"o.delivered_at, o.dead_at, o.last_error FROM account_mail o WHERE {where} "
+                f"ORDER BY {order} LIMIT :limit"
+            ),
+            {"limit": limit},
+        )
+        return [AccountLetter.model_validate(row._mapping) for row in rows]
 
 
 async def _check_dead(session: AsyncSession, ids: Sequence[int], tenant_id: Any) -> None:

@@ -82,6 +82,7 @@ async def invalid_input(request: Request, exc: Exception) -> Response:
         "; ".join(str(e) for e in errors),
         errors=[
             {"field": e.field, "message": e.message}
+            | ({"code": e.code} if e.code else {})
             | ({"location": e.location} if e.location else {})
             for e in errors
         ],
@@ -115,12 +116,12 @@ async def forbidden(request: Request, exc: Exception) -> Response:
 
 
 async def attachment_rejected(request: Request, exc: Exception) -> Response:
-    field = (exc.field if isinstance(exc, AttachmentRejected) else None) or "file"
+    assert isinstance(exc, AttachmentRejected)
     return ProblemResponse(
         422,
         "Invalid input",
         str(exc),
-        errors=[{"field": field, "message": str(exc)}],
+        errors=[{"field": exc.field or "file", "message": str(exc), "code": exc.reason.value}],
         **_instance(request),
     )
 

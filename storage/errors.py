@@ -79,11 +79,13 @@ class AttachmentRejected(StorageError):
         *,
         filename: str | None = None,
         field: str | None = None,
+        limit: int | None = None,
     ) -> None:
         self.reason = reason
         self.detail = detail
         self.filename = filename
         self.field = field
+        self.limit = limit  # the bound broken (bytes, or files), when there is one
         label = filename or field
         super().__init__(f"{label}: {detail}" if label else detail)
 
@@ -94,4 +96,5 @@ class AttachmentRejected(StorageError):
             self.detail,
             filename=filename if filename is not None else self.filename,
             field=field if field is not None else self.field,
+            limit=self.limit,
         )

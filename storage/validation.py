@@ -54,6 +54,7 @@ def check_attachment_count(count: int, policy: AttachmentPolicy = DEFAULT_POLICY
         raise AttachmentRejected(
             RejectionReason.TOO_MANY_FILES,
             f"a message can carry at most {policy.max_files} files; {count} were attached",
+            limit=policy.max_files,
         )
 
 
@@ -62,6 +63,7 @@ def too_large(limit: int, *, filename: str | None = None) -> AttachmentRejected:
         RejectionReason.TOO_LARGE,
         f"the file is larger than the {format_size(limit)} limit",
         filename=filename,
+        limit=limit,
     )
 
 

@@ -10,11 +10,17 @@ from pydantic import ValidationError
 
 @dataclass(frozen=True)
 class FieldError:
-    """What is wrong with one field; ``location`` is ``file:line`` for manifest input."""
+    """What is wrong with one field; ``location`` is ``file:line`` for manifest input.
+
+    ``code`` names the kind of problem for programs and for pages that word it in the user's
+    language (pydantic's error types, such as ``missing`` or ``string_too_long``, or a
+    service's own, such as ``contact_required``); ``limit`` is the bound it broke, if any."""
 
     field: str
     message: str
     location: str | None = None
+    code: str | None = None
+    limit: int | float | None = None
 
     def __str__(self) -> str:
         prefix = f"{self.location}: " if self.location else ""
@@ -33,8 +39,8 @@ class InvalidInput(DomainError):
         super().__init__("; ".join(str(e) for e in errors))
 
     @classmethod
-    def one(cls, field: str, message: str) -> InvalidInput:
-        return cls([FieldError(field, message)])
+    def one(cls, field: str, message: str, *, code: str | None = None) -> InvalidInput:
+        return cls([FieldError(field, message, code=code)])
 
     @classmethod
     def from_validation(cls, exc: ValidationError, *, location: str | None = None) -> InvalidInput:
@@ -70,10 +76,15 @@ class Forbidden(DomainError):
     operator publishing the federal catalog)."""
 
 
+_LIMITS = ("max_length", "min_length", "le", "ge", "lt", "gt")
+
+
 def field_errors(exc: ValidationError, *, location: str | None = None) -> list[FieldError]:
     errors = []
     for error in exc.errors():
         field = ".".join(str(part) for part in error["loc"]) or "input"
         message = error["msg"].removeprefix("Value error, ")
-        errors.append(FieldError(field, message, location))
+        context = error.get("ctx", {})
+        limit = next((context[k] for k in _LIMITS if isinstance(context.get(k), int | float)), None)
+        errors.append(FieldError(field, message, location, code=error["type"], limit=limit))
     return errors

@@ -385,7 +385,12 @@ def upload_problems(
     problems: list[FieldError] = []
     if len(uploads) > tenant.attachment_max_files:
         problems.append(
-            FieldError("attachments", f"at most {tenant.attachment_max_files} files a message")
+            FieldError(
+                "attachments",
+                f"at most {tenant.attachment_max_files} files a message",
+                code="too_many_files",
+                limit=tenant.attachment_max_files,
+            )
         )
     rows = {r.id: r for r in found}
     for i, upload in enumerate(uploads):
@@ -393,15 +398,25 @@ def upload_problems(
         where = f"attachments[{i}]"
         if row is None or not hmac.compare_digest(bytes(row.secret_hash), _digest(upload.token)):
             # Another tenant's upload is not even acknowledged.
-            problems.append(FieldError(where, "no such upload (or the token is wrong)"))
+            problems.append(
+                FieldError(where, "no such upload (or the token is wrong)", code="unknown_upload")
+            )
         elif row.status == "uploading":
-            problems.append(FieldError(where, "the upload was not confirmed"))
+            problems.append(
+                FieldError(where, "the upload was not confirmed", code="unconfirmed_upload")
+            )
         elif row.status != "pending":
-            problems.append(FieldError(where, "this file is already attached to a message"))
+            problems.append(
+                FieldError(where, "this file is already attached to a message", code="attached")
+            )
     if photo_required and not any(
         rows.get(u.id) is not None and rows[u.id].content_type in IMAGE_TYPES for u in uploads
     ):
-        problems.append(FieldError("attachments", "this topic needs a photo of the problem"))
+        problems.append(
+            FieldError(
+                "attachments", "this topic needs a photo of the problem", code="photo_required"
+            )
+        )
     return problems
 
 

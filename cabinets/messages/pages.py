@@ -22,6 +22,7 @@ from starlette.routing import Route
 from cabinets.attachments import service as attachment_service
 from cabinets.messages import service, tracking
 from cabinets.messages.schemas import ClarifyInput, MessageSubmission, RatingInput
+from cabinets.messages.wording import FIELD_LABELS, flood_text, problem_text, rejection_text
 from cabinets.pages import render_page
 from rbac.access import Principal, public
 from storage.errors import AttachmentRejected
@@ -108,7 +109,10 @@ async def rate_form(request: Request) -> Response:
 
 
 def _reason(exc: InvalidInput | Conflict) -> str:
-    return exc.errors[0].message if isinstance(exc, InvalidInput) else str(exc)
+    if isinstance(exc, InvalidInput):
+        return "; ".join(problem_text(e) for e in exc.errors)
+    # The form was offered for a state the message has since left.
+    return "Обращение уже в другом состоянии: обновите страницу"
 
 
 # --- writing a message ---------------------------------------------------------------------
@@ -233,15 +237,14 @@ async def write_message(request: Request) -> Response:
                 ip=request.client.host if request.client else None,
                 limits=service.IntakeLimits.configured(settings),
             )  # fmt: skip
-        except (InvalidInput, AttachmentRejected) as exc:
-            problems = (
-                [f"{e.field}: {e.message}" for e in exc.errors]
-                if isinstance(exc, InvalidInput)
-                else [str(exc)]
-            )
+        except InvalidInput as exc:
+            labels = FIELD_LABELS | {f"fields.{q['code']}": q["title"] for q in topic["fields"]}
+            problems = [problem_text(e, labels) for e in exc.errors]
             return await _write_page(request, 422, problems=problems, values=values)
+        except AttachmentRejected as exc:
+            return await _write_page(request, 422, problems=[rejection_text(exc)], values=values)
         except TooManyRequests as exc:
-            return await _write_page(request, 429, error=str(exc), values=values)
+            return await _write_page(request, 429, error=flood_text(exc), values=values)
     return _back(receipt.number, receipt.token, "Обращение отправлено: сохраните эту страницу")
 
 

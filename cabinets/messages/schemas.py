@@ -9,7 +9,9 @@ from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from tenancy.errors import FieldError
 from tenancy.routing.schemas import ExtraField, FieldType
 from tenancy.staff.schemas import EmailAddress
 
@@ -35,7 +37,9 @@ class Applicant(BaseModel):
     @model_validator(mode="after")
     def _legal_entity(self) -> Applicant:
         if self.kind is ApplicantKind.LEGAL and not self.organization:
-            raise ValueError("organization: a legal entity names its organization")
+            raise PydanticCustomError(
+                "organization_required", "organization: a legal entity names its organization"
+            )
         return self
 
 
@@ -69,55 +73,64 @@ class MessageSubmission(BaseModel):
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("must not be blank")
+            raise PydanticCustomError("blank", "must not be blank")
         return value.strip()
 
     @field_validator("consent")
     @classmethod
     def _consent(cls, value: bool) -> bool:
         if value is not True:
-            raise ValueError("consent to the processing of personal data is required")
+            raise PydanticCustomError(
+                "consent_required", "consent to the processing of personal data is required"
+            )
         return value
 
     @model_validator(mode="after")
     def _coordinates(self) -> MessageSubmission:
         if (self.latitude is None) != (self.longitude is None):
-            raise ValueError("latitude and longitude: give both or neither")
+            raise PydanticCustomError(
+                "coordinates_pair", "latitude and longitude: give both or neither"
+            )
         return self
 
 
-def field_problems(definitions: list[ExtraField], values: dict[str, Any]) -> list[str]:
-    """What is wrong with a topic's extra answers, each as ``fields.code: message``."""
+def field_problems(definitions: list[ExtraField], values: dict[str, Any]) -> list[FieldError]:
+    """What is wrong with a topic's extra answers, each at ``fields.<code>``."""
     problems = []
     known = {d.code: d for d in definitions}
     for code in values:
         if code not in known:
-            problems.append(f"fields.{code}: this topic asks no such question")
+            problems.append(
+                FieldError(f"fields.{code}", "this topic asks no such question", code="not_asked")
+            )
     for definition in definitions:
         value = values.get(definition.code)
         where = f"fields.{definition.code}"
         if value in (None, "", []):
             if definition.required:
-                problems.append(f"{where}: required ({definition.title})")
+                problems.append(FieldError(where, f"required ({definition.title})", code="missing"))
             continue
         kind = definition.type
+        choices = ", ".join(definition.choices)
         if kind is FieldType.NUMBER and (
             isinstance(value, bool) or not isinstance(value, int | float)
         ):
-            problems.append(f"{where}: must be a number")
+            problems.append(FieldError(where, "must be a number", code="number_type"))
         elif kind is FieldType.STRING and not isinstance(value, str):
-            problems.append(f"{where}: must be text")
+            problems.append(FieldError(where, "must be text", code="string_type"))
         elif kind is FieldType.DATE:
             try:
                 date.fromisoformat(str(value))
             except ValueError:
-                problems.append(f"{where}: must be a date (YYYY-MM-DD)")
+                problems.append(
+                    FieldError(where, "must be a date (YYYY-MM-DD)", code="date_parsing")
+                )
         elif kind is FieldType.SINGLE and value not in definition.choices:
-            problems.append(f"{where}: must be one of {', '.join(definition.choices)}")
+            problems.append(FieldError(where, f"must be one of {choices}", code="choice"))
         elif kind is FieldType.MULTI and (
             not isinstance(value, list) or any(v not in definition.choices for v in value)
         ):
-            problems.append(f"{where}: must be a list of {', '.join(definition.choices)}")
+            problems.append(FieldError(where, f"must be a list of {choices}", code="choice"))
     return problems
 
 

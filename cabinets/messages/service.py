@@ -180,7 +180,9 @@ async def submit_message(
     uploads = [UploadRef(a.id, a.token) for a in submission.attachments]
     if filed is None and uploads:
         raise InvalidInput.one(
-            "attachments", "no organization answers this here yet: send the message without files"
+            "attachments",
+            "no organization answers this here yet: send the message without files",
+            code="files_not_taken_here",
         )
     # A message's transaction sees its tenant from the start (row-level security).
     async with db.tenant_pipeline([filed.id] if filed else []) as pipe:
@@ -236,12 +238,14 @@ def _applicant(submission: MessageSubmission, citizen: Citizen | None) -> dict[s
     elif citizen is not None:
         applicant = {"kind": "individual", "name": citizen.name, "email": citizen.email}
     else:
-        raise InvalidInput.one("applicant", "required: who writes (or sign in)")
+        raise InvalidInput.one("applicant", "required: who writes (or sign in)", code="missing")
     if citizen is not None and not applicant.get("email"):
         applicant["email"] = citizen.email
     if not applicant.get("email") and not applicant.get("phone"):
         raise InvalidInput.one(
-            "applicant.email", "give an e-mail or a phone number, so that the answer reaches you"
+            "applicant.email",
+            "give an e-mail or a phone number, so that the answer reaches you",
+            code="contact_required",
         )
     return applicant
 
@@ -250,13 +254,14 @@ def _submission_problems(submission: MessageSubmission, topic: PublishedTopic) -
     problems = []
     if topic.address_required and not (submission.address or submission.latitude is not None):
         problems.append(
-            FieldError("address", f"the topic {topic.title!r} needs the place: an address")
+            FieldError(
+                "address",
+                f"the topic {topic.title!r} needs the place: an address",
+                code="address_required",
+            )
         )
     definitions = [ExtraField.model_validate(f) for f in topic.fields]
-    for problem in field_problems(definitions, submission.fields):
-        where, _, message = problem.partition(": ")
-        problems.append(FieldError(where, message))
-    return problems
+    return problems + field_problems(definitions, submission.fields)
 
 
 _COUNT_ATTEMPT = text(

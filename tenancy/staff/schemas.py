@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PLATFORM = "platform"  # the TENANT argument that means a platform role
@@ -18,7 +19,7 @@ def email_problem(email: str) -> str | None:
 
 def _email_address(value: str) -> str:
     if problem := email_problem(value.strip()):
-        raise ValueError(problem)
+        raise PydanticCustomError("email", problem)
     return value.strip().lower()
 
 

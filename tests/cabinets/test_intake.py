@@ -61,6 +61,20 @@ def test_bad_submissions_are_refused_naming_each_field(client: TestClient) -> No
     assert client.get("/api/v1/tracking/00-0000000", params={"token": "x"}).status_code == 404
 
 
+def test_each_problem_names_its_kind_for_programs(client: TestClient) -> None:
+    def codes(body: dict[str, Any]) -> dict[str, str]:
+        refused = client.post("/api/v1/messages", json=body)
+        assert refused.status_code == 422, refused.text
+        return {e["field"]: e["code"] for e in refused.json()["errors"]}
+
+    assert codes(POTHOLE | {"consent": False}) == {"consent": "consent_required"}
+    assert codes({k: v for k, v in POTHOLE.items() if k != "consent"}) == {"consent": "missing"}
+    assert codes(POTHOLE | {"text": "я" * 10_001}) == {"text": "string_too_long"}
+    assert codes(POTHOLE | {"address": None}) == {"address": "address_required"}
+    anonymous = POTHOLE | {"applicant": {"name": "Аноним"}}
+    assert codes(anonymous) == {"applicant.email": "contact_required"}
+
+
 def test_a_retried_submission_returns_the_first_receipt(client: TestClient) -> None:
     headers = {"Idempotency-Key": "form-7f3a9c1e-retry"}
     message = pothole(client)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx2 as httpx
+
 from tests.cabinets.message_world import POTHOLE, World
 from tests.storage.samples import jpeg_with_gps
 
@@ -70,12 +72,26 @@ def test_a_refused_form_names_every_problem_and_keeps_what_was_written(world: Wo
         files=NO_FILE,
     )
     assert refused.status_code == 422
-    assert "consent" in refused.text
-    assert "email" in refused.text
+    # In the citizen's language, each at the form's own label.
+    assert "Согласие на обработку персональных данных: без согласия" in refused.text
+    assert "Эл. почта: это не адрес электронной почты" in refused.text
+    assert "consent" not in problems_of(refused)
     assert str(POTHOLE["text"]) in refused.text  # kept for the next try
     no_photo = world.citizen.post(form_action(refused), data=pothole_form(), files=NO_FILE)
     assert no_photo.status_code == 422
-    assert "this topic needs a photo" in no_photo.text
+    assert "Фотографии и документы: по этой теме нужна фотография проблемы" in no_photo.text
+    disguised = world.citizen.post(
+        form_action(no_photo),
+        data=pothole_form(),
+        files=[("files", ("яма.jpg", b"MZ\x90\x00" + b"\x00" * 100, "image/jpeg"))],
+    )
+    assert disguised.status_code == 422
+    assert "«яма.jpg»: такие файлы не принимаются" in disguised.text
+
+
+def problems_of(page: httpx.Response) -> str:
+    found = re.search(r'<ul class="error" role="alert">(.*?)</ul>', page.text, re.S)
+    return found.group(1) if found else ""
 
 
 def test_the_form_needs_its_csrf_token_and_a_known_place(world: World) -> None:

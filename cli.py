@@ -1034,13 +1034,16 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-@outbox.command("list")
-@click.option(
+_delivery_state = click.option(
     "--state",
     type=click.Choice(["pending", "dead", "delivered"]),
     default="pending",
     show_default=True,
 )
+
+
+@outbox.command("list")
+@_delivery_state
 @click.option("--tenant", help="Only this tenant's (slug).")
 @click.option("--limit", type=int, default=50, show_default=True)
 @json_option
@@ -1066,12 +1069,7 @@ def outbox_list(state: str, tenant: str | None, limit: int, as_json: bool) -> No
 
 
 @outbox.command("accounts")
-@click.option(
-    "--state",
-    type=click.Choice(["pending", "dead", "delivered"]),
-    default="pending",
-    show_default=True,
-)
+@_delivery_state
 @click.option("--limit", type=int, default=50, show_default=True)
 @json_option
 @reports_errors

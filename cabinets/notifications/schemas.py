@@ -12,37 +12,34 @@ OutboxState = Literal["pending", "dead", "delivered"]
 OUTBOX_STATES: tuple[OutboxState, ...] = ("pending", "dead", "delivered")
 
 
-class OutboxEntry(BaseModel):
-    """One notification to one recipient; the payload (personal data) is left out."""
+class Delivery(BaseModel):
+    """Where a letter or a notification is on its way: attempts, the next one, the outcome."""
 
     id: int
+    kind: str
+    recipient: str
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    dead_at: datetime | None
+    last_error: str | None
+
+
+class OutboxEntry(Delivery):
+    """One notification to one recipient (``mailto:<address>``, or the webhook URL); the
+    payload (personal data) is left out."""
+
     tenant: str  # slug
     event_id: uuid.UUID
-    kind: str
     channel: str  # email, webhook
-    recipient: str  # mailto:<address>, or the webhook URL
     message_id: uuid.UUID | None
-    created_at: datetime
-    attempts: int
-    next_attempt_at: datetime
-    delivered_at: datetime | None
-    dead_at: datetime | None
-    last_error: str | None
 
 
-class AccountLetter(BaseModel):
-    """A letter about an account (a password reset, a staff invitation); its link is never
-    shown, and is gone once the letter is delivered or dead."""
-
-    id: int
-    kind: str  # account.reset, account.invitation
-    recipient: str  # mailto:<address>
-    created_at: datetime
-    attempts: int
-    next_attempt_at: datetime
-    delivered_at: datetime | None
-    dead_at: datetime | None
-    last_error: str | None
+class AccountLetter(Delivery):
+    """A letter about an account (``account.reset``, ``account.invitation``) to a
+    ``mailto:`` address; its link is never shown, and is gone once the letter is delivered or
+    dead."""
 
 
 class Subscription(BaseModel):

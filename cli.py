@@ -312,6 +312,36 @@ def tenant_show(slug: str, as_json: bool) -> None:
         click.echo(f"{key:>11}: {'' if value is None else value}")
 
 
+@tenant.command("widget")
+@click.argument("slug")
+@reports_errors
+def tenant_widget(slug: str) -> None:
+    """Print the HTML a tenant puts on its own site: a «Сообщить о проблеме» button opening
+    its own form, which offers only where it answers and what it answers there."""
+    from urllib.parse import quote
+
+    from tenancy.routing.service import load_index
+    from tenancy.tenants import service
+    from tenancy.tenants.schemas import TenantRead
+
+    async def look(db: Database) -> tuple[TenantRead, list[str]]:
+        found = await service.get_tenant(db, slug)
+        return found, (await load_index(db)).places_of(slug, datetime.now(UTC).date())
+
+    found, places = run_with_database(look)
+    base, to = settings().base_url, quote(slug)
+    click.echo(f'<script src="{base}/widget/{to}.js" async></script>')
+    click.echo(f'<noscript><a href="{base}/write?to={to}">Сообщить о проблеме</a></noscript>')
+    if found.status != "active":
+        click.echo(f"{slug} is {found.status}: the button shows only while it is active", err=True)
+    if not places:
+        click.echo(
+            f"{slug} answers nowhere yet: its form offers a place once a routing rule names it "
+            "(priemnaya route set)",
+            err=True,
+        )
+
+
 @tenant.command("tree")
 @click.argument("slug", required=False)
 @json_option

@@ -366,6 +366,17 @@ def test_a_region_routes_from_csv_files_and_explains(cli_env: Settings) -> None:
     for step in steps:
         result = runner.invoke(main, step)
         assert result.exit_code == 0, (step, result.output)
+    widget = runner.invoke(main, ["tenant", "widget", "north-roads"])
+    assert widget.exit_code == 0, widget.output
+    script = f'<script src="{cli_env.base_url}/widget/north-roads.js" async></script>'
+    assert widget.stdout.splitlines()[0] == script
+    assert f'href="{cli_env.base_url}/write?to=north-roads"' in widget.stdout
+    assert widget.stderr == ""
+    lonely = ["tenant", "add", "lonely", "--name", "L", "--kind", "school", "--inn", "7707083893"]
+    assert runner.invoke(main, lonely).exit_code == 0
+    nowhere = runner.invoke(main, ["tenant", "widget", "lonely"])
+    assert "lonely answers nowhere yet" in nowhere.stderr
+    assert runner.invoke(main, ["tenant", "widget", "ghost"]).exit_code != 0
     resolved = runner.invoke(main, ["route", "resolve", "pothole", "46701102", "--explain"])
     assert resolved.exit_code == 0
     assert resolved.output.splitlines()[0] == "north"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,7 +24,8 @@ from cabinets.attachments import service as attachment_service
 from cabinets.messages import service, tracking
 from cabinets.messages.schemas import ClarifyInput, MessageSubmission, RatingInput
 from cabinets.messages.wording import FIELD_LABELS, flood_text, problem_text, rejection_text
-from cabinets.pages import render_page
+from cabinets.pages import render_page, templates
+from cabinets.responsible import ResponsibleTenant, responsible_tenant
 from rbac.access import Principal, public
 from storage.errors import AttachmentRejected
 from storage.validation import MiB
@@ -35,6 +37,8 @@ from tenancy.settings import Settings
 # The page carries the token in its address: never cached, never sent on as a referrer.
 PRIVATE = {"Cache-Control": "no-store"}
 MAX_FORM_FILES = 20
+WIDGET_LABEL = "Сообщить о проблеме"
+_JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
 def _db(request: Request) -> Database:
@@ -130,11 +134,42 @@ def _place(request: Request) -> tuple[str, str]:
     return request.query_params.get("territory", ""), request.query_params.get("topic", "")
 
 
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+async def _addressee(request: Request, slug: str) -> ResponsibleTenant | None:
+    """The organization a form or widget is for, when it exists and takes messages."""
+    routes = await request.app.state.routing.index()
+    if routes.tenant_status.get(slug) != "active":
+        return None
+    return await responsible_tenant(_db(request), routes, slug)
+
+
 async def _write_page(request: Request, status: int = 200, **context: Any) -> Response:
-    """The step the query is at: find the territory, choose the topic, or fill in the form."""
+    """The step the query is at: find the territory, choose the topic, or fill in the form.
+    With ``to`` (an organization's own form, as its widget opens it) the places are where it
+    answers and the topics those it answers there."""
     db = _db(request)
     territory, topic_code = _place(request)
     query = request.query_params.get("q", "")
+    to = request.query_params.get("to", "")
+    addressee = await _addressee(request, to) if to else None
+    if to and addressee is None:
+        return render_page(
+            request, "notice.html", 404, title="Организация не найдена",
+            text="Эта организация не принимает обращения здесь: найдите место проблемы сами.",
+            link="/write", link_text="Написать обращение",
+        )  # fmt: skip
+    routes = await request.app.state.routing.index()
+    if addressee is not None:
+        answered = routes.places_of(addressee.slug, _today())
+        context["several_places"] = len(answered) > 1
+        if not territory and len(answered) != 1:
+            found = await routing.named_territories(db, answered)
+            return render_page(request, "write.html", status, step="where", q="", found=found,
+                               addressee=addressee, **context)  # fmt: skip
+        territory = territory or answered[0]
     if not territory:
         found = await routing.find_territories(db, query) if query else []
         return render_page(request, "write.html", status, step="where", q=query, found=found,
@@ -144,12 +179,16 @@ async def _write_page(request: Request, status: int = 200, **context: Any) -> Re
         return render_page(request, "write.html", 404, step="where", q=query, found=[],
                            error="Такой территории нет: найдите её по названию")  # fmt: skip
     topics = await routing.list_topics(db, territory=territory)
+    if addressee is not None:
+        today = _today()
+        topics = [t for t in topics if routes.resolve(t["code"], territory, today) == to]
     chosen = next((t for t in topics if t["code"] == topic_code), None)
     if chosen is None:
         return render_page(request, "write.html", status, step="what", place=places[0],
-                           topics=topics, **context)  # fmt: skip
+                           topics=topics, addressee=addressee, **context)  # fmt: skip
     return render_page(request, "write.html", status, step="message", place=places[0],
-                       topic=chosen, values=context.pop("values", {}), **context)  # fmt: skip
+                       topic=chosen, addressee=addressee, values=context.pop("values", {}),
+                       **context)  # fmt: skip
 
 
 @public
@@ -248,7 +287,27 @@ async def write_message(request: Request) -> Response:
     return _back(receipt.number, receipt.token, "Обращение отправлено: сохраните эту страницу")
 
 
+@public
+async def widget_script(request: Request) -> Response:
+    """An organization's «Сообщить о проблеме» button for its own site: this script puts a
+    link to the organization's form where its tag stands. The form opens in a tab of its own,
+    first-party, so its cookies and CSRF token work as on our site, with no frame to allow."""
+    slug = request.path_params["slug"]
+    addressee = await _addressee(request, slug)
+    if addressee is None:
+        return Response(
+            "/* no such organization takes messages here */", 404, media_type=_JAVASCRIPT
+        )
+    settings: Settings = request.app.state.settings
+    script = templates.get_template("widget.js").render(
+        form_url=f"{settings.base_url}/write?{urlencode({'to': addressee.slug})}",
+        label=WIDGET_LABEL,
+    )
+    return Response(script, media_type=_JAVASCRIPT, headers={"Cache-Control": "max-age=3600"})
+
+
 routes = [
+    Route("/widget/{slug}.js", widget_script, methods=["GET"]),
     Route("/write", write_page, methods=["GET"]),
     Route("/write", write_message, methods=["POST"]),
     Route("/track/{number}", status_page, methods=["GET"]),

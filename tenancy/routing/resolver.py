@@ -99,6 +99,7 @@ class RoutingIndex:
             bucket.sort(key=lambda r: (-r.priority, r.id))
         self._keys: dict[str, tuple[str, ...]] = {}
         self._chains: dict[str, tuple[str, ...]] = {}
+        self._rules_of: dict[str, list[Rule]] | None = None  # by tenant, built when first asked
         # Facts derived from the same tables (tenants' settings, published topics), kept by
         # callers for as long as this index is current: any change rebuilds the index.
         self.memo: dict[str, Any] = {}
@@ -132,6 +133,15 @@ class RoutingIndex:
         """Regional topics exist only on their region's territory."""
         region = self.topic_regions.get(topic)
         return region is None or region in self.territory_chain(territory)
+
+    def places_of(self, tenant: str, day: date) -> list[str]:
+        """The territories ``tenant``'s rules valid on ``day`` name: where it answers (a
+        subtree's more specific rule may still send some topics elsewhere)."""
+        if self._rules_of is None:
+            self._rules_of = {}
+            for rule in self.rules:
+                self._rules_of.setdefault(rule.tenant, []).append(rule)
+        return sorted({r.territory for r in self._rules_of.get(tenant, ()) if r.valid_on(day)})
 
     # --- resolution ----------------------------------------------------------------------
 

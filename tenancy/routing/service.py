@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -207,6 +207,23 @@ async def find_territories(db: Database, query: str, *, limit: int = 20) -> list
         rows = await session.execute(
             _FIND_TERRITORIES, {"text": wanted, "pattern": pattern, "limit": limit}
         )
+        return [dict(row._mapping) for row in rows]
+
+
+_NAMED_TERRITORIES = text(
+    """
+    SELECT t.code, t.name, p.name AS parent_name
+    FROM territories t LEFT JOIN territories p ON p.code = t.parent_code
+    WHERE t.code = ANY(:codes)
+    ORDER BY t.name, t.code
+    """
+)
+
+
+async def named_territories(db: Database, codes: Iterable[str]) -> list[dict[str, Any]]:
+    """The territories of ``codes`` as :func:`find_territories` gives them, by name."""
+    async with db.public_session() as session:
+        rows = await session.execute(_NAMED_TERRITORIES, {"codes": list(codes)})
         return [dict(row._mapping) for row in rows]
 
 

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from collections.abc import AsyncIterable, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -25,6 +25,7 @@ from psycopg import AsyncCursor
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import UploadFile
 
 from cabinets.responsible import ResponsibleTenant, check_place, responsible_tenant
 from storage.antivirus import VirusScanner
@@ -51,6 +52,7 @@ from tenancy.settings import Settings
 
 IMAGE_TYPES = frozenset(kind.mime_type for kind in IMAGE_KINDS)
 FORM_TEXT_ROOM = MiB  # a message form's text fields, beside its files
+FORM_CHUNK = 64 * 1024
 
 
 def storage_config(settings: Settings) -> StorageConfig:
@@ -254,6 +256,36 @@ async def receive_citizen_upload(
         raise outcome["insert_failed"]
     receipt: UploadReceipt = outcome["receipt"]
     return receipt
+
+
+async def receive_form_files(
+    db: Database,
+    store: ObjectStore,
+    routes: RoutingIndex,
+    parts: Iterable[Any],
+    *,
+    topic: str,
+    territory: str,
+    scanner: VirusScanner | None,
+) -> list[dict[str, str]]:
+    """The files a multipart form carried, each received as a citizen's upload for this place;
+    what the message lists in ``attachments``. An empty file input (a part without a name)
+    is no file."""
+    refs = []
+    for part in parts:
+        if not isinstance(part, UploadFile) or not part.filename:
+            continue
+        upload = await receive_citizen_upload(
+            db, store, routes, _chunks_of(part), topic=topic, territory=territory,
+            filename=part.filename, scanner=scanner,
+        )  # fmt: skip
+        refs.append({"id": str(upload.id), "token": upload.token})
+    return refs
+
+
+async def _chunks_of(part: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await part.read(FORM_CHUNK):
+        yield chunk
 
 
 async def _delete_upload(db: Database, tenant_id: uuid.UUID, upload_id: uuid.UUID) -> None:

@@ -8,21 +8,24 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from cabinets.attachments import service as attachment_service
 from cabinets.messages import service, tracking
-from cabinets.messages.schemas import ClarifyInput, MessageSubmission, RatingInput
+from cabinets.messages.schemas import (
+    ClarifyInput,
+    MessageSubmission,
+    RatingInput,
+    typed_answers,
+)
 from cabinets.messages.wording import FIELD_LABELS, flood_text, problem_text, rejection_text
 from cabinets.pages import render_page, templates
 from cabinets.responsible import ResponsibleTenant, responsible_tenant
@@ -122,12 +125,6 @@ def _reason(exc: InvalidInput | Conflict) -> str:
 # --- writing a message ---------------------------------------------------------------------
 
 FILE_FIELD = "files"
-_CHUNK = 64 * 1024
-
-
-async def _file_chunks(file: UploadFile) -> AsyncIterator[bytes]:
-    while chunk := await file.read(_CHUNK):
-        yield chunk
 
 
 def _place(request: Request) -> tuple[str, str]:
@@ -197,20 +194,9 @@ async def write_page(request: Request) -> Response:
 
 
 def _fields(form: FormData, topic: dict[str, Any]) -> dict[str, Any]:
-    """The topic's extra answers, typed as its questions say (a wrong one is named later)."""
-    answers: dict[str, Any] = {}
-    for question in topic["fields"]:
-        name = f"field.{question['code']}"
-        if question["type"] == "multi":
-            answers[question["code"]] = [str(v) for v in form.getlist(name)]
-            continue
-        value = str(form.get(name) or "").strip()
-        if question["type"] == "number" and value:
-            with contextlib.suppress(ValueError):
-                answers[question["code"]] = float(value) if "." in value else int(value)
-                continue
-        answers[question["code"]] = value
-    return {k: v for k, v in answers.items() if v not in ("", [])}
+    questions = topic["fields"]
+    given = {q["code"]: [str(v) for v in form.getlist(f"field.{q['code']}")] for q in questions}
+    return typed_answers(questions, given)
 
 
 def _submission(form: FormData, territory: str, topic: dict[str, Any]) -> dict[str, Any]:
@@ -254,16 +240,10 @@ async def write_message(request: Request) -> Response:
     async with request.form(max_files=MAX_FORM_FILES, max_fields=200) as form:
         values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         try:
-            attachments = []
-            for file in form.getlist(FILE_FIELD):
-                if not isinstance(file, UploadFile) or not file.filename:
-                    continue  # an empty file input
-                upload = await attachment_service.receive_citizen_upload(
-                    db, request.app.state.store, routes, _file_chunks(file),
-                    topic=topic_code, territory=territory, filename=file.filename,
-                    scanner=request.app.state.scanner,
-                )  # fmt: skip
-                attachments.append({"id": str(upload.id), "token": upload.token})
+            attachments = await attachment_service.receive_form_files(
+                db, request.app.state.store, routes, form.getlist(FILE_FIELD),
+                topic=topic_code, territory=territory, scanner=request.app.state.scanner,
+            )  # fmt: skip
             try:
                 submission = MessageSubmission.model_validate(
                     _submission(form, territory, topic) | {"attachments": attachments}

@@ -3,7 +3,9 @@ status page shows."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
@@ -92,6 +94,28 @@ class MessageSubmission(BaseModel):
                 "coordinates_pair", "latitude and longitude: give both or neither"
             )
         return self
+
+
+def typed_answers(
+    questions: Iterable[Mapping[str, Any]], given: Mapping[str, Sequence[str]]
+) -> dict[str, Any]:
+    """A topic's extra answers as a form sent them (strings, by question code), typed as its
+    questions say; a wrong one is left for :func:`field_problems` to name."""
+    answers: dict[str, Any] = {}
+    for question in questions:
+        values = [v.strip() for v in given.get(question["code"], ()) if v.strip()]
+        if not values:
+            continue
+        if question["type"] == FieldType.MULTI:
+            answers[question["code"]] = values
+            continue
+        value = values[0]
+        if question["type"] == FieldType.NUMBER:
+            with contextlib.suppress(ValueError):
+                answers[question["code"]] = float(value) if "." in value else int(value)
+                continue
+        answers[question["code"]] = value
+    return answers
 
 
 def field_problems(definitions: list[ExtraField], values: dict[str, Any]) -> list[FieldError]:

@@ -32,6 +32,7 @@ from cabinets.messages import endpoints as message_endpoints
 from cabinets.messages import inbox_endpoints
 from cabinets.messages import pages as message_pages
 from cabinets.middleware import RequestContextMiddleware
+from cabinets.open311 import endpoints as open311_endpoints
 from cabinets.openapi import build_openapi, openapi_document
 from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse
 from cabinets.security import CsrfProtection, SecurityHeaders
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *message_endpoints.routes,
         *message_pages.routes,
         *attachment_endpoints.routes,
+        *open311_endpoints.routes,
         Mount("/static", StaticFiles(directory=STATIC_FILES), name="static"),
     ]
 
@@ -185,7 +187,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 on_error=refused_credentials,
             ),
             # Signed upload and download URLs carry their own credential (the token).
-            Middleware(CsrfProtection, exempt=("/attachments/",)),
+            Middleware(CsrfProtection, exempt=("/attachments/", "/open311/")),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

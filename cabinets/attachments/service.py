@@ -147,6 +147,24 @@ async def form_allowance(db: Database, routes: RoutingIndex, topic: str, territo
     return tenant.attachment_max_mb * MiB * tenant.attachment_max_files + FORM_TEXT_ROOM
 
 
+async def largest_form_allowance(db: Database, routes: RoutingIndex) -> int:
+    """The most bytes a message form may carry whatever its place: the files of the active
+    organization that takes the most, and room for the text."""
+    known: dict[str, int] = routes.memo
+    if "largest_form" not in known:
+        async with db.public_session() as session:
+            most = (
+                await session.execute(
+                    text(
+                        "SELECT coalesce(max(attachment_max_mb * attachment_max_files), 0) "
+                        "FROM tenants WHERE status = 'active'"
+                    )
+                )
+            ).scalar_one()
+        known["largest_form"] = int(most) * MiB + FORM_TEXT_ROOM
+    return known["largest_form"]
+
+
 _INSERT_UPLOAD = text(
     """
     INSERT INTO attachments (tenant_id, id, message_id, purpose, status, object_key, filename,

@@ -100,8 +100,12 @@ def typed_answers(
     questions: Iterable[Mapping[str, Any]], given: Mapping[str, Sequence[str]]
 ) -> dict[str, Any]:
     """A topic's extra answers as a form sent them (strings, by question code), typed as its
-    questions say; a wrong one is left for :func:`field_problems` to name."""
-    answers: dict[str, Any] = {}
+    questions say; a wrong one, or one the topic does not ask, is left for
+    :func:`field_problems` to name."""
+    asked = {question["code"] for question in questions}
+    answers: dict[str, Any] = {
+        code: values[0] for code, values in given.items() if code not in asked and values
+    }
     for question in questions:
         values = [v.strip() for v in given.get(question["code"], ()) if v.strip()]
         if not values:

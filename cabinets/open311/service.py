@@ -77,6 +77,8 @@ async def list_services(db: Database, jurisdiction: str | None) -> list[dict[str
 async def describe_service(db: Database, jurisdiction: str | None, code: str) -> dict[str, Any]:
     """A topic's extra questions, as the service's attributes."""
     topic = await _topic(db, _jurisdiction(jurisdiction), code)
+    if topic is None:
+        raise NotFound("service", code)
     questions = [ExtraField.model_validate(q) for q in topic["fields"]]
     return {
         "service_code": code,
@@ -96,12 +98,9 @@ async def describe_service(db: Database, jurisdiction: str | None, code: str) ->
     }
 
 
-async def _topic(db: Database, territory: str, code: str) -> dict[str, Any]:
+async def _topic(db: Database, territory: str, code: str) -> dict[str, Any] | None:
     topics = await routing.list_topics(db, territory=territory)
-    found = next((t for t in topics if t["code"] == code), None)
-    if found is None:
-        raise NotFound("service", code)
-    return found
+    return next((t for t in topics if t["code"] == code), None)
 
 
 def _jurisdiction(value: str | None) -> str:
@@ -121,7 +120,12 @@ async def submission_of(
             "media_url", "is not taken: send the files as multipart media parts", code="media_url"
         )
     territory = _jurisdiction(one.get("jurisdiction_id"))
-    topic = await _topic(db, territory, one.get("service_code", ""))
+    code = one.get("service_code", "")
+    topic = await _topic(db, territory, code)
+    if topic is None:
+        raise InvalidInput.one(
+            "topic", f"{code!r} is not a service of this jurisdiction", code="unknown"
+        )
     description = one.get("description", "")
     name = " ".join(n for n in (one.get("first_name"), one.get("last_name")) if n)
     contact = {"name": name, "email": one.get("email"), "phone": one.get("phone")}

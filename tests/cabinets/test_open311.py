@@ -137,3 +137,9 @@ def test_bad_requests_are_refused_naming_the_open311_parameter(asking: World) ->
     fake = [("media", ("яма.jpg", b"MZ\x90\x00" + b"\x00" * 100, "image/jpeg"))]
     assert refused({}, files=fake)[0].startswith("media: яма.jpg:")
     assert refused({"service_code": "ufo"})[0].startswith("service_code:")
+    assert refused({"service_code": "ufo"}, files=None) == [
+        "service_code: 'ufo' is not a service of this jurisdiction"
+    ]
+    assert refused({"attribute[colour]": "red"}) == [
+        "attribute[colour]: this topic asks no such question"
+    ]

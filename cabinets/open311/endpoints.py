@@ -1,7 +1,12 @@
-"""Open311 GeoReport v2 (JSON): the edge parses the parameters, calls one service, and answers
-in the specification's shapes, errors included (``[{"code": 400, "description": ...}]``)."""
+"""Open311 GeoReport v2: the edge parses the parameters, calls one service, and answers in the
+specification's shapes, in XML or JSON as the path's extension asks (``services.xml``,
+``services.json``), errors included (``[{"code": 400, "description": ...}]``)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from xml.etree import ElementTree
 
 from pydantic import ValidationError
 from starlette.requests import Request
@@ -20,6 +25,17 @@ from tenancy.settings import Settings
 
 MEDIA = "media"
 MAX_FORM_FILES = 20
+FORMATS = ("xml", "json")
+# The element of each item in a list, by the list's own element.
+_XML_ITEMS = {
+    "services": "service",
+    "service_requests": "request",
+    "errors": "error",
+    "attributes": "attribute",
+    "values": "value",
+}
+
+Payload = list[dict[str, Any]] | dict[str, Any]
 
 
 def _db(request: Request) -> Database:
@@ -27,25 +43,61 @@ def _db(request: Request) -> Database:
     return db
 
 
-def _errors(status: int, *descriptions: str, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse(
-        [{"code": status, "description": d} for d in descriptions], status, headers=headers
-    )
+def _format(request: Request) -> str:
+    """``xml`` or ``json``: the routes exist for these extensions only."""
+    return request.url.path.rpartition(".")[2]
 
 
-def _refused(exc: Exception) -> Response:
+def _answer(
+    request: Request,
+    root: str,
+    payload: Payload,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    if _format(request) == "json":
+        return JSONResponse(payload, status, headers=headers)
+    return Response(_xml(root, payload), status, headers=headers, media_type="text/xml")
+
+
+def _xml(root: str, payload: Payload) -> bytes:
+    top = ElementTree.Element(root)
+    _fill(top, root, payload)
+    document: bytes = ElementTree.tostring(top, encoding="utf-8", xml_declaration=True)
+    return document
+
+
+def _fill(element: ElementTree.Element, name: str, value: Any) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _fill(ElementTree.SubElement(element, _XML_ITEMS[name]), _XML_ITEMS[name], item)
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            _fill(ElementTree.SubElement(element, key), key, inner)
+    elif isinstance(value, bool):
+        element.text = "true" if value else "false"
+    elif value is not None:
+        element.text = str(value)
+
+
+def _refused(request: Request, exc: Exception) -> Response:
     """A domain error in the specification's error shape."""
+    headers: dict[str, str] = {}
     if isinstance(exc, InvalidInput):
-        return _errors(400, *service.open311_errors(exc.errors))
-    if isinstance(exc, AttachmentRejected):
-        return _errors(400, f"{MEDIA}: {exc}")
-    if isinstance(exc, NotFound):
-        return _errors(404, str(exc))
-    if isinstance(exc, TooManyRequests):
-        return _errors(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, StorageUnavailable):
-        return _errors(503, "file storage cannot be reached right now: nothing was kept")
-    raise exc
+        status, descriptions = 400, service.open311_errors(exc.errors)
+    elif isinstance(exc, AttachmentRejected):
+        status, descriptions = 400, [f"{MEDIA}: {exc}"]
+    elif isinstance(exc, NotFound):
+        status, descriptions = 404, [str(exc)]
+    elif isinstance(exc, TooManyRequests):
+        status, descriptions = 429, [str(exc)]
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, StorageUnavailable):
+        status, descriptions = 503, ["file storage cannot be reached right now: nothing was kept"]
+    else:
+        raise exc
+    errors = [{"code": status, "description": d} for d in descriptions]
+    return _answer(request, "errors", errors, status, headers)
 
 
 _REFUSED = (InvalidInput, AttachmentRejected, NotFound, TooManyRequests, StorageUnavailable)
@@ -61,8 +113,8 @@ async def services(request: Request) -> Response:
         jurisdiction = request.query_params.get("jurisdiction_id")
         found = await service.list_services(_db(request), jurisdiction)
     except _REFUSED as exc:
-        return _refused(exc)
-    return JSONResponse(found)
+        return _refused(request, exc)
+    return _answer(request, "services", found)
 
 
 @public
@@ -76,8 +128,8 @@ async def service_definition(request: Request) -> Response:
             _db(request), request.query_params.get("jurisdiction_id"), request.path_params["code"]
         )
     except _REFUSED as exc:
-        return _refused(exc)
-    return JSONResponse(found)
+        return _refused(request, exc)
+    return _answer(request, "service_definition", found)
 
 
 @public
@@ -94,7 +146,8 @@ async def file_request(request: Request) -> Response:
     declared = request.headers.get("content-length")
     allowance = await attachments.largest_form_allowance(db, routes)
     if declared is None or not declared.isdigit() or int(declared) > allowance:
-        return _errors(413, f"send at most {allowance} bytes, with a Content-Length")
+        too_large = [{"code": 413, "description": f"send at most {allowance} bytes"}]
+        return _answer(request, "errors", too_large, 413)
     try:
         async with request.form(max_files=MAX_FORM_FILES, max_fields=200) as form:
             params = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
@@ -112,16 +165,14 @@ async def file_request(request: Request) -> Response:
                 limits=messages.IntakeLimits.configured(settings),
             )  # fmt: skip
     except _REFUSED as exc:
-        return _refused(exc)
+        return _refused(request, exc)
     notice = (
         "nobody answers this here yet: the operator will route it"
         if receipt.queued
         else f"received by {receipt.organization}"
     )
-    return JSONResponse(
-        [{"service_request_id": receipt.number, "token": receipt.token, "service_notice": notice}],
-        201,
-    )
+    filed = {"service_request_id": receipt.number, "token": receipt.token, "service_notice": notice}
+    return _answer(request, "service_requests", [filed], 201)
 
 
 async def _submission(
@@ -143,13 +194,17 @@ async def request_status(request: Request) -> Response:
     try:
         found = await service.request_status(_db(request), request.path_params["number"], token)
     except _REFUSED as exc:
-        return _refused(exc)
-    return JSONResponse([found])
+        return _refused(request, exc)
+    return _answer(request, "service_requests", [found])
 
 
 routes = [
-    Route("/open311/v2/services.json", services, methods=["GET"]),
-    Route("/open311/v2/services/{code}.json", service_definition, methods=["GET"]),
-    Route("/open311/v2/requests.json", file_request, methods=["POST"]),
-    Route("/open311/v2/requests/{number}.json", request_status, methods=["GET"]),
+    route
+    for extension in FORMATS
+    for route in (
+        Route(f"/open311/v2/services.{extension}", services, methods=["GET"]),
+        Route(f"/open311/v2/services/{{code}}.{extension}", service_definition, methods=["GET"]),
+        Route(f"/open311/v2/requests.{extension}", file_request, methods=["POST"]),
+        Route(f"/open311/v2/requests/{{number}}.{extension}", request_status, methods=["GET"]),
+    )
 ]

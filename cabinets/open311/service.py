@@ -12,8 +12,7 @@ Where this differs from the specification, the field requires it:
 * files come as multipart ``media`` parts, checked like any upload; ``media_url`` is refused,
   since fetching a caller's URL would let anyone make this server fetch anything;
 * following a request needs the ``token`` returned when it was filed: an appeal is private,
-  and without the token ``GET requests/{id}`` answers 404 as for a wrong number;
-* JSON only.
+  and without the token ``GET requests/{id}`` answers 404 as for a wrong number.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from sqlalchemy import text
@@ -143,3 +144,31 @@ def test_bad_requests_are_refused_naming_the_open311_parameter(asking: World) ->
     assert refused({"attribute[colour]": "red"}) == [
         "attribute[colour]: this topic asks no such question"
     ]
+
+
+def test_every_answer_comes_in_xml_too(asking: World) -> None:
+    listed = asking.citizen.get("/open311/v2/services.xml", params={"jurisdiction_id": PLACE})
+    assert listed.status_code == 200
+    assert listed.headers["content-type"].startswith("text/xml")
+    services = ElementTree.fromstring(listed.content)  # noqa: S314 (our own answer)
+    assert services.tag == "services"
+    pothole = next(s for s in services if s.findtext("service_code") == "pothole")
+    assert pothole.findtext("service_name") == "Яма на дороге"
+    assert pothole.findtext("metadata") == "true"
+    defined = ElementTree.fromstring(  # noqa: S314
+        asking.citizen.get(
+            "/open311/v2/services/pothole.xml", params={"jurisdiction_id": PLACE}
+        ).content
+    )
+    lane = defined.findall("attributes/attribute")[1]
+    assert [v.findtext("key") for v in lane.findall("values/value")] == ["дорога", "тротуар"]
+
+    filed = asking.citizen.post("/open311/v2/requests.xml", data=POTHOLE_REQUEST, files=PHOTO)
+    assert filed.status_code == 201, filed.text
+    number = ElementTree.fromstring(filed.content).findtext("request/service_request_id")  # noqa: S314
+    assert number
+    refused = asking.citizen.get("/open311/v2/requests/" + number + ".xml")
+    assert refused.status_code == 404
+    error = ElementTree.fromstring(refused.content)  # noqa: S314
+    assert (error.tag, error.findtext("error/code")) == ("errors", "404")
+    assert asking.citizen.get("/open311/v2/services.yaml").status_code == 404

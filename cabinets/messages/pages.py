@@ -41,6 +41,8 @@ from tenancy.settings import Settings
 PRIVATE = {"Cache-Control": "no-store"}
 MAX_FORM_FILES = 20
 WIDGET_LABEL = "Сообщить о проблеме"
+# An organization's form searches among everything and keeps what lies where it answers.
+SEARCH_WIDELY, SEARCH_SHOWN = 200, 20
 _JAVASCRIPT = "text/javascript; charset=utf-8"
 
 
@@ -161,12 +163,20 @@ async def _write_page(request: Request, status: int = 200, **context: Any) -> Re
     routes = await request.app.state.routing.index()
     if addressee is not None:
         answered = routes.places_of(addressee.slug, _today())
-        context["several_places"] = len(answered) > 1
-        if not territory and len(answered) != 1:
-            found = await routing.named_territories(db, answered)
-            return render_page(request, "write.html", status, step="where", q="", found=found,
-                               addressee=addressee, **context)  # fmt: skip
-        territory = territory or answered[0]
+        # A place with villages inside is searched in, so the message names its village.
+        searchable = any(routes.has_children(place) for place in answered)
+        context["several_places"] = len(answered) > 1 or searchable
+        if not territory and not query and len(answered) == 1 and not searchable:
+            territory = answered[0]
+        if not territory:
+            found = (
+                [t for t in await routing.find_territories(db, query, limit=SEARCH_WIDELY)
+                 if routes.within(t["code"], answered)][:SEARCH_SHOWN]
+                if query else await routing.named_territories(db, answered)
+            )  # fmt: skip
+            return render_page(request, "write.html", status, step="where", q=query,
+                               found=found, addressee=addressee, searchable=searchable,
+                               **context)  # fmt: skip
     if not territory:
         found = await routing.find_territories(db, query) if query else []
         return render_page(request, "write.html", status, step="where", q=query, found=found,

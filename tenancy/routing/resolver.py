@@ -99,7 +99,9 @@ class RoutingIndex:
             bucket.sort(key=lambda r: (-r.priority, r.id))
         self._keys: dict[str, tuple[str, ...]] = {}
         self._chains: dict[str, tuple[str, ...]] = {}
-        self._rules_of: dict[str, list[Rule]] | None = None  # by tenant, built when first asked
+        # Built when first asked for.
+        self._rules_of: dict[str, list[Rule]] | None = None  # by tenant
+        self._parents_of_some: set[str] | None = None
         # Facts derived from the same tables (tenants' settings, published topics), kept by
         # callers for as long as this index is current: any change rebuilds the index.
         self.memo: dict[str, Any] = {}
@@ -133,6 +135,15 @@ class RoutingIndex:
         """Regional topics exist only on their region's territory."""
         region = self.topic_regions.get(topic)
         return region is None or region in self.territory_chain(territory)
+
+    def has_children(self, territory: str) -> bool:
+        if self._parents_of_some is None:
+            self._parents_of_some = {p for p in self.parents.values() if p is not None}
+        return territory in self._parents_of_some
+
+    def within(self, territory: str, places: Iterable[str]) -> bool:
+        """Whether ``territory`` is one of ``places`` or lies inside one."""
+        return not set(places).isdisjoint(self.territory_chain(territory))
 
     def places_of(self, tenant: str, day: date) -> list[str]:
         """The territories ``tenant``'s rules valid on ``day`` name: where it answers (a

@@ -34,10 +34,13 @@ def test_the_organizations_form_offers_only_what_it_answers(world: World) -> Non
     assert "Яма на дороге" in own.text
     assert "Неубранный снег" not in own.text  # the municipality answers snow there
     assert "&amp;to=north-roads" in own.text
-    # The region answers any topic on its own territory (nearer rules take theirs below it).
+    # The region answers any topic on its own territory (nearer rules take theirs below it);
+    # its form starts with where, since the region has districts and villages inside.
     regional = world.citizen.get("/write", params={"to": "region"})
-    assert "Ярмарка (областная тема)" in regional.text
-    assert "&amp;to=region" in regional.text
+    assert "Демонстрационная область" in regional.text
+    fair = world.citizen.get("/write", params={"to": "region", "territory": "46000000"})
+    assert "Ярмарка (областная тема)" in fair.text
+    assert "&amp;to=region" in fair.text
     nobody = world.citizen.get("/write", params={"to": "atlantis"})
     assert nobody.status_code == 404
     assert "Организация не найдена" in nobody.text
@@ -59,3 +62,22 @@ def test_a_message_written_through_the_widget_reaches_its_organization(world: Wo
     number = re.search(r"/track/([0-9-]+)", sent.headers["location"])
     assert number
     assert world.message_of({"number": number[1]})["tenant"] == "north-roads"
+
+
+def test_a_municipalitys_form_finds_the_village_inside_its_territory(world: World) -> None:
+    own = world.citizen.get("/write", params={"to": "north"})
+    assert own.status_code == 200
+    assert "Северный городской округ" in own.text
+    assert 'name="to" value="north"' in own.text  # the search stays within the organization
+    village = world.citizen.get("/write", params={"to": "north", "q": "село"})
+    assert "село Заречное" in village.text
+    assert 'href="/write?territory=46701102&amp;to=north"' in village.text
+    elsewhere = world.citizen.get("/write", params={"to": "north", "q": "Речная"})
+    assert "деревня Речная" not in elsewhere.text  # the river district's
+    assert "такого места нет" in elsewhere.text
+    # In the settlement whose road service takes potholes, the municipality offers the rest.
+    settlement = world.citizen.get("/write", params={"to": "north", "territory": "46701101"})
+    assert "Неубранный снег" in settlement.text
+    assert "Яма на дороге" not in settlement.text
+    village_topics = world.citizen.get("/write", params={"to": "north", "territory": "46701102"})
+    assert "Яма на дороге" in village_topics.text

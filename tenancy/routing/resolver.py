@@ -142,7 +142,10 @@ class RoutingIndex:
         return territory in self._parents_of_some
 
     def within(self, territory: str, places: Iterable[str]) -> bool:
-        """Whether ``territory`` is one of ``places`` or lies inside one."""
+        """Whether ``territory`` is one of ``places`` or lies inside one (a territory added
+        since this index was built lies nowhere yet)."""
+        if territory not in self.parents:
+            return False
         return not set(places).isdisjoint(self.territory_chain(territory))
 
     def places_of(self, tenant: str, day: date) -> list[str]:

@@ -35,6 +35,7 @@ from storage.validation import MiB
 from tenancy.database import Database
 from tenancy.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from tenancy.routing import service as routing
+from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
 
 # The page carries the token in its address: never cached, never sent on as a referrer.
@@ -137,9 +138,8 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-async def _addressee(request: Request, slug: str) -> ResponsibleTenant | None:
+async def _addressee(request: Request, routes: RoutingIndex, slug: str) -> ResponsibleTenant | None:
     """The organization a form or widget is for, when it exists and takes messages."""
-    routes = await request.app.state.routing.index()
     if routes.tenant_status.get(slug) != "active":
         return None
     return await responsible_tenant(_db(request), routes, slug)
@@ -153,14 +153,14 @@ async def _write_page(request: Request, status: int = 200, **context: Any) -> Re
     territory, topic_code = _place(request)
     query = request.query_params.get("q", "")
     to = request.query_params.get("to", "")
-    addressee = await _addressee(request, to) if to else None
+    routes = await request.app.state.routing.index()
+    addressee = await _addressee(request, routes, to) if to else None
     if to and addressee is None:
         return render_page(
             request, "notice.html", 404, title="Организация не найдена",
             text="Эта организация не принимает обращения здесь: найдите место проблемы сами.",
             link="/write", link_text="Написать обращение",
         )  # fmt: skip
-    routes = await request.app.state.routing.index()
     if addressee is not None:
         answered = routes.places_of(addressee.slug, _today())
         # A place with villages inside is searched in, so the message names its village.
@@ -283,7 +283,7 @@ async def widget_script(request: Request) -> Response:
     link to the organization's form where its tag stands. The form opens in a tab of its own,
     first-party, so its cookies and CSRF token work as on our site, with no frame to allow."""
     slug = request.path_params["slug"]
-    addressee = await _addressee(request, slug)
+    addressee = await _addressee(request, await request.app.state.routing.index(), slug)
     if addressee is None:
         return Response(
             "/* no such organization takes messages here */", 404, media_type=_JAVASCRIPT

@@ -21,6 +21,7 @@ from rbac.access import public
 from storage.errors import AttachmentRejected, StorageUnavailable
 from tenancy.database import Database
 from tenancy.errors import InvalidInput, NotFound, TooManyRequests
+from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
 
 MEDIA = "media"
@@ -157,7 +158,7 @@ async def file_request(request: Request) -> Response:
                 topic=one.get("service_code", ""), territory=one.get("jurisdiction_id", ""),
                 scanner=request.app.state.scanner,
             )  # fmt: skip
-            submission = await _submission(db, params, received)
+            submission = await _submission(db, routes, params, received)
             receipt = await messages.submit_message(
                 db, routes, submission, citizen_id=None, idempotency_key=None,
                 base_url=settings.base_url,
@@ -176,10 +177,14 @@ async def file_request(request: Request) -> Response:
 
 
 async def _submission(
-    db: Database, params: list[tuple[str, str]], received: list[dict[str, str]]
+    db: Database,
+    routes: RoutingIndex,
+    params: list[tuple[str, str]],
+    received: list[dict[str, str]],
 ) -> MessageSubmission:
     try:
-        return MessageSubmission.model_validate(await service.submission_of(db, params, received))
+        filed = await service.submission_of(db, routes, params, received)
+        return MessageSubmission.model_validate(filed)
     except ValidationError as exc:
         raise InvalidInput.from_validation(exc) from None
 

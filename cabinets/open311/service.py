@@ -23,9 +23,11 @@ from typing import Any
 from cabinets.messages import tracking
 from cabinets.messages.schemas import MAX_SUMMARY, typed_answers
 from cabinets.messages.workflow import Status
+from cabinets.responsible import published_topic
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput, NotFound
 from tenancy.routing import service as routing
+from tenancy.routing.resolver import RoutingIndex
 from tenancy.routing.schemas import ExtraField, FieldType
 
 DATATYPES = {
@@ -109,7 +111,10 @@ def _jurisdiction(value: str | None) -> str:
 
 
 async def submission_of(
-    db: Database, params: Sequence[tuple[str, str]], attachments: list[dict[str, str]]
+    db: Database,
+    routes: RoutingIndex,
+    params: Sequence[tuple[str, str]],
+    attachments: list[dict[str, str]],
 ) -> dict[str, Any]:
     """A message submission from a service request's parameters (and the files already
     received from its ``media`` parts)."""
@@ -119,18 +124,21 @@ async def submission_of(
             "media_url", "is not taken: send the files as multipart media parts", code="media_url"
         )
     territory = _jurisdiction(one.get("jurisdiction_id"))
+    if territory not in routes.parents:
+        raise InvalidInput.one("territory", f"unknown territory {territory}", code="unknown")
     code = one.get("service_code", "")
-    topic = await _topic(db, territory, code)
-    if topic is None:
+    if code not in routes.topic_category or not routes.visible(code, territory):
         raise InvalidInput.one(
             "topic", f"{code!r} is not a service of this jurisdiction", code="unknown"
         )
+    # The routing index's memo, as intake reads it: no catalog read per request.
+    topic = await published_topic(db, routes, code)
     description = one.get("description", "")
     name = " ".join(n for n in (one.get("first_name"), one.get("last_name")) if n)
     contact = {"name": name, "email": one.get("email"), "phone": one.get("phone")}
     applicant = {k: v for k, v in contact.items() if v}
     return {
-        "topic": topic["code"],
+        "topic": topic.code,
         "territory": territory,
         "address": one.get("address_string") or None,
         "latitude": one.get("lat") or None,
@@ -139,7 +147,7 @@ async def submission_of(
         "text": description,
         "applicant": applicant or None,
         "consent": one.get("consent") == "true",
-        "fields": typed_answers(topic["fields"], _attributes(params)),
+        "fields": typed_answers(topic.fields, _attributes(params)),
         "attachments": attachments,
     }
 

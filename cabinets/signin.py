@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinets.pages import render_page
 from cabinets.problems import ProblemResponse
+from cabinets.web.rendering import render_page
 from rbac.access import Principal, public, signed_in
 from rbac.account_links import LinkPurpose
 from rbac.oidc import IdentityProviders, ProviderRefused, ProviderUnavailable

@@ -27,8 +27,8 @@ from cabinets.messages.schemas import (
     typed_answers,
 )
 from cabinets.messages.wording import FIELD_LABELS, flood_text, problem_text, rejection_text
-from cabinets.pages import render_page, templates
 from cabinets.responsible import ResponsibleTenant, responsible_tenant
+from cabinets.web.rendering import PRIVATE, render_page, templates
 from rbac.access import Principal, public
 from storage.errors import AttachmentRejected
 from storage.validation import MiB
@@ -38,8 +38,6 @@ from tenancy.routing import service as routing
 from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
 
-# The page carries the token in its address: never cached, never sent on as a referrer.
-PRIVATE = {"Cache-Control": "no-store"}
 MAX_FORM_FILES = 20
 WIDGET_LABEL = "Сообщить о проблеме"
 # An organization's form searches among everything and keeps what lies where it answers.

@@ -76,14 +76,19 @@ _REJECTIONS = {
 }
 
 
-def problem_text(error: FieldError, labels: Mapping[str, str] = FIELD_LABELS) -> str:
-    """``Label: what to do``, in Russian when the kind of problem is known here."""
-    field = error.field.split("[", 1)[0]  # attachments[2] is about the files
-    label = labels.get(field) or FIELD_LABELS.get(field) or error.field
+def problem_wording(error: FieldError) -> str:
+    """What to do about one problem, in Russian when its kind is known here."""
     wording = _BY_CODE.get(error.code or "")
     if wording is None or ("{limit}" in wording and error.limit is None):
-        return f"{label}: {error.message}"
-    return f"{label}: {wording.format(limit=_number(error.limit))}"
+        return error.message
+    return wording.format(limit=_number(error.limit))
+
+
+def problem_text(error: FieldError, labels: Mapping[str, str] = FIELD_LABELS) -> str:
+    """``Label: what to do``."""
+    field = error.field.split("[", 1)[0]  # attachments[2] is about the files
+    label = labels.get(field) or FIELD_LABELS.get(field) or error.field
+    return f"{label}: {problem_wording(error)}"
 
 
 def rejection_text(rejection: AttachmentRejected) -> str:

@@ -101,3 +101,16 @@ class TokenRead(BaseModel):
 
 class TokenCreated(TokenRead):
     token: str = Field(description="The secret: shown once, never stored.")
+
+
+class OrganizationRef(BaseModel):
+    slug: str
+    name: str
+
+
+class Workplaces(BaseModel):
+    """Where a person works: the organizations they hold a role in, and their platform roles."""
+
+    name: str
+    organizations: list[OrganizationRef] = []
+    platform_roles: list[str] = []

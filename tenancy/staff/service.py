@@ -29,12 +29,14 @@ from tenancy.staff.schemas import (
     PLATFORM,
     GrantChange,
     GrantRead,
+    OrganizationRef,
     PermissionCheck,
     RoleRead,
     StaffInput,
     StaffRead,
     TokenCreated,
     TokenRead,
+    Workplaces,
 )
 from tenancy.tenants.models import Tenant, TenantStatus
 
@@ -190,6 +192,30 @@ async def me(db: Database, user_id: uuid.UUID) -> StaffRead:
             for g in sorted(grants, key=lambda g: (str(g.tenant_id), g.role))
         ],
     )
+
+
+async def workplaces(db: Database, user_id: uuid.UUID) -> Workplaces:
+    """The organizations a person serves (by name) and their platform roles: what their header
+    offers to switch between."""
+    async with db.public_session() as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise NotFound("user", str(user_id))
+        rows = await session.execute(
+            text(
+                "SELECT DISTINCT t.slug, t.name FROM staff_grants g "
+                "JOIN tenants t ON t.id = g.tenant_id WHERE g.user_id = :u ORDER BY t.name"
+            ),
+            {"u": user_id},
+        )
+        organizations = [OrganizationRef(slug=r.slug, name=r.name) for r in rows]
+        platform = await session.execute(
+            text("SELECT role FROM platform_grants WHERE user_id = :u ORDER BY role"),
+            {"u": user_id},
+        )
+        return Workplaces(
+            name=user.name, organizations=organizations, platform_roles=list(platform.scalars())
+        )
 
 
 async def list_staff(db: Database, tenant: str | None = None) -> list[StaffRead]:

@@ -1,0 +1,22 @@
+"""The sections of a cabinet and of the operator's pages, each with the permission it needs:
+navigation shows a person only what their permissions allow. A section is listed here when its
+page exists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Section:
+    label: str
+    path: str  # under /cabinet/{slug}, or under /operator
+    permission: str
+    own: bool = False  # also for a reach limited to one's own assignments (an executor)
+
+
+CABINET_SECTIONS: list[Section] = [
+    Section("Обращения", "", "message:read", own=True),
+]
+
+OPERATOR_SECTIONS: list[Section] = []

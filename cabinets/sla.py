@@ -9,6 +9,7 @@ Saturdays made working days count.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -76,3 +77,29 @@ def remaining(due: datetime | None, now: datetime) -> str | None:
     if due - now <= DUE_SOON:
         return "due_soon"
     return None
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    """How a running deadline stands, as staff read it: working days left (0: due today), or
+    calendar days past it."""
+
+    state: str  # on_time, due_soon, overdue
+    working_days_left: int = 0
+    days_overdue: int = 0
+
+
+SOON_WORKING_DAYS = 2  # "due within 2 working days" in the cabinet
+
+
+def time_left(due: datetime, now: datetime, *, timezone: str, calendar: str = "ru") -> TimeLeft:
+    zone = ZoneInfo(timezone)
+    today, last = now.astimezone(zone).date(), due.astimezone(zone).date()
+    if due < now:
+        return TimeLeft("overdue", days_overdue=max(1, (today - last).days))
+    left = sum(
+        1
+        for n in range(1, (last - today).days + 1)
+        if is_working_day(today + timedelta(days=n), calendar)
+    )
+    return TimeLeft("due_soon" if left <= SOON_WORKING_DAYS else "on_time", working_days_left=left)

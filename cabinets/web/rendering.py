@@ -11,12 +11,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from cabinets.web.russian import plural, ru_date, ru_datetime
+from cabinets.web.russian import deadline_words, plural, ru_date, ru_datetime
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 templates.env.filters["plural"] = plural
 templates.env.filters["ru_date"] = ru_date
 templates.env.filters["ru_datetime"] = ru_datetime
+templates.env.filters["deadline_words"] = deadline_words
 
 # Pages about one person's work or appeal: never kept by a browser's or a proxy's cache.
 PRIVATE = {"Cache-Control": "no-store"}

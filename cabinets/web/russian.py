@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from cabinets.sla import TimeLeft
+
 MOSCOW = ZoneInfo("Europe/Moscow")
 
 
@@ -30,3 +32,14 @@ def ru_datetime(value: datetime | None, zone: str | None = None) -> str:
     if value is None:
         return ""
     return value.astimezone(ZoneInfo(zone) if zone else MOSCOW).strftime("%d.%m.%Y %H:%M")
+
+
+def deadline_words(left: TimeLeft) -> str:
+    """«осталось 2 раб. дня», «срок истекает сегодня», «просрочено на 3 дня»."""
+    if left.state == "overdue":
+        n = left.days_overdue
+        return f"просрочено на {n} {plural(n, 'день', 'дня', 'дней')}"
+    n = left.working_days_left
+    if n == 0:
+        return "срок истекает сегодня"
+    return f"осталось {n} раб. {plural(n, 'день', 'дня', 'дней')}"

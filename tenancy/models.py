@@ -12,6 +12,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlmodel import Field, SQLModel
 
+# The tables these rows reference: the ORM orders a flush by them, so they must be loaded.
+import tenancy.tenants.models  # noqa: F401
+
 
 class AuditEntry(SQLModel, table=True):
     __tablename__ = "audit_log"

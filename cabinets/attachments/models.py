@@ -23,6 +23,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlmodel import Field, SQLModel
 
+# The tables these rows reference: the ORM orders a flush by them, so they must be loaded.
+import cabinets.messages.models  # noqa: F401
+
 
 class Attachment(SQLModel, table=True):
     __tablename__ = "attachments"

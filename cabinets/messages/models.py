@@ -33,6 +33,11 @@ from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlmodel import Field, SQLModel
 
+# The tables these rows reference: the ORM orders a flush by them, so they must be loaded.
+import rbac.models  # noqa: F401
+import tenancy.routing.models
+import tenancy.tenants.models  # noqa: F401
+
 # The public numbers' counter (``message_tracking.number`` is made from it).
 TRACKING_NUMBERS = Sequence("tracking_numbers", metadata=SQLModel.metadata)
 

@@ -25,6 +25,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlmodel import Field, SQLModel
 
+# The tables these rows reference: the ORM orders a flush by them, so they must be loaded.
+import tenancy.tenants.models  # noqa: F401
+
 
 def _tenant() -> Column[uuid.UUID]:
     return Column(PgUUID(as_uuid=True), ForeignKey("tenants.id"), primary_key=True)

@@ -28,6 +28,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlmodel import Field, SQLModel
 
+# The tables these rows reference: the ORM orders a flush by them, so they must be loaded.
+import rbac.models  # noqa: F401
+import tenancy.tenants.models  # noqa: F401
+
 
 class Territory(SQLModel, table=True):
     __tablename__ = "territories"

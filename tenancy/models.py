@@ -16,7 +16,28 @@ from sqlmodel import Field, SQLModel
 import tenancy.tenants.models  # noqa: F401
 
 
-class AuditEntry(SQLModel, table=True):
+class _AuditFields(SQLModel):
+    """What both logs record. (Fields, not shared Columns: each table gets its own.)"""
+
+    occurred_at: datetime | None = Field(
+        default=None,
+        sa_type=DateTime(timezone=True),
+        nullable=False,
+        sa_column_kwargs={"server_default": func.now()},
+    )
+    actor: str = Field(sa_type=Text)
+    action: str = Field(sa_type=Text)
+    object_type: str = Field(sa_type=Text)
+    object_id: str = Field(sa_type=Text)
+    changes: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_type=JSONB,
+        sa_column_kwargs={"server_default": text("'{}'::jsonb")},
+    )
+    source: str | None = Field(default=None, sa_type=Text)
+
+
+class AuditEntry(_AuditFields, table=True):
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_tenant_time", "tenant_id", text("occurred_at DESC")),)
 
@@ -26,38 +47,12 @@ class AuditEntry(SQLModel, table=True):
     id: int | None = Field(
         default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
     )
-    occurred_at: datetime | None = Field(
-        default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
-    actor: str = Field(sa_column=Column(Text, nullable=False))
-    action: str = Field(sa_column=Column(Text, nullable=False))
-    object_type: str = Field(sa_column=Column(Text, nullable=False))
-    object_id: str = Field(sa_column=Column(Text, nullable=False))
-    changes: dict[str, Any] = Field(
-        default_factory=dict,
-        sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    )
-    source: str | None = Field(default=None, sa_column=Column(Text))
 
 
-class PlatformAuditEntry(SQLModel, table=True):
+class PlatformAuditEntry(_AuditFields, table=True):
     __tablename__ = "platform_audit_log"
     __table_args__ = (Index("ix_platform_audit_log_time", text("occurred_at DESC")),)
 
     id: int | None = Field(
         default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
     )
-    occurred_at: datetime | None = Field(
-        default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
-    actor: str = Field(sa_column=Column(Text, nullable=False))
-    action: str = Field(sa_column=Column(Text, nullable=False))
-    object_type: str = Field(sa_column=Column(Text, nullable=False))
-    object_id: str = Field(sa_column=Column(Text, nullable=False))
-    changes: dict[str, Any] = Field(
-        default_factory=dict,
-        sa_column=Column(JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-    )
-    source: str | None = Field(default=None, sa_column=Column(Text))

@@ -7,9 +7,10 @@ Alembic's ``compare_metadata`` sees them. Alembic compares an index's columns an
 but not its method, INCLUDE columns or predicate; those are compared here by asking
 PostgreSQL to write both definitions out.
 
-Row-level security policies, triggers, functions, grants and CHECK constraints stay in the
-migrations alone: Alembic does not reflect policies, triggers, functions or grants, and
-compares CHECK constraints only through an opt-in plugin, which this comparison leaves off.
+Left to the migrations alone, and so outside the comparison: row-level security policies,
+triggers, functions, grants, extensions and the standalone ``tracking_numbers`` sequence (Alembic
+reflects none of them), and CHECK constraints (Alembic compares those only through an opt-in
+plugin, by name, which this comparison leaves off).
 """
 
 from __future__ import annotations

@@ -15,8 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import Column, DateTime, Integer, Text, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import text
 
 from cabinets.messages.service import advance_clock
 from cabinets.notifications.delivery import (
@@ -30,16 +29,6 @@ from tenancy.settings import Settings, load_settings
 HEARTBEAT_SECONDS = 10.0
 OUTBOX_ROWS_PER_TICK = 200  # bounded, so the heartbeat stays regular
 log = structlog.get_logger(__name__)
-
-
-class WorkerHeartbeat(SQLModel, table=True):
-    __tablename__ = "worker_heartbeats"
-
-    worker_id: str = Field(sa_column=Column(Text, primary_key=True))
-    hostname: str = Field(sa_column=Column(Text, nullable=False))
-    pid: int = Field(sa_column=Column(Integer, nullable=False))
-    started_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    seen_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
 _BEAT = text(

@@ -194,7 +194,7 @@ class Credentials(AuthenticationBackend):
                     {"now": now, "t": token.tenant_id, "id": token.id},
                 )
         principal = Principal(
-            subject=token.subject,
+            subject=tokens.token_subject(token.id),
             name=f"token {token.name}",
             kind="token",
             tenant_id=token.tenant_id,

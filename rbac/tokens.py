@@ -15,47 +15,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, ForeignKey, LargeBinary, Text, func, text
-from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import col, select
 
 from rbac.enforcer import Grant
+from rbac.models import ApiToken
 
 PREFIX = "prn_"
 _TOKEN = re.compile(r"^prn_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$")
-
-
-class ApiToken(SQLModel, table=True):
-    __tablename__ = "api_tokens"
-
-    tenant_id: uuid.UUID = Field(
-        sa_column=Column(PgUUID(as_uuid=True), ForeignKey("tenants.id"), primary_key=True)
-    )
-    id: uuid.UUID = Field(sa_column=Column(PgUUID(as_uuid=True), primary_key=True, index=True))
-    name: str = Field(sa_column=Column(Text, nullable=False))
-    role: str = Field(sa_column=Column(Text, nullable=False))
-    secret_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_by: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime | None = Field(
-        default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
-    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    last_used_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-
-    @property
-    def subject(self) -> str:
-        return token_subject(self.id)
-
-    def problem(self, now: datetime) -> str | None:
-        """Why this token cannot be used now, or None."""
-        if self.revoked_at is not None:
-            return f"the token was revoked on {self.revoked_at:%Y-%m-%d %H:%M} UTC"
-        if self.expires_at is not None and self.expires_at <= now:
-            return f"the token expired on {self.expires_at:%Y-%m-%d %H:%M} UTC"
-        return None
 
 
 def token_subject(token_id: uuid.UUID) -> str:

@@ -1,4 +1,14 @@
-"""Alembic environment: one transaction for the whole upgrade, so it applies fully or not at all."""
+"""Alembic environment: one transaction for the whole upgrade, so it applies fully or not at all.
+
+``target_metadata`` is ``SQLModel.metadata``: the one registry every table model joins when
+its module is imported. Each package declares its own tables in its own ``models.py``
+(``rbac/models.py``, ``tenancy/tenants/models.py``, ``cabinets/messages/models.py``...), and
+this file imports none of them. It cannot import them all without tenancy knowing cabinets,
+and a registry filled with only some tables would tell autogenerate to drop the rest. So
+whatever compares models with the database first imports every package's models; the one
+comparison we run, ``tests/tenancy/test_schema_models.py``, finds and imports each
+``models.py`` itself, and fails on any difference. The migrations are written by hand.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +16,14 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 from sqlmodel import SQLModel
 
-# Every package's tables, for autogenerate: the schema is one, whatever package owns a table.
-import cabinets.worker  # noqa: F401
-import rbac.models
-import rbac.tokens  # noqa: F401
-import tenancy.audit
-import tenancy.tenants.models  # noqa: F401
-
 config = context.config
+target_metadata = SQLModel.metadata
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=SQLModel.metadata,
+        target_metadata=target_metadata,
         compare_type=True,
     )
     with context.begin_transaction():
@@ -39,7 +43,7 @@ def run_migrations_online() -> None:
 if context.is_offline_mode():
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
-        target_metadata=SQLModel.metadata,
+        target_metadata=target_metadata,
         literal_binds=True,
     )
     with context.begin_transaction():

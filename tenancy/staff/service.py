@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from rbac import store, tokens
 from rbac.enforcer import PolicyEnforcer, PolicySnapshot, TenantState
-from rbac.models import CustomRole, User, UserStatus
+from rbac.models import ApiToken, CustomRole, User, UserStatus
 from rbac.permissions import UnknownPermission, get_permission
 from rbac.roles import ROLE_TEMPLATES, Reach, RoleScope, UnknownRole
 from rbac.store import Identity, Person, StoredGrant
@@ -610,9 +610,9 @@ async def list_tokens(db: Database, tenant: str) -> list[TokenRead]:
         if where is None:
             raise InvalidInput.one("tenant", "tokens belong to a tenant")
         rows = await session.scalars(
-            select(tokens.ApiToken)
-            .where(col(tokens.ApiToken.tenant_id) == where.id)
-            .order_by(col(tokens.ApiToken.created_at))
+            select(ApiToken)
+            .where(col(ApiToken.tenant_id) == where.id)
+            .order_by(col(ApiToken.created_at))
         )
         return [_token_read(row, tenant) for row in rows]
 
@@ -624,9 +624,7 @@ async def revoke_token(db: Database, token_id: str, *, actor: str) -> TokenRead:
     except ValueError:
         raise InvalidInput.one("token", f"{token_id!r} is not a token id") from None
     async with db.privileged_session(actor=actor) as session:
-        row = (
-            await session.scalars(select(tokens.ApiToken).where(col(tokens.ApiToken.id) == key))
-        ).first()
+        row = (await session.scalars(select(ApiToken).where(col(ApiToken.id) == key))).first()
         if row is None:
             raise NotFound("token", token_id)
         slug = (
@@ -654,7 +652,7 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def _token_read(row: tokens.ApiToken, tenant: str) -> TokenRead:
+def _token_read(row: ApiToken, tenant: str) -> TokenRead:
     return TokenRead(
         id=str(row.id),
         name=row.name,

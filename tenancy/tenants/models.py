@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, ForeignKey, Text, func
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlmodel import Field, SQLModel
 
@@ -31,9 +31,12 @@ class TenantStatus(StrEnum):
 
 class Tenant(SQLModel, table=True):
     __tablename__ = "tenants"
+    __table_args__ = (UniqueConstraint("slug", name="tenants_slug_key"),)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    slug: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    id: uuid.UUID = Field(
+        default_factory=uuid.uuid4, sa_column=Column(PgUUID(as_uuid=True), primary_key=True)
+    )
+    slug: str = Field(sa_column=Column(Text, nullable=False))
     name: str = Field(sa_column=Column(Text, nullable=False))
     short_name: str | None = Field(default=None, sa_column=Column(Text))
     kind: str = Field(sa_column=Column(Text, nullable=False))
@@ -44,9 +47,14 @@ class Tenant(SQLModel, table=True):
     territory_code: str | None = Field(default=None, sa_column=Column(Text))
     inn: str = Field(sa_column=Column(Text, nullable=False))
     ogrn: str | None = Field(default=None, sa_column=Column(Text))
-    timezone: str = Field(default="Europe/Moscow", sa_column=Column(Text, nullable=False))
-    calendar: str = Field(default="ru", sa_column=Column(Text, nullable=False))
-    status: str = Field(default=TenantStatus.ACTIVE.value, sa_column=Column(Text, nullable=False))
+    timezone: str = Field(
+        default="Europe/Moscow",
+        sa_column=Column(Text, nullable=False, server_default=text("'Europe/Moscow'")),
+    )
+    status: str = Field(
+        default=TenantStatus.ACTIVE.value,
+        sa_column=Column(Text, nullable=False, server_default=text("'active'")),
+    )
     created_at: datetime | None = Field(
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -54,4 +62,14 @@ class Tenant(SQLModel, table=True):
     updated_at: datetime | None = Field(
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    # The federal production calendar; regions with their own holidays add a suffix.
+    calendar: str = Field(
+        default="ru", sa_column=Column(Text, nullable=False, server_default=text("'ru'"))
+    )
+    attachment_max_mb: int = Field(
+        default=10, sa_column=Column(Integer, nullable=False, server_default=text("10"))
+    )
+    attachment_max_files: int = Field(
+        default=5, sa_column=Column(Integer, nullable=False, server_default=text("5"))
     )

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
-from tenancy.audit import AuditEntry, record_audit
+from tenancy.audit import record_audit
 from tenancy.database import Database
 from tenancy.errors import Conflict, FieldError, InvalidInput, NotFound
+from tenancy.models import AuditEntry
 from tenancy.tenants.models import Tenant, TenantKind, TenantStatus
 from tenancy.tenants.schemas import AuditRead, TenantCreate, TenantNode, TenantRead, slug_problem
 

@@ -37,9 +37,6 @@ async def readyz(request: Request) -> Response:
         description: Ready to serve.
       503:
         description: Not ready; the problem says why.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     db: Database = request.app.state.database
     expected: str = request.app.state.schema_revision

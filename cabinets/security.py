@@ -13,6 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# Signed upload and download URLs carry their own credential (the token); Open311 clients
+# post from their own sites by design.
+CSRF_EXEMPT = ("/attachments/", "/open311/")
 MAX_FORM_BYTES = 1 << 20  # a sign-in or answer form; files go as multipart with the header
 
 # Pages meant to be embedded by organization sites set their own frame-ancestors; everything

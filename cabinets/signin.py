@@ -105,13 +105,10 @@ async def sign_in(request: Request) -> Response:
       200: {description: Signed in; the body carries the CSRF token for later requests.}
       401:
         description: Wrong e-mail or password.
-        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
       403:
         description: The account is deactivated.
-        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
       429:
         description: Too many failed attempts for the account or the address (Retry-After).
-        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
     """
     if _wants_json(request):
         body = await request.json()

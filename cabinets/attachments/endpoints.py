@@ -98,10 +98,8 @@ async def upload(request: Request) -> Response:
       201: {description: "Kept, pending: send its id and token with the message."}
       422:
         description: Too large, a forbidden type (judged by content), an empty file, a bad name.
-        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
       503:
         description: Storage cannot be reached; nothing was kept.
-        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
     """
     receipt = await service.receive_citizen_upload(
         _db(request),

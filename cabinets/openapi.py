@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.schemas import BaseSchemaGenerator
 
+from cabinets.attachments.endpoints import ConfirmUpload, DirectUploadRequest
 from cabinets.messages.endpoints import ACTION_INPUTS
 from cabinets.messages.inbox import InboxCounts, InboxPage, Rollup
 from cabinets.messages.schemas import MessageRead, MessageSubmission, Receipt, Timeline
@@ -51,7 +52,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 MODELS: list[type[BaseModel]] = [
     TenantRead, TenantNode, Caller, StaffRead, MessageSubmission, Receipt, Timeline, MessageRead,
-    TemplateInput, InboxPage, InboxCounts, Rollup, *ACTION_INPUTS.values(),
+    TemplateInput, InboxPage, InboxCounts, Rollup, DirectUploadRequest, ConfirmUpload,
+    *ACTION_INPUTS.values(),
 ]  # fmt: skip
 
 METHODS = ("get", "put", "post", "delete", "patch")
@@ -119,8 +121,9 @@ def _operation(
     responses: dict[str, Any] = {}
     for status, answer in (operation.get("responses") or {}).items():
         entry = {"description": answer} if isinstance(answer, str) else dict(answer)
-        if int(status) >= 400 and "content" not in entry:
-            entry["content"] = PROBLEM_CONTENT
+        if int(status) >= 400:
+            # Whatever else an error may be, the guard and the faults answer it as a problem.
+            entry["content"] = {**PROBLEM_CONTENT, **entry.get("content", {})}
         responses[str(status)] = entry
     for status, description in derived_responses(access, method, path, operation).items():
         responses.setdefault(status, {"description": description, "content": PROBLEM_CONTENT})

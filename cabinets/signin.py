@@ -101,14 +101,25 @@ async def sign_in(request: Request) -> Response:
             type: object
             required: [email, password]
             properties: {email: {type: string}, password: {type: string}}
+        application/x-www-form-urlencoded:
+          schema:
+            type: object
+            properties: {email: {type: string}, password: {type: string}, next: {type: string}}
     responses:
-      200: {description: Signed in; the body carries the CSRF token for later requests.}
+      200: {description: "Signed in (JSON): the body carries the CSRF token for later requests."}
+      303: {description: "Signed in (a form): on to the page asked for."}
       401:
-        description: Wrong e-mail or password.
+        description: Wrong e-mail or password (a form gets the page again, saying so).
+        content: &page {text/html: {schema: {type: string}}}
       403:
         description: The account is deactivated.
+        content: *page
+      422:
+        description: The e-mail or the password is missing.
+        content: *page
       429:
         description: Too many failed attempts for the account or the address (Retry-After).
+        content: *page
     """
     if _wants_json(request):
         body = await request.json()

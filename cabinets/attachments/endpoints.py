@@ -119,6 +119,10 @@ async def direct_upload(request: Request) -> Response:
     """
     summary: Ask to send a file straight to storage (an S3 POST policy, or a signed URL).
     tags: [files]
+    requestBody:
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/DirectUploadRequest'}
     responses:
       201: {description: "Where and how to send the bytes; then confirm."}
     """
@@ -141,6 +145,10 @@ async def confirm_upload(request: Request) -> Response:
     """
     summary: Confirm a file sent straight to storage; it is checked like any upload.
     tags: [files]
+    requestBody:
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/ConfirmUpload'}
     responses:
       200: {description: "Checked and pending."}
     """

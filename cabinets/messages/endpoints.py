@@ -198,6 +198,7 @@ async def my_messages(request: Request) -> Response:
     security: [{cookie: []}]
     responses:
       200: {description: The messages with their current status.}
+      422: {description: "An API token asked: this is for a person signed in."}
     """
     principal: Principal = request.user
     if principal.user_id is None:

@@ -47,7 +47,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             },
         },
     },
-    "required": ["type", "title", "status"],
+    # Every problem names the request it answers, to quote when reporting it.
+    "required": ["type", "title", "status", "instance", "request_id"],
 }
 
 MODELS: list[type[BaseModel]] = [
@@ -120,7 +121,7 @@ def _operation(
         operation.setdefault("security", [{"bearer": []}, {"cookie": []}])
     responses: dict[str, Any] = {}
     for status, answer in (operation.get("responses") or {}).items():
-        entry = {"description": answer} if isinstance(answer, str) else dict(answer)
+        entry: dict[str, Any] = {"description": answer} if isinstance(answer, str) else dict(answer)
         if int(status) >= 400:
             # Whatever else an error may be, the guard and the faults answer it as a problem.
             entry["content"] = {**PROBLEM_CONTENT, **entry.get("content", {})}

@@ -4,11 +4,12 @@ state-changing request that rides on the session cookie."""
 from __future__ import annotations
 
 import hmac
-import json
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from cabinets.problems import ProblemResponse, instance_of
 
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -96,12 +97,13 @@ class CsrfProtection:
         if supplied is None and content_type == "application/x-www-form-urlencoded":
             body, too_large = await _read_body(receive)
             if too_large:
-                await _refuse(send, 413, "Payload too large", "the form is too large")
+                await _refuse(scope, send, 413, "Content too large", "the form is too large")
                 return
             supplied = _field(body.decode("utf-8", "replace"))
             receive = _replay(body)
         if not expected or not supplied or not hmac.compare_digest(str(expected), supplied):
             await _refuse(
+                scope,
                 send,
                 403,
                 "Forbidden",
@@ -147,13 +149,10 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _refuse(send: Send, status: int, title: str, detail: str) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/problem+json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body.encode()})
+async def _refuse(scope: Scope, send: Send, status: int, title: str, detail: str) -> None:
+    response = ProblemResponse(status, title, detail, **instance_of(scope))
+    await response(scope, _nothing_more, send)
+
+
+async def _nothing_more() -> Message:
+    return {"type": "http.disconnect"}

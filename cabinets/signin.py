@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from cabinets.pages import render_page
-from cabinets.problems import ProblemResponse
+from cabinets.problems import ProblemResponse, instance_of
 from rbac.access import Principal, public, signed_in
 from rbac.account_links import LinkPurpose
 from rbac.oidc import IdentityProviders, ProviderRefused, ProviderUnavailable
@@ -52,7 +52,10 @@ def _refusal(request: Request, refused: service.SignInRefused, **context: Any) -
         else None
     )
     if _wants_json(request):
-        return ProblemResponse(refused.status, "Sign-in refused", refused.reason, headers=headers)
+        return ProblemResponse(
+            refused.status, "Sign-in refused", refused.reason, headers=headers,
+            **instance_of(request.scope),
+        )  # fmt: skip
     response = render_page(request, "sign_in.html", refused.status, error=refused.reason, **context)
     if headers:
         response.headers.update(headers)

@@ -86,8 +86,7 @@ class Settings(BaseSettings):
         default=1 << 20,
         ge=1024,
         le=1 << 30,
-        description="Largest JSON or form body a request may send (files have their own "
-        "limits).",
+        description="Largest JSON or form body a request may send (files have their own limits).",
     )
     oidc_providers: list[OidcProviderConfig] = Field(
         default_factory=list,

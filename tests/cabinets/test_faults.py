@@ -102,7 +102,8 @@ def test_a_database_restart_answers_503_and_the_retry_with_its_key_is_received_o
         content=jpeg_with_gps(),
     )
     assert photo.status_code == 201, photo.text
-    message = POTHOLE | {"attachments": [{"id": photo.json()["id"], "token": photo.json()["token"]}]}
+    kept = photo.json()
+    message = POTHOLE | {"attachments": [{"id": kept["id"], "token": kept["token"]}]}
     key = {"Idempotency-Key": "retry-after-the-restart-1"}
 
     own_server.stop()

@@ -75,7 +75,7 @@ class EdgeGuard:
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._too_large(scope, receive, send)
             return
-        body = await _read_at_most(receive, self.max_body_bytes)
+        body = await read_at_most(receive, self.max_body_bytes)
         if body is None:
             await self._too_large(scope, receive, send)
             return
@@ -86,7 +86,7 @@ class EdgeGuard:
         if problem is not None:
             await _refuse(scope, receive, send, problem)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay(body, receive), send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self.max_body_bytes
@@ -184,7 +184,7 @@ def _too_deep(field: str) -> FieldError:
     return FieldError(field, f"nests deeper than {MAX_JSON_DEPTH} levels", "body", code="too_deep")
 
 
-async def _read_at_most(receive: Receive, limit: int) -> bytes | None:
+async def read_at_most(receive: Receive, limit: int) -> bytes | None:
     """The whole body, or None once it passes ``limit`` (the rest is left unread)."""
     chunks: list[bytes] = []
     size = 0
@@ -202,7 +202,7 @@ async def _read_at_most(receive: Receive, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay(body: bytes, receive: Receive) -> Receive:
     """The body read here, then whatever the connection says next (a disconnect)."""
     sent = False
 

@@ -96,6 +96,8 @@ async def http_exception(request: Request, exc: Exception) -> Response:
     headers = dict(exc.headers) if exc.headers else {}
     if exc.status_code == 405:
         headers["Allow"] = ", ".join(allowed_methods(request))
+    if exc.status_code == 503:  # permissions still loading: a moment
+        headers.setdefault("Retry-After", str(DATABASE_RETRY_AFTER_SECONDS))
     return ProblemResponse(
         exc.status_code,
         _title(exc.status_code),

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cabinets.guard import read_at_most, replay
 from cabinets.problems import ProblemResponse, instance_of
 
 CSRF_FIELD = "csrf_token"
@@ -95,12 +96,12 @@ class CsrfProtection:
         if supplied is None and content_type == "multipart/form-data":
             supplied = _field(scope.get("query_string", b"").decode())
         if supplied is None and content_type == "application/x-www-form-urlencoded":
-            body, too_large = await _read_body(receive)
-            if too_large:
+            body = await read_at_most(receive, MAX_FORM_BYTES)
+            if body is None:
                 await _refuse(scope, send, 413, "Content too large", "the form is too large")
                 return
             supplied = _field(body.decode("utf-8", "replace"))
-            receive = _replay(body)
+            receive = replay(body, receive)
         if not expected or not supplied or not hmac.compare_digest(str(expected), supplied):
             await _refuse(
                 scope,
@@ -117,36 +118,6 @@ class CsrfProtection:
 def _field(encoded: str) -> str | None:
     values = parse_qs(encoded).get(CSRF_FIELD)
     return values[0] if values else None
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            return b"", True
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks), False
-
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
 
 
 async def _refuse(scope: Scope, send: Send, status: int, title: str, detail: str) -> None:

@@ -67,6 +67,27 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 90) 
     raise AssertionError("not ready in time")
 
 
+@contextlib.contextmanager
+def serving(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`priemnaya serve` on a free port in this environment, logging to ``log``: its URL once
+    it is ready; stopped with SIGTERM afterwards."""
+    port = free_port()
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [PRIEMNAYA, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_ready(url, server)
+            yield url
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+
+
 def test_up_demo_serves_then_stops_cleanly(home_env: dict[str, str]) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,7 @@ from tests.cabinets.message_world import POTHOLE, seed_message_world
 from tests.conftest import TEST_SECRET_KEY
 from tests.databases import fresh_database
 from tests.storage.samples import jpeg_with_gps
-from tests.test_up import free_port
+from tests.test_up import serving
 
 PRIEMNAYA = str(Path(sys.executable).with_name("priemnaya"))
 
@@ -50,22 +48,9 @@ def served(
     assert url is not None
     with fresh_database(url) as urls:
         seed_message_world(urls, tenant_data)
-        port = free_port()
         log = tmp_path / "serve.log"
-        with log.open("wb") as sink:
-            server = subprocess.Popen(
-                [PRIEMNAYA, "serve", "--port", str(port)],
-                env=_env(urls, tmp_path),
-                stdout=subprocess.DEVNULL,
-                stderr=sink,
-            )
-            try:
-                base = f"http://127.0.0.1:{port}"
-                _wait_ready(base, server)
-                yield base, log
-            finally:
-                server.send_signal(signal.SIGTERM)
-                server.wait(timeout=30)
+        with serving(_env(urls, tmp_path), log) as base:
+            yield base, log
 
 
 def _env(urls: DatabaseUrls, tmp_path: Path) -> dict[str, str]:
@@ -77,19 +62,6 @@ def _env(urls: DatabaseUrls, tmp_path: Path) -> dict[str, str]:
         "PRIEMNAYA_HOME": str(tmp_path / "home"),
         "PRIEMNAYA_LOG_FORMAT": "json",
     }
-
-
-def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the server exited"
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("not ready in time")
 
 
 def test_a_database_restart_answers_503_and_the_retry_with_its_key_is_received_once(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ from tenancy.database import DatabaseUrls
 from tenancy.demo import seed_demo
 from tenancy.settings import Settings
 from tests.databases import run_in_database
-from tests.test_up import free_port, wait_ready
+from tests.test_up import serving
 
 BIN = Path(sys.executable).parent
 # What is checked of every answer; not whether made-up input is accepted (it rarely is).
@@ -82,7 +81,7 @@ def test_each_operation_lists_the_answers_its_access_and_inputs_can_give(
 
 
 @pytest.fixture
-def serving(
+def demo(
     cli_env: Settings, clean_database: DatabaseUrls, tmp_path: Path
 ) -> Iterator[tuple[str, str]]:
     """The demo region served on a real port, and an API token of its ministry's admin."""
@@ -93,28 +92,16 @@ def serving(
         capture_output=True, check=True,
     )  # fmt: skip
     token = json.loads(created.stdout)["token"]
-    port = free_port()
-    with (tmp_path / "serve.log").open("wb") as log:
-        server = subprocess.Popen(
-            [BIN / "priemnaya", "serve", "--port", str(port)],
-            env={**os.environ, "PRIEMNAYA_LOG_LEVEL": "WARNING"},
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_ready(url, server)
-            yield url, token
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+    env = {**os.environ, "PRIEMNAYA_LOG_LEVEL": "WARNING"}
+    with serving(env, tmp_path / "serve.log") as url:
+        yield url, token
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "admin"])
 def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
-    serving: tuple[str, str], caller: str, tmp_path: Path
+    demo: tuple[str, str], caller: str, tmp_path: Path
 ) -> None:
-    url, token = serving
+    url, token = demo
     assert httpx.get(f"{url}/api/openapi.json").status_code == 200
     auth = ["-H", f"Authorization: Bearer {token}"] if caller == "admin" else []
     # The token's own tenant, so that its operations get past the tenant to their inputs.

@@ -9,12 +9,12 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import wraps
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
@@ -1503,11 +1503,20 @@ def port_problem(host: str, port: int) -> str | None:
         return f"cannot resolve host {host!r}: {exc.strerror}"
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: connections of a server just stopped (TIME_WAIT) do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(address)
         except OSError as exc:
             return f"cannot listen on {host}:{port}: {exc.strerror} (is another server running?)"
     return None
+
+
+def _url_host(host: str) -> str:
+    """The host as a URL names it: a wildcard address is reached on this machine, IPv6 in []."""
+    if host in {"0.0.0.0", "::", ""}:  # noqa: S104 (naming it, not binding it)
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 @main.command("up")
@@ -1520,9 +1529,14 @@ def up(demo: bool, host: str, port: int) -> None:
     import uvicorn
 
     from cabinets.app import create_app
+    from cabinets.supervisor import Supervised
     from tenancy.demo import DEMO_PASSWORD, seed_demo
     from tenancy.logs import configure_logging
 
+    # Links handed to citizens (receipts, status pages) point where this server listens, unless
+    # the operator said where it is reached from outside. The worker inherits the same.
+    if not os.environ.get("PRIEMNAYA_BASE_URL"):
+        os.environ["PRIEMNAYA_BASE_URL"] = f"http://{_url_host(host)}:{port}"
     current = settings()
     configure_logging(current)
     if problem := port_problem(host, port):
@@ -1530,7 +1544,7 @@ def up(demo: bool, host: str, port: int) -> None:
 
     embedded = EmbeddedPostgres(current.pgdata) if current.embedded else None
     started_here = embedded is not None and not embedded.status().running
-    worker: subprocess.Popen[bytes] | None = None
+    worker: Supervised | None = None
     try:
         urls = resolve_database_urls(current)
         before, after = migrate.upgrade(urls)
@@ -1550,8 +1564,9 @@ def up(demo: bool, host: str, port: int) -> None:
                 f"demo region seeded: {created} tenants" if created else "demo region present",
                 err=True,
             )
-        worker = subprocess.Popen([sys.executable, "-m", "cli", "worker"])
-        url = f"http://{host}:{port}"
+        worker = Supervised([sys.executable, "-m", "cli", "worker"], name="worker")
+        worker.start()
+        url = f"http://{_url_host(host)}:{port}"
         click.echo(
             f"Priemnaya is up at {url}  (readiness: {url}/readyz, API: {url}/api/openapi.json)"
         )
@@ -1577,13 +1592,8 @@ def up(demo: bool, host: str, port: int) -> None:
             signal.signal(signum, lambda *_: None)
         uvicorn.Server(config).run()
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        if worker is not None:
+            worker.stop()
         if started_here and embedded is not None:
             embedded.stop()
             click.echo("embedded database stopped", err=True)
@@ -1615,8 +1625,13 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command("worker")
+@click.option(
+    "--alive-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Touch this file after every round (a liveness probe checks its age).",
+)
 @reports_errors
-def worker_command() -> None:
+def worker_command(alive_file: Path | None) -> None:
     """Run only the background worker."""
     from cabinets.worker import run_worker
     from tenancy.logs import configure_logging
@@ -1632,7 +1647,7 @@ def worker_command() -> None:
             loop.add_signal_handler(signum, stop.set)
         database = Database(urls, pool_size=1)
         try:
-            await run_worker(database, stop, current)
+            await run_worker(database, stop, current, alive_file=alive_file)
         finally:
             await database.dispose()
 

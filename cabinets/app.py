@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from cabinets import signin
 from cabinets.attachments import endpoints as attachment_endpoints
 from cabinets.attachments.service import storage_config
+from cabinets.guard import EdgeGuard
 from cabinets.health import healthz, readyz
 from cabinets.messages import endpoints as message_endpoints
 from cabinets.messages import inbox_endpoints
@@ -34,8 +35,8 @@ from cabinets.messages import pages as message_pages
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.open311 import endpoints as open311_endpoints
 from cabinets.openapi import build_openapi, openapi_document
-from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse
-from cabinets.security import CsrfProtection, SecurityHeaders
+from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse, instance_of
+from cabinets.security import CSRF_EXEMPT, CsrfProtection, SecurityHeaders
 from rbac.access import Credentials
 from rbac.oidc import IdentityProviders
 from rbac.sync import LivePolicy
@@ -85,7 +86,7 @@ def refused_credentials(conn: HTTPConnection, exc: AuthenticationError) -> Respo
         "Unauthorized",
         str(exc),
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        instance=conn.url.path,
+        **instance_of(conn.scope),
     )
 
 
@@ -94,6 +95,12 @@ def _libpq(url: str) -> str:
 
 
 SESSION_COOKIE = "priemnaya_session"
+# The routes whose body is a file, streamed to storage under the upload limits.
+STREAMED_BODIES = (
+    attachment_endpoints.upload,
+    attachment_endpoints.signed_upload,
+    attachment_endpoints.answer_file,
+)
 STATIC_FILES = Path(__file__).with_name("static")
 
 
@@ -171,6 +178,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             Middleware(RequestContextMiddleware),
             Middleware(SecurityHeaders, https=settings.https),
             Middleware(
+                EdgeGuard,
+                streamed=STREAMED_BODIES,
+                max_body_bytes=settings.max_body_bytes,
+            ),
+            Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key or "",
                 session_cookie=SESSION_COOKIE,
@@ -186,8 +198,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 ),
                 on_error=refused_credentials,
             ),
-            # Signed upload and download URLs carry their own credential (the token).
-            Middleware(CsrfProtection, exempt=("/attachments/", "/open311/")),
+            Middleware(CsrfProtection, exempt=CSRF_EXEMPT),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

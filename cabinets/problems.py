@@ -1,4 +1,8 @@
-"""Every error leaves the app as RFC 9457 ``application/problem+json``."""
+"""Every error leaves the app as RFC 9457 ``application/problem+json``, with the request id.
+
+A fault outside the request's control (a database or file storage that cannot be reached) is
+a 503 with ``Retry-After`` and one log line, the request's own (see ``cabinets.middleware``);
+only a bug is a 500, logged once with its traceback."""
 
 from __future__ import annotations
 
@@ -6,11 +10,14 @@ import json
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 import structlog
 from pydantic import ValidationError
+from sqlalchemy import exc as sa_errors
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from storage.errors import (
     AttachmentRejected,
@@ -19,6 +26,7 @@ from storage.errors import (
     StorageUnavailable,
     TokenExpired,
 )
+from tenancy.database import DatabaseUnavailable
 from tenancy.errors import (
     Conflict,
     Forbidden,
@@ -29,6 +37,16 @@ from tenancy.errors import (
 )
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+DATABASE_RETRY_AFTER_SECONDS = 5  # a restart or a fail-over takes seconds
+STORAGE_RETRY_AFTER_SECONDS = 60
+# What a database that cannot be reached (down, restarting, or out of connections) raises.
+DATABASE_FAULTS: tuple[type[BaseException], ...] = (
+    sa_errors.OperationalError,
+    sa_errors.InterfaceError,
+    sa_errors.TimeoutError,
+    psycopg.OperationalError,
+    DatabaseUnavailable,
+)
 log = structlog.get_logger(__name__)
 
 
@@ -52,18 +70,39 @@ class ProblemResponse(Response):
         super().__init__(json.dumps(body, ensure_ascii=False), status, headers)
 
 
+def instance_of(scope: Any) -> dict[str, Any]:
+    """The ``instance`` and ``request_id`` members of a problem about this request."""
+    request_id = scope.get("state", {}).get("request_id")
+    return {"instance": scope["path"], **({"request_id": request_id} if request_id else {})}
+
+
 def _instance(request: Request) -> dict[str, Any]:
-    request_id = getattr(request.state, "request_id", None)
-    return {"instance": request.url.path, **({"request_id": request_id} if request_id else {})}
+    return instance_of(request.scope)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on this path, for ``Allow`` (Starlette names only the
+    first route's, and each of ours takes one method)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)  # PARTIAL: the path fits, the method does not
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return sorted(methods)
 
 
 async def http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers) if exc.headers else {}
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    if exc.status_code == 503:  # permissions still loading: a moment
+        headers.setdefault("Retry-After", str(DATABASE_RETRY_AFTER_SECONDS))
     return ProblemResponse(
         exc.status_code,
         _title(exc.status_code),
         exc.detail if exc.detail != _title(exc.status_code) else None,
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
         **_instance(request),
     )
 
@@ -126,15 +165,40 @@ async def attachment_rejected(request: Request, exc: Exception) -> Response:
     )
 
 
+def note_fault(scope: Any, fault: str) -> None:
+    """Name the fault on the request's own log line (``cabinets.middleware``)."""
+    scope.setdefault("state", {})["fault"] = fault
+
+
 async def storage_unavailable(request: Request, exc: Exception) -> Response:
-    log.warning("storage unavailable", error=str(exc), path=request.url.path)
+    note_fault(request.scope, f"storage unavailable: {exc}")
     return ProblemResponse(
         503,
         "Service unavailable",
         "file storage cannot be reached right now: nothing was kept; try again in a minute",
-        headers={"Retry-After": "60"},
+        headers={"Retry-After": str(STORAGE_RETRY_AFTER_SECONDS)},
         **_instance(request),
     )
+
+
+def database_unavailable_response(scope: Any, exc: BaseException) -> Response:
+    note_fault(scope, f"database unavailable: {type(exc).__name__}: {_first_line(exc)}")
+    return ProblemResponse(
+        503,
+        "Service unavailable",
+        "the database cannot be reached right now: nothing was changed; try again in a few "
+        "seconds (a retry with the same Idempotency-Key is safe)",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        **instance_of(scope),
+    )
+
+
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    return database_unavailable_response(request.scope, exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:300]
 
 
 async def link_refused(request: Request, exc: Exception) -> Response:
@@ -156,14 +220,22 @@ async def object_missing(request: Request, exc: Exception) -> Response:
     )
 
 
-async def server_error(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error", exc_info=exc, path=request.url.path)
+def fault_response(scope: Any, exc: BaseException) -> Response:
+    """The answer to an exception nothing else handled: 503 for a database that cannot be
+    reached, else a 500 whose traceback is logged (once: nothing re-raises it)."""
+    if isinstance(exc, DATABASE_FAULTS):
+        return database_unavailable_response(scope, exc)
+    log.error("unhandled error", exc_info=exc, path=scope["path"])
     return ProblemResponse(
         500,
         "Internal server error",
         "The error was logged; quote the request id when reporting it.",
-        **_instance(request),
+        **instance_of(scope),
     )
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    return fault_response(request.scope, exc)
 
 
 def _title(status: int) -> str:
@@ -183,6 +255,7 @@ EXCEPTION_HANDLERS = {
     TooManyRequests: too_many_requests,
     AttachmentRejected: attachment_rejected,
     StorageUnavailable: storage_unavailable,
+    **dict.fromkeys(DATABASE_FAULTS, database_unavailable),
     InvalidToken: link_refused,
     ObjectMissing: object_missing,
     Exception: server_error,

@@ -4,15 +4,20 @@ state-changing request that rides on the session cookie."""
 from __future__ import annotations
 
 import hmac
-import json
 from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cabinets.guard import read_at_most, replay
+from cabinets.problems import ProblemResponse, instance_of
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+# Signed upload and download URLs carry their own credential (the token); Open311 clients
+# post from their own sites by design.
+CSRF_EXEMPT = ("/attachments/", "/open311/")
 MAX_FORM_BYTES = 1 << 20  # a sign-in or answer form; files go as multipart with the header
 
 # Pages meant to be embedded by organization sites set their own frame-ancestors; everything
@@ -91,14 +96,15 @@ class CsrfProtection:
         if supplied is None and content_type == "multipart/form-data":
             supplied = _field(scope.get("query_string", b"").decode())
         if supplied is None and content_type == "application/x-www-form-urlencoded":
-            body, too_large = await _read_body(receive)
-            if too_large:
-                await _refuse(send, 413, "Payload too large", "the form is too large")
+            body = await read_at_most(receive, MAX_FORM_BYTES)
+            if body is None:
+                await _refuse(scope, send, 413, "Content too large", "the form is too large")
                 return
             supplied = _field(body.decode("utf-8", "replace"))
-            receive = _replay(body)
+            receive = replay(body, receive)
         if not expected or not supplied or not hmac.compare_digest(str(expected), supplied):
             await _refuse(
+                scope,
                 send,
                 403,
                 "Forbidden",
@@ -114,43 +120,10 @@ def _field(encoded: str) -> str | None:
     return values[0] if values else None
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            return b"", True
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks), False
+async def _refuse(scope: Scope, send: Send, status: int, title: str, detail: str) -> None:
+    response = ProblemResponse(status, title, detail, **instance_of(scope))
+    await response(scope, _nothing_more, send)
 
 
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
-
-
-async def _refuse(send: Send, status: int, title: str, detail: str) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/problem+json")],
-        }
-    )
-    await send({"type": "http.response.body", "body": body.encode()})
+async def _nothing_more() -> Message:
+    return {"type": "http.disconnect"}

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinets.problems import ProblemResponse
+from cabinets.problems import ProblemResponse, instance_of
 from cabinets.web.rendering import render_page
 from rbac.access import Principal, public, signed_in
 from rbac.account_links import LinkPurpose
@@ -52,7 +52,10 @@ def _refusal(request: Request, refused: service.SignInRefused, **context: Any) -
         else None
     )
     if _wants_json(request):
-        return ProblemResponse(refused.status, "Sign-in refused", refused.reason, headers=headers)
+        return ProblemResponse(
+            refused.status, "Sign-in refused", refused.reason, headers=headers,
+            **instance_of(request.scope),
+        )  # fmt: skip
     response = render_page(request, "sign_in.html", refused.status, error=refused.reason, **context)
     if headers:
         response.headers.update(headers)
@@ -101,17 +104,25 @@ async def sign_in(request: Request) -> Response:
             type: object
             required: [email, password]
             properties: {email: {type: string}, password: {type: string}}
+        application/x-www-form-urlencoded:
+          schema:
+            type: object
+            properties: {email: {type: string}, password: {type: string}, next: {type: string}}
     responses:
-      200: {description: Signed in; the body carries the CSRF token for later requests.}
+      200: {description: "Signed in (JSON): the body carries the CSRF token for later requests."}
+      303: {description: "Signed in (a form): on to the page asked for."}
       401:
-        description: Wrong e-mail or password.
-        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+        description: Wrong e-mail or password (a form gets the page again, saying so).
+        content: &page {text/html: {schema: {type: string}}}
       403:
         description: The account is deactivated.
-        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+        content: *page
+      422:
+        description: The e-mail or the password is missing.
+        content: *page
       429:
         description: Too many failed attempts for the account or the address (Retry-After).
-        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
+        content: *page
     """
     if _wants_json(request):
         body = await request.json()

@@ -13,6 +13,7 @@ import os
 import socket
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import structlog
 from sqlalchemy import text
@@ -53,8 +54,18 @@ async def record_heartbeat(db: Database, worker_id: str, started_at: datetime) -
         )
 
 
-async def run_worker(db: Database, stop: asyncio.Event, settings: Settings | None = None) -> None:
-    """Run until ``stop`` is set; a failing job is logged and retried on the next tick."""
+async def run_worker(
+    db: Database,
+    stop: asyncio.Event,
+    settings: Settings | None = None,
+    *,
+    alive_file: Path | None = None,
+) -> None:
+    """Run until ``stop`` is set; a failing job is logged and retried on the next tick.
+
+    ``alive_file`` is touched after every round, whatever its jobs did: its age is the
+    worker's liveness (a round stuck for minutes is a worker to restart; a database that is
+    down is not, and shows in the heartbeat instead)."""
     settings = settings or load_settings()
     worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
     started_at = datetime.now(UTC)
@@ -91,6 +102,8 @@ async def run_worker(db: Database, stop: asyncio.Event, settings: Settings | Non
                 log.info("delivered notifications forgotten", worker_id=worker_id, rows=forgotten)
         except Exception:
             log.exception("forgetting delivered notifications failed", worker_id=worker_id)
+        if alive_file is not None:
+            await asyncio.to_thread(alive_file.touch)
         # With a backlog, go on at once (the heartbeat still beats each round).
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=0 if backlog else HEARTBEAT_SECONDS)

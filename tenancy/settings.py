@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         description="Database connections a web process keeps open; under more concurrent "
         "requests it opens up to as many again for the moment.",
     )
+    max_body_bytes: int = Field(
+        default=1 << 20,
+        ge=1024,
+        le=1 << 30,
+        description="Largest JSON or form body a request may send (files have their own limits).",
+    )
     oidc_providers: list[OidcProviderConfig] = Field(
         default_factory=list,
         description="OpenID Connect providers for single sign-on, as a JSON list.",

@@ -8,13 +8,14 @@ import io
 from pathlib import Path
 
 from tenancy.errors import FieldError
+from tenancy.storable import unstorable
 
 Row = dict[str, str | None]
 
 
 def decode_csv(data: bytes) -> tuple[str, str | None]:
     """The text of a CSV file and a problem, if any."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:1000]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(data[:1000]):
         return "", "the file is UTF-16; save it as CSV UTF-8 (or Windows-1251)"
     try:
         return data.decode("utf-8-sig"), None
@@ -24,6 +25,11 @@ def decode_csv(data: bytes) -> tuple[str, str | None]:
         return data.decode("cp1251"), None
     except UnicodeDecodeError as exc:
         return "", f"neither UTF-8 nor Windows-1251 (byte {exc.start + 1}); save it as CSV UTF-8"
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """UTF-16 without its mark: every other byte of Latin text is NUL (a stray NUL is not)."""
+    return len(head) >= 4 and head.count(0) * 3 >= len(head)
 
 
 def delimiter_of(header: str) -> str:
@@ -63,6 +69,10 @@ def parse_table(
         header = [h.strip().lower() for h in next(reader)]
     except csv.Error as exc:
         return [], [FieldError("csv", str(exc), f"{name}:1")]
+    if any(unstorable(h) for h in header):
+        return [], [
+            FieldError("header", "contains a NUL character or a lone surrogate", f"{name}:1")
+        ]
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in required + optional]
     errors = []
@@ -87,6 +97,14 @@ def parse_table(
                 errors.append(
                     FieldError("row", f"has {len(values)} values for {len(header)} columns", where)
                 )
+                continue
+            unfit = [
+                FieldError(k, reason, where)
+                for k, v in zip(header, values, strict=True)
+                if (reason := unstorable(v))
+            ]
+            if unfit:
+                errors += unfit
                 continue
             rows.append(
                 (where, {k: (v.strip() or None) for k, v in zip(header, values, strict=True)})

@@ -452,3 +452,16 @@ def test_webhooks_are_added_listed_and_removed_and_the_outbox_is_listed(
     assert json.loads(dead.output) == []
     nothing = runner.invoke(main, ["outbox", "retry"])
     assert nothing.exit_code == 2
+
+
+def test_a_nul_in_a_csv_exits_2_naming_the_line_and_field(run: CliRunner, tmp_path: Path) -> None:
+    territories = tmp_path / "territories.csv"
+    territories.write_bytes(
+        "code,name,parent\n46000000,Область,\n46701000,Север\x00ный,46000000\n".encode()
+    )
+    code, out, err = invoke(run, "territory", "import", str(territories))
+    assert code == 2, out + err
+    assert f"{territories}:3: name: contains a NUL character" in err
+    assert "Traceback" not in out + err
+    listed = invoke(run, "territory", "tree")
+    assert "Область" not in listed[1]  # all or nothing

@@ -1,6 +1,7 @@
 """The newcomer's command on the embedded default: `priemnaya up --demo` serves a ready app with
 the demo region, SIGTERM leaves no process behind, data survives a restart, a busy port fails."""
 
+import contextlib
 import json
 import os
 import signal
@@ -9,6 +10,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import httpx2 as httpx
@@ -62,6 +65,27 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 90) 
             pass
         time.sleep(0.3)
     raise AssertionError("not ready in time")
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`priemnaya serve` on a free port in this environment, logging to ``log``: its URL once
+    it is ready; stopped with SIGTERM afterwards."""
+    port = free_port()
+    with log.open("wb") as sink:
+        server = subprocess.Popen(
+            [PRIEMNAYA, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_ready(url, server)
+            yield url
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
 
 
 def test_up_demo_serves_then_stops_cleanly(home_env: dict[str, str]) -> None:
@@ -136,3 +160,68 @@ def test_busy_port_is_a_clear_error(home_env: dict[str, str]) -> None:
         )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr.decode()
+
+
+HEATING = {
+    "topic": "heating",
+    "territory": "99701101",
+    "address": "город Северный, ул. Центральная, 1",
+    "summary": "Нет отопления в квартире",
+    "text": "Вторую неделю холодные батареи во всём подъезде.",
+    "applicant": {"name": "Иван Петров", "email": "ivan@mail.example.ru"},
+    "consent": True,
+}
+
+
+def worker_of(up: subprocess.Popen[bytes]) -> psutil.Process | None:
+    for child in psutil.Process(up.pid).children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if "worker" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+                return child
+    return None
+
+
+def test_a_killed_worker_is_back_within_10_s_and_delivers_what_waited(
+    home_env: dict[str, str],
+) -> None:
+    """Also: without PRIEMNAYA_BASE_URL, the citizen's links point at the port `up` serves."""
+    from cabinets.notifications.mail import MAIL_SINK
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    sink = Path(home_env["PRIEMNAYA_HOME"]).resolve() / MAIL_SINK
+    up = start_up(home_env, port)
+    try:
+        wait_ready(url, up)
+        first = worker_of(up)
+        assert first is not None
+        first.kill()  # kill -9
+        killed_at = time.monotonic()
+        receipt = httpx.post(f"{url}/api/v1/messages", json=HEATING, timeout=10)
+        assert receipt.status_code == 201, receipt.text
+        assert receipt.json()["status_url"].startswith(f"{url}/track/")
+
+        second = None
+        while second is None and time.monotonic() - killed_at < 10:
+            time.sleep(0.2)
+            found = worker_of(up)
+            second = found if found is not None and found.pid != first.pid else None
+        assert second is not None, "no new worker within 10 s"
+        deadline = time.monotonic() + 30
+        while not list(sink.glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.3)
+        letters = [
+            BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+            for path in sink.glob("*.eml")
+        ]
+        assert any(receipt.json()["number"] in str(letter["subject"]) for letter in letters)
+        assert not [
+            p for p in psutil.Process(up.pid).children() if p.status() == psutil.STATUS_ZOMBIE
+        ]
+    finally:
+        up.send_signal(signal.SIGTERM)
+        _, err = up.communicate(timeout=60)
+    assert up.returncode == 0, err.decode()
+    log = err.decode()
+    assert "the worker killed by SIGKILL; starting it again" in log
+    assert "the worker started again" in log

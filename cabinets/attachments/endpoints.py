@@ -98,10 +98,8 @@ async def upload(request: Request) -> Response:
       201: {description: "Kept, pending: send its id and token with the message."}
       422:
         description: Too large, a forbidden type (judged by content), an empty file, a bad name.
-        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
       503:
         description: Storage cannot be reached; nothing was kept.
-        content: {application/problem+json: {schema: {$ref: '#/components/schemas/Problem'}}}
     """
     receipt = await service.receive_citizen_upload(
         _db(request),
@@ -121,6 +119,10 @@ async def direct_upload(request: Request) -> Response:
     """
     summary: Ask to send a file straight to storage (an S3 POST policy, or a signed URL).
     tags: [files]
+    requestBody:
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/DirectUploadRequest'}
     responses:
       201: {description: "Where and how to send the bytes; then confirm."}
     """
@@ -143,6 +145,10 @@ async def confirm_upload(request: Request) -> Response:
     """
     summary: Confirm a file sent straight to storage; it is checked like any upload.
     tags: [files]
+    requestBody:
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/ConfirmUpload'}
     responses:
       200: {description: "Checked and pending."}
     """

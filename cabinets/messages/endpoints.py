@@ -108,14 +108,8 @@ async def submit(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/Receipt'}
       422:
         description: Every problem, each naming its field.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
       429:
         description: Too many messages from this address or applicant (Retry-After).
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     submission = await _body(request, MessageSubmission)
     key = request.headers.get("idempotency-key")
@@ -161,9 +155,6 @@ async def track(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/Timeline'}
       404:
         description: A wrong number or token (the same answer for both).
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     found = await tracking.timeline(_db(request), request.path_params["number"], _token(request))
     return JSONResponse(found.model_dump(mode="json"))
@@ -207,6 +198,7 @@ async def my_messages(request: Request) -> Response:
     security: [{cookie: []}]
     responses:
       200: {description: The messages with their current status.}
+      422: {description: "An API token asked: this is for a person signed in."}
     """
     principal: Principal = request.user
     if principal.user_id is None:
@@ -232,9 +224,6 @@ async def get_message(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/MessageRead'}
       404:
         description: No such message here (or not yours to see).
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     message = await service.get_message(
         _db(request), _staff(request), request.state.tenant_id, _message_id(request)
@@ -320,7 +309,7 @@ async def create_answer_template(request: Request) -> Response:
     responses:
       201: {description: The template.}
       409: {description: A template with this title exists.}
-      422: {description: A bad placeholder, named.}
+      422: {description: 'A bad placeholder, named.'}
     """
     body = await _body(request, templates.TemplateInput)
     principal: Principal = request.user
@@ -343,6 +332,10 @@ async def replace_answer_template(request: Request) -> Response:
     summary: Replace an answer template.
     tags: [templates]
     security: [{bearer: []}, {cookie: []}]
+    requestBody:
+      content:
+        application/json:
+          schema: {$ref: '#/components/schemas/TemplateInput'}
     responses:
       200: {description: The template.}
     """
@@ -408,22 +401,12 @@ def _action_endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:
         content:
           application/json:
             schema: {{$ref: '#/components/schemas/MessageRead'}}
-      403:
-        description: The caller lacks {transition.permission}.
-        content:
-          application/problem+json:
-            schema: {{$ref: '#/components/schemas/Problem'}}
+      403: {{description: The caller lacks {transition.permission}.}}
       404:
         description: No such message here.
-        content:
-          application/problem+json:
-            schema: {{$ref: '#/components/schemas/Problem'}}
       409:
         description: The step is not possible now, or the version is stale; `current` holds
           the message as it is.
-        content:
-          application/problem+json:
-            schema: {{$ref: '#/components/schemas/Problem'}}
     """
     return requires(transition.permission, own=transition.own)(act)
 

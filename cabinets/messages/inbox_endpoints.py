@@ -110,19 +110,10 @@ async def list_messages(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/InboxPage'}
       403:
         description: The caller lacks message:read here.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
       404:
         description: No such tenant.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
       422:
         description: A parameter is wrong (or unknown); each problem names it.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     page = await inbox.list_messages(
         _db(request), _staff(request), request.state.tenant_id, _inbox_query(request)
@@ -152,14 +143,8 @@ async def count_messages(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/InboxCounts'}
       403:
         description: The caller lacks message:read here.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
       404:
         description: No such tenant.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     _no_parameters(request)
     counts = await inbox.count_messages(_db(request), _staff(request), request.state.tenant_id)
@@ -185,14 +170,8 @@ async def rollup(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/Rollup'}
       403:
         description: The caller lacks report:read here.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
       404:
         description: No such tenant.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     _no_parameters(request)
     found = await inbox.rollup(_db(request), _staff(request), request.state.tenant_id)

@@ -893,13 +893,19 @@ async def _assign(
             {"e": params["executor"]},
         )
     ).first()
-    if executor is None or executor.status != "active":
-        raise InvalidInput.one("executor", f"no active staff member {params['executor']!r}")
-    if not staff.policy.allowed(
-        str(executor.id), str(row.tenant_id), "answer:draft", assigned=True
+    # One answer whatever the reason (unknown, inactive, elsewhere, no right to answer), so
+    # that staff e-mails cannot be found out across organizations by trying them.
+    if (
+        executor is None
+        or executor.status != "active"
+        or not staff.policy.allowed(
+            str(executor.id), str(row.tenant_id), "answer:draft", assigned=True
+        )
     ):
         raise InvalidInput.one(
-            "executor", f"{params['executor']} cannot prepare answers in this organization"
+            "executor",
+            f"{params['executor']!r} is not a staff member here who can prepare answers",
+            code="not_an_executor_here",
         )
     official = {"name": executor.name, "position": executor.position}
     return _Change(

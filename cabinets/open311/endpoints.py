@@ -109,6 +109,16 @@ async def services(request: Request) -> Response:
     """
     summary: Open311 - the topics valid on a territory (jurisdiction_id is its OKTMO code).
     tags: [open311]
+    parameters:
+      - {name: jurisdiction_id, in: query, required: true, schema: {type: string}}
+    responses:
+      200:
+        description: The answer, in the format the path's extension names.
+        content: &open311
+          application/json: {schema: {}}
+          text/xml: {schema: {}}
+      400: {description: "Invalid input: each error names its field.", content: *open311}
+      404: {description: "No such territory, topic or request here.", content: *open311}
     """
     try:
         jurisdiction = request.query_params.get("jurisdiction_id")
@@ -123,6 +133,16 @@ async def service_definition(request: Request) -> Response:
     """
     summary: Open311 - a topic's extra questions, as attributes.
     tags: [open311]
+    parameters:
+      - {name: jurisdiction_id, in: query, required: true, schema: {type: string}}
+    responses:
+      200:
+        description: The answer, in the format the path's extension names.
+        content: &open311
+          application/json: {schema: {}}
+          text/xml: {schema: {}}
+      400: {description: "Invalid input: each error names its field.", content: *open311}
+      404: {description: "No such territory or topic here.", content: *open311}
     """
     try:
         found = await service.describe_service(
@@ -138,6 +158,32 @@ async def file_request(request: Request) -> Response:
     """
     summary: Open311 - file a message (form-encoded, or multipart with media files).
     tags: [open311]
+    requestBody:
+      content:
+        application/x-www-form-urlencoded:
+          schema:
+            type: object
+            required: [service_code, jurisdiction_id, description]
+            properties:
+              service_code: {type: string}
+              jurisdiction_id: {type: string}
+              description: {type: string}
+              email: {type: string}
+              phone: {type: string}
+              first_name: {type: string}
+              last_name: {type: string}
+              address_string: {type: string}
+    responses:
+      201:
+        description: Filed; the request's number and its secret token.
+        content: &open311
+          application/json: {schema: {}}
+          text/xml: {schema: {}}
+      400: {description: "Invalid input: each error names its field.", content: *open311}
+      404: {description: "No such territory or topic here.", content: *open311}
+      413: {description: "The form is larger than the organization takes.", content: *open311}
+      429: {description: "Too many messages from this address (Retry-After).", content: *open311}
+      503: {description: "File storage cannot be reached; nothing was kept.", content: *open311}
     """
     db = _db(request)
     settings: Settings = request.app.state.settings
@@ -194,6 +240,15 @@ async def request_status(request: Request) -> Response:
     """
     summary: Open311 - a filed request, with the token returned when it was filed.
     tags: [open311]
+    parameters:
+      - {name: token, in: query, required: true, schema: {type: string}}
+    responses:
+      200:
+        description: The answer, in the format the path's extension names.
+        content: &open311
+          application/json: {schema: {}}
+          text/xml: {schema: {}}
+      404: {description: "No such request, or the token does not fit.", content: *open311}
     """
     token = request.query_params.get("token", "")
     try:

@@ -38,9 +38,6 @@ async def catalog_for_territory(request: Request) -> Response:
       200: {description: Topics ordered by code.}
       422:
         description: A missing or unknown territory.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     territory = request.query_params.get("territory")
     if not territory:
@@ -67,9 +64,6 @@ async def resolve(request: Request) -> Response:
       200: {description: 'The tenant (null when nobody is responsible), every candidate rule.'}
       422:
         description: Unknown topic or territory.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     query = ResolveQuery.model_validate(dict(request.query_params))
     cache: RoutingCache = request.app.state.routing
@@ -116,15 +110,9 @@ async def add_rules(request: Request) -> Response:
       201: {description: Added.}
       403:
         description: The caller lacks routing:edit on the platform.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
       422:
         description: Every problem, each naming the rule (rules[i]) and its field; a regional
           operator's rule for a territory outside their regions is one of them.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     body: Any = await request.json()
     if not isinstance(body, list):
@@ -159,9 +147,6 @@ async def gaps(request: Request) -> Response:
       200: {description: The gap report.}
       403:
         description: The caller lacks routing:edit on the platform.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     db: Database = request.app.state.database
     report = await service.gaps(db)
@@ -175,12 +160,9 @@ async def catalog_diff(request: Request) -> Response:
     tags: [catalog]
     security: [{bearer: []}]
     responses:
-      200: {description: Added, removed and changed categories and topics.}
+      200: {description: 'Added, removed and changed categories and topics.'}
       403:
         description: The caller lacks catalog:edit on the platform.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     db: Database = request.app.state.database
     return JSONResponse((await service.diff_catalog(db)).model_dump(mode="json"))
@@ -196,14 +178,8 @@ async def catalog_publish(request: Request) -> Response:
       200: {description: The published version.}
       403:
         description: The caller lacks catalog:edit on the platform, or is a regional operator.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
       422:
         description: There is no draft.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     db: Database = request.app.state.database
     principal: Principal = request.user

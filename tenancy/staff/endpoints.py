@@ -30,9 +30,6 @@ async def who_am_i(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/Caller'}
       401:
         description: Not signed in, or the token is expired, revoked or unknown.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     principal: Principal = request.user
     db: Database = request.app.state.database
@@ -65,14 +62,8 @@ async def tenant_staff(request: Request) -> Response:
             schema: {type: array, items: {$ref: '#/components/schemas/StaffRead'}}
       401:
         description: Not signed in.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
       403:
         description: The caller lacks staff:manage in this tenant.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     db: Database = request.app.state.database
     people = await service.list_staff(db, request.path_params["slug"])

@@ -33,9 +33,6 @@ async def list_tenants(request: Request) -> Response:
             schema: {type: array, items: {$ref: '#/components/schemas/TenantRead'}}
       422:
         description: A bad filter; the problem names the parameter.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     filters = TenantFilter.model_validate(dict(request.query_params))
     db: Database = request.app.state.database
@@ -60,9 +57,6 @@ async def show_tenant(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/TenantRead'}
       404:
         description: No such tenant.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     db: Database = request.app.state.database
     tenant = await service.get_tenant(db, request.path_params["slug"])
@@ -84,9 +78,6 @@ async def tenant_tree(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/TenantNode'}
       404:
         description: No such tenant.
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     db: Database = request.app.state.database
     (root,) = await service.tenant_tree(db, request.path_params["slug"])

@@ -4,13 +4,17 @@ serve through a connection that row-level security would not bind."""
 import json
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cabinets.app import create_app
+from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings, SettingsError
+from tests.databases import run_in_database
 
 PROBLEM = "application/problem+json"
 
@@ -26,6 +30,30 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["status"] == "ready"
+
+
+def test_readyz_tells_a_stale_worker_apart_and_stays_ready(
+    client: TestClient, clean_database: DatabaseUrls
+) -> None:
+    assert client.get("/readyz").json()["worker"] == "none"
+
+    async def beat(db: Database) -> None:
+        async with db.privileged_session() as session:
+            await session.execute(
+                text(
+                    "INSERT INTO worker_heartbeats (worker_id, hostname, pid, started_at, seen_at)"
+                    " VALUES ('w1', 'h', 1, now() - interval '1 hour', now() - :age)"
+                ),
+                {"age": timedelta(minutes=5)},
+            )
+
+    run_in_database(clean_database, beat)
+    ready = client.get("/readyz")
+    assert ready.status_code == 200  # the web process serves: the worker's own probe acts
+    body = ready.json()
+    assert body["worker"] == "stale"
+    assert 300 <= body["worker_age_seconds"] < 400
+    assert body["worker_seen_at"]
 
 
 def test_readyz_is_503_when_the_schema_is_behind_the_code(client: TestClient) -> None:

@@ -350,3 +350,21 @@ def test_correcting_the_topic_reroutes_the_message(world: World) -> None:
     timeline = world.timeline(receipt)
     assert timeline["organization"] == "Organization region"
     assert timeline["topic"] == "canteen"
+
+
+def test_assigning_to_anyone_not_answering_here_gets_one_answer_whatever_the_reason(
+    world: World,
+) -> None:
+    """Staff e-mails cannot be found out by trying them: another organization's coordinator,
+    an unknown address and a colleague without the right to answer all read the same."""
+    desks = world.desks
+    message = ok(desks["moderator"].act(world.message_of(world.submit()), "accept"))
+    answers = set()
+    for executor in ("coord@river.example.ru", "nobody@nowhere.example.ru", "mod@roads.example.ru"):
+        refused = desks["coordinator"].act(message, "assign", executor=executor)
+        assert refused.status_code == 422, refused.text
+        [error] = refused.json()["errors"]
+        assert error["field"] == "executor"
+        assert error["code"] == "not_an_executor_here"
+        answers.add(error["message"].replace(repr(executor), "…"))
+    assert answers == {"… is not a staff member here who can prepare answers"}

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
 from cabinets.messages.endpoints import ACTION_INPUTS
+from cabinets.messages.history import MessageHistory
 from cabinets.messages.inbox import InboxCounts, InboxPage, Rollup
 from cabinets.messages.schemas import MessageRead, MessageSubmission, Receipt, Timeline
 from cabinets.messages.templates import TemplateInput
@@ -42,7 +43,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 MODELS: list[type[BaseModel]] = [
     TenantRead, TenantNode, Caller, StaffRead, MessageSubmission, Receipt, Timeline, MessageRead,
-    TemplateInput, InboxPage, InboxCounts, Rollup, *ACTION_INPUTS.values(),
+    TemplateInput, InboxPage, InboxCounts, Rollup, MessageHistory, *ACTION_INPUTS.values(),
 ]  # fmt: skip
 
 

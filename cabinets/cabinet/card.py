@@ -48,7 +48,7 @@ ACTION_WORDS: dict[str, tuple[str, str]] = {
     "accept": ("Регистрация", "Зарегистрировать"),
     "reject": ("Отклонить обращение", "Отклонить"),
     "request_clarification": ("Запросить уточнение", "Отправить вопрос заявителю"),
-    "assign": ("Исполнитель", "Назначить"),
+    "assign": ("Назначить исполнителя", "Назначить"),
     "save_answer": ("Ответ", "Сохранить черновик"),
     "submit_answer": ("Ответ", "Отправить на согласование"),
     "approve_answer": ("Утвердить ответ", "Утвердить и опубликовать"),
@@ -133,10 +133,12 @@ async def card_response(request: Request, status: int = 200, sent: Sent | None =
     with its problems or the news that someone acted first."""
     slug = request.path_params["slug"]
     message_id = uuid_param(request, "message_id")
-    view = sent.values.get("view", "") if sent else request.query_params.get("view", "")
+    # A form that came back keeps what the card was opened with (the view, the search).
+    given = sent.values if sent else request.query_params
+    view, forward_q = given.get("view", ""), given.get("forward_q", "").strip()
     found = await card_service.message_card(
         db_of(request), staff_of(request), request.state.tenant_id, message_id,
-        forward_query=request.query_params.get("forward_q", "").strip(),
+        forward_query=forward_q,
         template=_template_param(request),
     )  # fmt: skip
     errors = sent.errors if sent else FormErrors.of(found.problems, LABELS)
@@ -164,7 +166,7 @@ async def card_response(request: Request, status: int = 200, sent: Sent | None =
         extension_days=MAX_EXTENSION_DAYS, may_extend=message.extensions < MAX_EXTENSIONS,
         sent=sent, errors=errors, view=view, options=options,
         my_email=next((a.email for a in found.assignees if a.id == me), ""),
-        forward_q=request.query_params.get("forward_q", ""),
+        forward_q=forward_q,
         done=TRANSITIONS[done].title if done in TRANSITIONS else None,
         uploaded=request.query_params.get("uploaded"),
     )  # fmt: skip

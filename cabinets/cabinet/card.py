@@ -7,6 +7,7 @@ can move on to the next message of that view."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -136,10 +137,13 @@ async def card_response(request: Request, status: int = 200, sent: Sent | None =
     # A form that came back keeps what the card was opened with (the view, the search).
     given = sent.values if sent else request.query_params
     view, forward_q = given.get("view", ""), given.get("forward_q", "").strip()
-    found = await card_service.message_card(
-        db_of(request), staff_of(request), request.state.tenant_id, message_id,
-        forward_query=forward_q,
-        template=_template_param(request),
+    # The header and the card are read side by side (each on its own connection).
+    found, header = await asyncio.gather(
+        card_service.message_card(
+            db_of(request), staff_of(request), request.state.tenant_id, message_id,
+            forward_query=forward_q, template=_template_param(request),
+        ),
+        workplace(request, slug),
     )  # fmt: skip
     errors = sent.errors if sent else FormErrors.of(found.problems, LABELS)
     done = request.query_params.get("done", "")
@@ -158,7 +162,7 @@ async def card_response(request: Request, status: int = 200, sent: Sent | None =
     message = found.message
     return private_page(
         request, "cabinet/card.html", status,
-        workplace=await workplace(request, slug), slug=slug, card=found, message=message,
+        workplace=header, slug=slug, card=found, message=message,
         status_label=CITIZEN_STATUS[Status(message.status)], stage=STAGES[Status(message.status)],
         action_forms=[a for a in found.actions if JOINED.get(a) not in found.actions],
         words=ACTION_WORDS, labels=LABELS, transitions=TRANSITIONS,

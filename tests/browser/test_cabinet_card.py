@@ -45,15 +45,15 @@ def desk(browser: Browser, site: str) -> Iterator[Desk]:
         yield open_desk
 
 
-def write_in(page: Page, site: str, tmp_path: Path, summary: str = POTHOLE["summary"]) -> str:
+def write_in(page: Page, site: str, tmp_path: Path, summary: str = "Яма на дороге у дома 5") -> str:
     """The citizen writes on /write about a pothole (its photo is required); the status page's
     address: /track/{number}?token=..."""
     photo = tmp_path / "яма.jpg"
     photo.write_bytes(jpeg_with_gps())
     page.goto(f"{site}/write?territory={POTHOLE['territory']}&topic={POTHOLE['topic']}")
-    page.get_by_label("Адрес").fill(POTHOLE["address"])
+    page.get_by_label("Адрес").fill(str(POTHOLE["address"]))
     page.get_by_label("Кратко, в чём проблема").fill(summary)
-    page.get_by_label("Текст обращения").fill(POTHOLE["text"])
+    page.get_by_label("Текст обращения").fill(str(POTHOLE["text"]))
     page.get_by_label("Фотографии и документы").set_input_files(str(photo))
     page.get_by_label("Имя").fill("Иван Петров")
     page.get_by_label("Эл. почта").fill("ivan@mail.example.ru")
@@ -148,9 +148,7 @@ def test_a_message_goes_from_the_citizen_through_every_desk_and_back_with_its_an
     section(executor, "save_answer").get_by_role("button", name="Приложить файл").click()
     expect(executor.get_by_role("status").first).to_contain_text("«акт.txt» приложен")
     inspector.check(executor, "card-answer-file")
-    section(executor, "save_answer").get_by_role(
-        "button", name="Отправить на согласование"
-    ).click()
+    section(executor, "save_answer").get_by_role("button", name="Отправить на согласование").click()
     done(executor, "ответ на согласовании")
 
     approver = desk("approver")
@@ -167,9 +165,7 @@ def test_a_message_goes_from_the_citizen_through_every_desk_and_back_with_its_an
     expect(executor.locator(".event-return_answer")).to_contain_text("Укажите подрядчика.")
     box = section(executor, "save_answer").get_by_label("Текст ответа")
     box.fill(box.input_value() + " Работы выполнит ООО «Дорстрой».")
-    section(executor, "save_answer").get_by_role(
-        "button", name="Отправить на согласование"
-    ).click()
+    section(executor, "save_answer").get_by_role("button", name="Отправить на согласование").click()
     done(executor, "ответ на согласовании")
 
     open_card(approver, site, message)
@@ -277,9 +273,8 @@ def test_of_two_people_on_one_card_the_second_is_told_who_acted_first(
         stale = colleague.get_by_role("alert").filter(has_text="Обращение уже изменили")
         expect(stale).to_contain_text("Мария Модерова")
         expect(stale).to_contain_text("«Зарегистрировано»")
-        expect(section(colleague, "forward").get_by_label("Почему не наша компетенция")).to_have_value(
-            "Не наша дорога"
-        )
+        reason = section(colleague, "forward").get_by_label("Почему не наша компетенция")
+        expect(reason).to_have_value("Не наша дорога")
         expect(colleague.locator("[data-live-message]")).to_have_attribute("data-version", "2")
         inspector.check(colleague, "card-stale")
     finally:

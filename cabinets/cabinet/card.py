@@ -165,7 +165,7 @@ async def card_response(request: Request, status: int = 200, sent: Sent | None =
         workplace=header, slug=slug, card=found, message=message,
         status_label=CITIZEN_STATUS[Status(message.status)], stage=STAGES[Status(message.status)],
         action_forms=[a for a in found.actions if JOINED.get(a) not in found.actions],
-        words=ACTION_WORDS, labels=LABELS, transitions=TRANSITIONS,
+        words=ACTION_WORDS, labels=LABELS,
         grounds=list(REJECTION_GROUNDS.items()), return_reasons=list(RETURN_REASONS.items()),
         extension_days=MAX_EXTENSION_DAYS, may_extend=message.extensions < MAX_EXTENSIONS,
         sent=sent, errors=errors, view=view, options=options,

@@ -125,6 +125,8 @@ def test_an_extension_beyond_30_days_and_a_second_one_are_refused_at_the_days(
     assert 'value="31"' in too_long.text
     assert "Нужна экспертиза" in too_long.text
     assert desk.get(message["id"]).json()["extensions"] == 0
+    words = post(desk, message, "extend", days="месяц", reason="Нужна экспертиза")
+    assert field_error(words, "f-extend-days") == "нужно целое число"
     extended = post(desk, message, "extend", days="30", reason="Нужна экспертиза")
     assert extended.status_code == 303
     message = desk.get(message["id"]).json()

@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from cabinets import signin
 from cabinets.attachments import endpoints as attachment_endpoints
 from cabinets.attachments.service import storage_config
+from cabinets.cabinet import card, card_actions
 from cabinets.guard import EdgeGuard
 from cabinets.health import healthz, readyz
 from cabinets.messages import endpoints as message_endpoints
@@ -138,6 +139,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *inbox_endpoints.routes,
         *message_endpoints.routes,
         *message_pages.routes,
+        *card.routes,
+        *card_actions.routes,
         *attachment_endpoints.routes,
         *open311_endpoints.routes,
         Mount("/static", StaticFiles(directory=STATIC_FILES), name="static"),

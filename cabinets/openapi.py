@@ -19,6 +19,7 @@ from starlette.schemas import BaseSchemaGenerator
 
 from cabinets.attachments.endpoints import ConfirmUpload, DirectUploadRequest
 from cabinets.messages.endpoints import ACTION_INPUTS
+from cabinets.messages.history import MessageHistory
 from cabinets.messages.inbox import InboxCounts, InboxPage, Rollup
 from cabinets.messages.schemas import MessageRead, MessageSubmission, Receipt, Timeline
 from cabinets.messages.templates import TemplateInput
@@ -54,7 +55,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 MODELS: list[type[BaseModel]] = [
     TenantRead, TenantNode, Caller, StaffRead, MessageSubmission, Receipt, Timeline, MessageRead,
     TemplateInput, InboxPage, InboxCounts, Rollup, DirectUploadRequest, ConfirmUpload,
-    *ACTION_INPUTS.values(),
+    MessageHistory, *ACTION_INPUTS.values(),
 ]  # fmt: skip
 
 METHODS = ("get", "put", "post", "delete", "patch")

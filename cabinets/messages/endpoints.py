@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cabinets.messages import reports, service, templates, tracking
+from cabinets.messages import history, reports, service, templates, tracking
 from cabinets.messages.schemas import (
     ActionInput,
     AnswerInput,
@@ -231,6 +231,34 @@ async def get_message(request: Request) -> Response:
     return JSONResponse(message.model_dump(mode="json"))
 
 
+@requires("message:read", own=True)
+async def get_history(request: Request) -> Response:
+    """
+    summary: "A message's internal history: every event with who and when, comments, drafts,
+      returned answers with the approver's comment; and its files."
+    tags: [messages]
+    security: [{bearer: []}, {cookie: []}]
+    parameters:
+      - {name: slug, in: path, required: true, schema: {type: string}}
+      - {name: message_id, in: path, required: true, schema: {type: string, format: uuid}}
+    responses:
+      200:
+        description: The message, its events oldest first, its files.
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/MessageHistory'}
+      404:
+        description: No such message here (or not yours to see).
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
+    """
+    found = await history.message_history(
+        _db(request), _staff(request), request.state.tenant_id, _message_id(request)
+    )
+    return JSONResponse(found.model_dump(mode="json"))
+
+
 @requires("report:read")
 async def message_report(request: Request) -> Response:
     """
@@ -418,6 +446,7 @@ routes = [
     Route("/api/v1/tracking/{number}/rating", rate, methods=["POST"]),
     Route("/api/v1/my/messages", my_messages, methods=["GET"]),
     Route("/api/v1/tenants/{slug}/messages/{message_id}", get_message, methods=["GET"]),
+    Route("/api/v1/tenants/{slug}/messages/{message_id}/history", get_history, methods=["GET"]),
     Route("/api/v1/tenants/{slug}/reports/messages", message_report, methods=["GET"]),
     Route("/api/v1/tenants/{slug}/answer-templates", list_answer_templates, methods=["GET"]),
     Route("/api/v1/tenants/{slug}/answer-templates", create_answer_template, methods=["POST"]),

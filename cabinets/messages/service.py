@@ -685,6 +685,12 @@ def _check_reader(staff: Staff, row: Row[Any]) -> bool:
     return assigned
 
 
+def check_reader(staff: Staff, row: Row[Any]) -> bool:
+    """Whether ``staff`` may see the message row read in the caller's own transaction (the
+    card, the history): NotFound otherwise; returns whether it is assigned to them."""
+    return _check_reader(staff, row)
+
+
 async def load_message(
     session: AsyncSession, tenant_id: uuid.UUID, message_id: uuid.UUID
 ) -> Row[Any]:
@@ -861,7 +867,9 @@ async def _reject(
     ground = params["ground"]
     if ground not in REJECTION_GROUNDS:
         raise InvalidInput.one(
-            "ground", f"unknown ground {ground!r}; one of {', '.join(REJECTION_GROUNDS)}"
+            "ground",
+            f"unknown ground {ground!r}; one of {', '.join(REJECTION_GROUNDS)}",
+            code="choice",
         )
     reason = f"{REJECTION_GROUNDS[ground]}. {params['text']}"
     return _Change(
@@ -924,9 +932,10 @@ async def _save_answer(
         template = await template_body(session, row.tenant_id, params["template"])
         body = fill_template(template, row, row.timezone)
         payload["template"] = str(params["template"])
+    # The draft's text stays in the internal history (the event is never public).
     return _Change(
         columns={"answer_body": body, "answer_author_id": staff.user_id},
-        payload=payload | {"length": len(body)},
+        payload=payload | {"length": len(body), "answer": body},
     )
 
 
@@ -936,7 +945,10 @@ async def _submit_answer(
     body = params.get("text") or row.answer_body
     if not body:
         raise InvalidInput.one("text", "write the answer before sending it for approval")
-    return _Change(columns={"answer_body": body, "answer_author_id": staff.user_id})
+    return _Change(
+        columns={"answer_body": body, "answer_author_id": staff.user_id},
+        payload={"answer": body},
+    )
 
 
 async def _approve_answer(
@@ -952,7 +964,8 @@ async def _approve_answer(
 async def _return_answer(
     session: AsyncSession, row: Row[Any], staff: Staff, now: datetime, params: dict[str, Any]
 ) -> _Change:
-    return _Change(reason=params["comment"])
+    # The returned text stays in the internal history beside the approver's comment.
+    return _Change(reason=params["comment"], payload={"answer": row.answer_body})
 
 
 async def _extend(
@@ -961,9 +974,18 @@ async def _extend(
     days = params["days"]
     problems = []
     if row.extensions >= MAX_EXTENSIONS:
-        problems.append(FieldError("days", "the deadline was already extended once"))
+        problems.append(
+            FieldError("days", "the deadline was already extended once", code="extended_once")
+        )
     if days > MAX_EXTENSION_DAYS:
-        problems.append(FieldError("days", f"at most {MAX_EXTENSION_DAYS} days"))
+        problems.append(
+            FieldError(
+                "days",
+                f"at most {MAX_EXTENSION_DAYS} days",
+                code="less_than_equal",
+                limit=MAX_EXTENSION_DAYS,
+            )
+        )
     if problems:
         raise InvalidInput(problems)
     due = sla.deadline(

@@ -58,6 +58,9 @@ _BY_CODE = {
     "choice": "выберите из предложенного",
     "greater_than_equal": "не меньше {limit}",
     "less_than_equal": "не больше {limit}",
+    "extended_once": "срок уже продлевали, а продлить его можно только один раз",
+    "int_parsing": "нужно целое число",
+    "uuid_parsing": "выберите из предложенного",
 }
 
 _REJECTIONS = {

@@ -1,0 +1,1 @@
+"""The staff cabinet's pages."""

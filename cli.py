@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import getpass
 import json
@@ -15,16 +14,19 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from tenancy import migrate
-from tenancy.database import Database, DatabaseUnavailable, DatabaseUrls, resolve_database_urls
-from tenancy.embedded import EmbeddedPostgres
 from tenancy.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tenancy.settings import Settings, SettingsError, load_settings
+
+# Everything heavier (SQLAlchemy, the settings model, the web app, the policy) is imported by the
+# commands that use it, so that `--help` and the quick commands answer at once.
+if TYPE_CHECKING:
+    from tenancy.database import Database, DatabaseUrls
+    from tenancy.settings import Settings
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -64,17 +66,33 @@ def reports_errors(command: Callable[P, T]) -> Callable[P, T]:
             raise BadInput("\n".join(str(e) for e in errors)) from None
         except NotFound as exc:
             raise BadInput(str(exc)) from None
-        except SettingsError as exc:
-            raise BadInput(str(exc)) from None
-        except (Conflict, Forbidden) as exc:
+        except (Conflict, Forbidden, migrate.MigrationError) as exc:
             raise CommandError(str(exc)) from None
-        except (DatabaseUnavailable, migrate.MigrationError) as exc:
-            raise CommandError(str(exc)) from None
+        except Exception as exc:
+            failure = _setup_failure(exc)
+            if failure is None:
+                raise
+            raise failure from None
 
     return wrapper
 
 
+def _setup_failure(exc: Exception) -> CommandError | None:
+    """Bad settings (exit 2) or a database that is not there (exit 1). Both can only come
+    from modules already loaded when they are raised, so importing them here costs nothing."""
+    from tenancy.database import DatabaseUnavailable
+    from tenancy.settings import SettingsError
+
+    if isinstance(exc, SettingsError):
+        return BadInput(str(exc))
+    if isinstance(exc, DatabaseUnavailable):
+        return CommandError(str(exc))
+    return None
+
+
 def settings() -> Settings:
+    from tenancy.settings import load_settings
+
     context = click.get_current_context()
     found = context.find_object(dict)
     if found is None:
@@ -91,6 +109,8 @@ def ready_database_urls() -> DatabaseUrls:
     On the embedded default the schema is migrated on the spot; against an external database
     the operator migrates explicitly (``priemnaya db upgrade``) and we say so.
     """
+    from tenancy.database import resolve_database_urls
+
     current = settings()
     urls = resolve_database_urls(current)
     revision = migrate.current_revision(urls.privileged)
@@ -105,6 +125,10 @@ def ready_database_urls() -> DatabaseUrls:
 
 
 def run_with_database(work: Callable[[Database], Awaitable[T]]) -> T:
+    import asyncio
+
+    from tenancy.database import Database
+
     urls = ready_database_urls()
 
     async def go() -> T:
@@ -118,6 +142,8 @@ def run_with_database(work: Callable[[Database], Awaitable[T]]) -> T:
 
 
 def emit_json(payload: Any) -> None:
+    from pydantic import BaseModel
+
     if isinstance(payload, BaseModel):
         payload = payload.model_dump(mode="json")
     elif isinstance(payload, list):
@@ -154,6 +180,8 @@ def db() -> None:
 @reports_errors
 def db_start() -> None:
     """Start the embedded PostgreSQL (kept in PRIEMNAYA_HOME)."""
+    from tenancy.embedded import EmbeddedPostgres
+
     current = settings()
     if not current.embedded:
         raise CommandError("PRIEMNAYA_DATABASE_URL is set: there is no embedded database to start")
@@ -165,6 +193,8 @@ def db_start() -> None:
 @reports_errors
 def db_stop() -> None:
     """Stop the embedded PostgreSQL."""
+    from tenancy.embedded import EmbeddedPostgres
+
     current = settings()
     if not current.embedded:
         raise CommandError("PRIEMNAYA_DATABASE_URL is set: there is no embedded database to stop")
@@ -177,6 +207,9 @@ def db_stop() -> None:
 @reports_errors
 def db_status(as_json: bool) -> None:
     """Where the database is, whether it runs, and whether its schema is current."""
+    from tenancy.database import resolve_database_urls
+    from tenancy.embedded import EmbeddedPostgres
+
     current = settings()
     report: dict[str, Any] = {
         "embedded": current.embedded,
@@ -209,6 +242,8 @@ def db_status(as_json: bool) -> None:
 @reports_errors
 def db_upgrade(revision: str) -> None:
     """Apply schema migrations (starting the embedded database if needed)."""
+    from tenancy.database import resolve_database_urls
+
     urls = resolve_database_urls(settings())
     before, after = migrate.upgrade(urls, revision)
     if before == after:
@@ -1517,10 +1552,14 @@ def port_problem(host: str, port: int) -> str | None:
 @reports_errors
 def up(demo: bool, host: str, port: int) -> None:
     """Start everything: database, migrations, web app and worker; Ctrl-C stops it all."""
+    import asyncio
+
     import uvicorn
 
     from cabinets.app import create_app
+    from tenancy.database import Database, resolve_database_urls
     from tenancy.demo import DEMO_PASSWORD, seed_demo
+    from tenancy.embedded import EmbeddedPostgres
     from tenancy.logs import configure_logging
 
     current = settings()
@@ -1618,7 +1657,10 @@ def serve(host: str, port: int, workers: int) -> None:
 @reports_errors
 def worker_command() -> None:
     """Run only the background worker."""
+    import asyncio
+
     from cabinets.worker import run_worker
+    from tenancy.database import Database, resolve_database_urls
     from tenancy.logs import configure_logging
 
     current = settings()

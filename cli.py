@@ -130,15 +130,20 @@ def run_with_database(work: Callable[[Database], Awaitable[T]]) -> T:
     from tenancy.database import Database
 
     urls = ready_database_urls()
+    # The result leaves through this list rather than as the coroutine's return value: on
+    # Python 3.11 asyncio.run formats its main task, result included, while restoring the
+    # SIGINT handler, and a plan of a million grants takes seconds to format.
+    result: list[T] = []
 
-    async def go() -> T:
+    async def go() -> None:
         db = Database(urls, pool_size=2)
         try:
-            return await work(db)
+            result.append(await work(db))
         finally:
             await db.dispose()
 
-    return asyncio.run(go())
+    asyncio.run(go())
+    return result[0]
 
 
 def emit_json(payload: Any) -> None:

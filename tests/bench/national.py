@@ -121,16 +121,20 @@ from rbac.enforcer import PolicyEnforcer
 from tenancy.database import Database, DatabaseUrls
 from tenancy.staff.service import load_policy
 
-async def load(urls):
+async def load(urls, into):
+    # A web process loads inside its running loop; the snapshot is not asyncio.run's result,
+    # which Python 3.11 formats in full on the way out.
     db = Database(urls, pool_size=1)
     try:
-        return await load_policy(db)
+        into.append(await load_policy(db))
     finally:
         await db.dispose()
 
 urls = DatabaseUrls(sys.argv[1], sys.argv[2])
 started = time.perf_counter()
-snapshot = asyncio.run(load(urls))
+loaded_into = []
+asyncio.run(load(urls, loaded_into))
+snapshot = loaded_into[0]
 read = time.perf_counter() - started
 enforcer = PolicyEnforcer.from_snapshot(snapshot)
 loaded = time.perf_counter() - started

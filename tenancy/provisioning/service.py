@@ -101,20 +101,23 @@ async def apply_manifest(
 # --- planning ----------------------------------------------------------------------------
 
 
+# Each stored tenant, then the columns of _FIELDS in their order.
+_STORED_TENANTS = (
+    "SELECT t.id, t.slug, p.slug AS parent, t.kind, t.status, "
+    + ", ".join(f"t.{column}" for column in _FIELDS.values())
+    + " FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id"
+)
+
+
 async def _stored_tenants(session: AsyncSession) -> dict[str, _Row]:
-    result = await session.execute(
-        text(
-            """
-            SELECT t.id, t.slug, p.slug AS parent, t.kind, t.status, t.name, t.short_name,
-                   t.territory_code, t.inn, t.ogrn, t.timezone, t.calendar
-            FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id
-            """
-        )
-    )
+    columns = list(_FIELDS.values())
     rows = {}
-    for r in result.mappings():
-        values = {column: r[column] for column in _FIELDS.values()}
-        rows[r["slug"]] = _Row(r["id"], r["slug"], r["parent"], r["kind"], r["status"], values)
+    for tenant_id, slug, parent, kind, status, *values in await store.rows_as_tuples(
+        session, _STORED_TENANTS, {}
+    ):
+        rows[slug] = _Row(
+            tenant_id, slug, parent, kind, status, dict(zip(columns, values, strict=True))
+        )
     return rows
 
 
@@ -311,19 +314,31 @@ async def _plan_staff(
             work.renames[user.id] = name
     work.user_ids = {email: user.id for email, user in users.items()}
 
-    # Grants already held in the tenants the manifest lists.
+    # Grants already held in the tenants the manifest lists, compared by ids (someone the
+    # database does not know yet holds nothing); e-mails are looked up only for revocations.
     listed_ids = [work.tenant_ids[e.spec.slug] for e in manifest.tenants]
-    slug_of = {row.id: slug for slug, row in final.items()}
-    held = await store.held_grants(session, listed_ids)
-    work.user_ids.update({person.email: person.id for _, person, _ in held})
-    existing = {(slug_of[tenant_id], person.email, role) for tenant_id, person, role in held}
-    plan.grants_added = [
-        GrantLine(tenant=t, email=e, role=r) for t, e, r in sorted(desired - existing)
-    ]
-    plan.unchanged_grants = len(desired & existing)
+    held = set(await store.held_grants(session, listed_ids))
+    added, kept = [], set()
+    for line in desired:
+        slug, email, role = line
+        user = users.get(email)
+        key = None if user is None else (work.tenant_ids[slug], user.id, role)
+        if key in held:
+            kept.add(key)
+        else:
+            added.append(line)
+    plan.grants_added = [GrantLine(tenant=t, email=e, role=r) for t, e, r in sorted(added)]
+    plan.unchanged_grants = len(kept)
     if prune:
+        slug_of = {row.id: slug for slug, row in final.items()}
+        gone = held - kept
+        people = await _people(session, {user_id for _, user_id, _ in gone})
+        work.user_ids.update({email: user_id for user_id, (email, _) in people.items()})
         plan.grants_removed = [
-            GrantLine(tenant=t, email=e, role=r) for t, e, r in sorted(existing - desired)
+            GrantLine(tenant=t, email=e, role=r)
+            for t, e, r in sorted(
+                (slug_of[tenant_id], people[user_id][0], role) for tenant_id, user_id, role in gone
+            )
         ]
 
 

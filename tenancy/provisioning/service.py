@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,10 @@ _APPLY_LOCK = "SELECT pg_advisory_xact_lock(hashtext('priemnaya.provisioning'))"
 _TENANT_ROLES = frozenset(r.name for r in ROLE_TEMPLATES.values() if r.scope is RoleScope.TENANT)
 
 
+# An audit row: tenant, action, object, changes.
+_AuditEntry = tuple[uuid.UUID, str, str, dict[str, Any]]
+
+
 @dataclass
 class _Row:
     """A tenant as stored (or as it will be)."""
@@ -76,7 +80,7 @@ class _Work:
     renames: dict[uuid.UUID, str] = field(default_factory=dict)
     tenant_ids: dict[str, uuid.UUID] = field(default_factory=dict)
     user_ids: dict[str, uuid.UUID] = field(default_factory=dict)
-    audit: list[tuple[uuid.UUID, str, str, dict[str, Any]]] = field(default_factory=list)
+    audit: list[_AuditEntry] = field(default_factory=list)
 
 
 async def plan_manifest(db: Database, manifest: Manifest, *, prune: bool = False) -> Plan:
@@ -409,24 +413,32 @@ async def _write(session: AsyncSession, work: _Work, *, actor: str, source: str)
         await _audit_platform(session, [u.email for u in created], actor=actor, source=source)
     await store.rename_users(session, work.renames)
 
+    await _audit_tenants(session, work.audit, actor=actor, source=source)
+
     def stored(line: GrantLine) -> StoredGrant:
         return StoredGrant(ids[line.tenant], work.user_ids[line.email], line.role)
 
-    if work.plan.grants_added:
-        await store.add_grants(
-            session, [stored(g) for g in work.plan.grants_added], granted_by=actor
-        )
-        work.audit += [
-            (ids[g.tenant], "grant.added", f"{g.email}/{g.tenant}/{g.role}", g.model_dump())
-            for g in work.plan.grants_added
+    def audited(action: str, lines: list[GrantLine]) -> list[_AuditEntry]:
+        return [
+            (ids[g.tenant], action, f"{g.email}/{g.tenant}/{g.role}", g.model_dump()) for g in lines
         ]
-    if work.plan.grants_removed:
-        await store.remove_grants(session, [stored(g) for g in work.plan.grants_removed])
-        work.audit += [
-            (ids[g.tenant], "grant.removed", f"{g.email}/{g.tenant}/{g.role}", g.model_dump())
-            for g in work.plan.grants_removed
-        ]
-    await _audit_tenants(session, work.audit, actor=actor, source=source)
+
+    # Grants go in parts, each with its audit rows, so that the statements' parameters and
+    # what they return stay bounded whatever the manifest's size; the transaction stays one.
+    for part in _parts(work.plan.grants_added):
+        await store.add_grants(session, [stored(g) for g in part], granted_by=actor)
+        await _audit_tenants(session, audited("grant.added", part), actor=actor, source=source)
+    for part in _parts(work.plan.grants_removed):
+        await store.remove_grants(session, [stored(g) for g in part])
+        await _audit_tenants(session, audited("grant.removed", part), actor=actor, source=source)
+
+
+_PART = 50_000
+
+
+def _parts(lines: list[GrantLine]) -> Iterator[list[GrantLine]]:
+    for start in range(0, len(lines), _PART):
+        yield lines[start : start + _PART]
 
 
 def _columns(
@@ -457,7 +469,7 @@ def _columns(
 
 async def _audit_tenants(
     session: AsyncSession,
-    entries: list[tuple[uuid.UUID, str, str, dict[str, Any]]],
+    entries: list[_AuditEntry],
     *,
     actor: str,
     source: str,

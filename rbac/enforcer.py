@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from rbac.permissions import get_permission
 from rbac.roles import PLATFORM_DOMAIN, ROLE_TEMPLATES, Reach, RoleScope, UnknownRole, get_role
@@ -64,8 +64,10 @@ def role_subject(role: str, domain: str) -> str:
     return role if role in ROLE_TEMPLATES else f"{role}@{domain}"
 
 
-@dataclass(frozen=True)
-class Grant:
+class Grant(NamedTuple):
+    """A role held in a domain. A tuple, not a dataclass: a web process makes a million of
+    them at start, and a tuple is made three times as fast."""
+
     user: str
     role: str
     domain: str

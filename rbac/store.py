@@ -274,7 +274,7 @@ async def all_grants(session: AsyncSession) -> list[Grant]:
         """,
         {"platform": PLATFORM_DOMAIN},
     )
-    return [Grant(user, role, domain) for user, role, domain in rows]
+    return list(map(Grant._make, rows))
 
 
 async def custom_roles(

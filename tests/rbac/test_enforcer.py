@@ -169,14 +169,20 @@ def test_index_never_disagrees_with_casbin() -> None:
         ), (step, user, tenant, permission, assigned)
 
 
+def random_tree(rng: random.Random, size: int) -> tuple[list[str], dict[str, str | None]]:
+    """``size`` tenants under one root, each under a random earlier one."""
+    tenants = [f"t{i}" for i in range(size)]
+    parents: dict[str, str | None] = {"t0": None}
+    for i, tenant in enumerate(tenants[1:], start=1):
+        parents[tenant] = rng.choice(tenants[:i])
+    return tenants, parents
+
+
 def test_index_never_disagrees_with_casbin_with_custom_roles_statuses_and_deactivations() -> None:
     """The same, with tenants' custom roles defined and redefined, cabinets suspended and
     archived, and people deactivated along the way."""
     rng = random.Random(7)
-    tenants = [f"t{i}" for i in range(30)]
-    parents: dict[str, str | None] = {"t0": None}
-    for i, tenant in enumerate(tenants[1:], start=1):
-        parents[tenant] = rng.choice(tenants[:i])
+    tenants, parents = random_tree(rng, 30)
     users = [f"u{i}" for i in range(12)]
     permissions = sorted(PERMISSIONS)
     tenant_permissions = [p for p in permissions if p not in PLATFORM_MATRIX["platform_admin"]]
@@ -213,10 +219,7 @@ def test_casbin_built_late_holds_what_the_index_holds() -> None:
     """casbin is built when first asked; grants, revocations and custom roles changed before
     then must all be in it."""
     rng = random.Random(11)
-    tenants = [f"t{i}" for i in range(20)]
-    parents: dict[str, str | None] = {"t0": None}
-    for i, tenant in enumerate(tenants[1:], start=1):
-        parents[tenant] = rng.choice(tenants[:i])
+    tenants, parents = random_tree(rng, 20)
     users = [f"u{i}" for i in range(10)]
     policy = PolicyEnforcer()
     policy.set_hierarchy(parents)

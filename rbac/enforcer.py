@@ -49,6 +49,7 @@ m = g(r.sub, p.sub, r.dom) && r.obj == p.obj && r.act == p.act && \
 if TYPE_CHECKING:
     import casbin
 
+_NO_ROLES: frozenset[str] = frozenset()
 _REACHES_HERE = frozenset({Reach.TENANT, Reach.SUBTREE})
 _READ_ONLY_STATUSES = frozenset({"suspended", "archived"})
 
@@ -168,7 +169,10 @@ class PolicyEnforcer:
         self._subject_reaches: dict[str, Reaches] = _template_reaches()
         self._custom: dict[str, CustomRoleRules] = {}
         # (user, domain) → role subjects held there, and the merged reaches they give.
-        self._roles: dict[tuple[str, str], set[str]] = {}
+        self._roles: dict[tuple[str, str], frozenset[str]] = {}
+        # One object per combination of roles held, shared by everyone holding it: a million
+        # people hold a few dozen combinations.
+        self._combinations: dict[frozenset[str], frozenset[str]] = {}
         self._index: dict[tuple[str, str], Reaches] = {}
         # Most people hold the same few role combinations: share one merged map per combination
         # (with whether it reaches a subtree).
@@ -265,9 +269,10 @@ class PolicyEnforcer:
             subject = role_subject(grant.role, grant.domain)
             if subject not in self._subject_reaches:
                 raise UnknownRole(grant.role)
-            held = self._roles.setdefault((grant.user, grant.domain), set())
+            key = (grant.user, grant.domain)
+            held = self._roles.get(key, _NO_ROLES)
             if subject not in held:
-                held.add(subject)
+                self._roles[key] = self._shared(held | {subject})
                 new.append((grant.user, subject, grant.domain))
                 if subject in self._custom:
                     self._holders.setdefault(subject, set()).add(grant.user)
@@ -284,19 +289,23 @@ class PolicyEnforcer:
 
     def revoke(self, grant: Grant) -> bool:
         subject = role_subject(grant.role, grant.domain)
-        roles = self._roles.get((grant.user, grant.domain))
-        if not roles or subject not in roles:
+        key = (grant.user, grant.domain)
+        roles = self._roles.get(key, _NO_ROLES)
+        if subject not in roles:
             return False
-        roles.discard(subject)
+        self._roles[key] = self._shared(roles - {subject})
         self._holders.get(subject, set()).discard(grant.user)
         if self._grouping is not None:
             self._grouping.remove((grant.user, subject, grant.domain))
         self._compile(grant.user, grant.domain)
         return True
 
+    def _shared(self, roles: frozenset[str]) -> frozenset[str]:
+        return self._combinations.setdefault(roles, roles)
+
     def _compile(self, user: str, domain: str) -> None:
         key = (user, domain)
-        roles = frozenset(self._roles.get(key, ()))
+        roles = self._roles.get(key, _NO_ROLES)
         compiled = self._merged.get(roles)
         if compiled is None:
             collected: dict[str, set[Reach]] = {}

@@ -54,7 +54,7 @@ async def _tenant_states(session: AsyncSession) -> tuple[dict[str, TenantState],
         text("SELECT id::text, parent_id::text, status, slug FROM tenants")
     )
     states, slugs = {}, {}
-    for tenant, parent, status, slug in rows.tuples():
+    for tenant, parent, status, slug in rows:
         states[tenant] = TenantState(parent, status)
         slugs[slug] = tenant
     return states, slugs

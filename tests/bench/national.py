@@ -101,7 +101,8 @@ def generate(rng: random.Random, scale: float) -> dict[str, Any]:
 
 
 def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Wall seconds, peak memory (MB) and standard output of one whole process."""
+    """Wall seconds, peak memory (MB) and standard output of one whole process; its processor
+    time (which on a shared machine the wall time exceeds by the waits) goes to the log."""
     with tempfile.TemporaryFile("w+") as out:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=env, stdout=out)
@@ -112,6 +113,8 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
         printed = out.read()
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(command[3:5])} failed: {printed[-2000:]}")
+    cpu = usage.ru_utime + usage.ru_stime
+    print(f"#   processor time {cpu:.1f} s, load average {os.getloadavg()[0]:.1f}", flush=True)
     return elapsed, usage.ru_maxrss / 1024, printed
 
 

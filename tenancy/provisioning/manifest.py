@@ -245,12 +245,14 @@ def _read_csv(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
         ]
     if "\x00" in text:
         rows = _without_nul(rows, errors)
+    del text
     manifest = Manifest(sources=[name])
-    for where, row in rows:
-        if "slug" in header:
-            _csv_tenant(row, where, manifest, errors)
-        else:
-            _csv_staff(row, where, manifest, errors)
+    read = _csv_tenant if "slug" in header else _csv_staff
+    # Each row is let go as it becomes an entry: a national staff.csv is never held twice.
+    rows.reverse()
+    while rows:
+        where, row = rows.pop()
+        read(row, where, manifest, errors)
     return manifest, errors
 
 

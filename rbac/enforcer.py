@@ -101,7 +101,7 @@ class CustomRoleRules:
         return rules
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TenantState:
     parent: str | None
     status: str = "active"

@@ -21,7 +21,7 @@ from rbac.models import CustomRole, UserStatus
 from rbac.roles import PLATFORM_DOMAIN
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class StoredGrant:
     """One grant as stored: ``tenant_id`` is None for a platform role."""
 
@@ -44,7 +44,7 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     """A user as the policy store needs them (lighter than the ORM row, for thousands)."""
 

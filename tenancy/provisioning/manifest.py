@@ -44,13 +44,13 @@ class StaffSpec(StaffInput):
         return [r.strip() for r in value if r.strip()]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TenantEntry:
     spec: TenantSpec
     location: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StaffEntry:
     spec: StaffSpec
     tenant: str

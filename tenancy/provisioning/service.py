@@ -56,7 +56,7 @@ _TENANT_ROLES = frozenset(r.name for r in ROLE_TEMPLATES.values() if r.scope is 
 _AuditEntry = tuple[uuid.UUID, str, str, dict[str, Any]]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     """A tenant as stored (or as it will be)."""
 

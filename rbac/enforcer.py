@@ -12,15 +12,17 @@ up itself.
 A custom role is a casbin subject of its own, ``name@tenant``, with one ``p`` rule per
 permission: ten custom roles of five permissions each add fifty rules, which only ``explain``
 (casbin's scan) pays for; the hot path pays nothing.
+
+casbin itself is built from the roles held when ``explain`` first asks it, and kept current
+from then on: at a million grants its role manager would cost every web process seconds and
+hundreds of megabytes at start, for questions the index answers alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-
-import casbin
-from casbin.model import Model
+from typing import TYPE_CHECKING, NamedTuple
 
 from rbac.permissions import get_permission
 from rbac.roles import PLATFORM_DOMAIN, ROLE_TEMPLATES, Reach, RoleScope, UnknownRole, get_role
@@ -44,6 +46,10 @@ m = g(r.sub, p.sub, r.dom) && r.obj == p.obj && r.act == p.act && \
 (r.via == "subtree" && p.reach == "subtree"))
 """
 
+if TYPE_CHECKING:
+    import casbin
+
+_NO_ROLES: frozenset[str] = frozenset()
 _REACHES_HERE = frozenset({Reach.TENANT, Reach.SUBTREE})
 _READ_ONLY_STATUSES = frozenset({"suspended", "archived"})
 
@@ -59,8 +65,10 @@ def role_subject(role: str, domain: str) -> str:
     return role if role in ROLE_TEMPLATES else f"{role}@{domain}"
 
 
-@dataclass(frozen=True)
-class Grant:
+class Grant(NamedTuple):
+    """A role held in a domain. A tuple, not a dataclass: a web process makes a million of
+    them at start, and a tuple is made three times as fast."""
+
     user: str
     role: str
     domain: str
@@ -93,7 +101,7 @@ class CustomRoleRules:
         return rules
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TenantState:
     parent: str | None
     status: str = "active"
@@ -156,18 +164,20 @@ def _template_reaches() -> dict[str, Reaches]:
 
 class PolicyEnforcer:
     def __init__(self) -> None:
-        model = Model()
-        model.load_model_from_text(MODEL_TEXT)
-        self.casbin = casbin.Enforcer(model)
-        self.casbin.add_policies([rule for r in ROLE_TEMPLATES.values() for rule in r.rules()])
-        self._grouping = _GroupingRules(self.casbin)
+        self._casbin: casbin.Enforcer | None = None
+        self._grouping: _GroupingRules | None = None
         self._subject_reaches: dict[str, Reaches] = _template_reaches()
         self._custom: dict[str, CustomRoleRules] = {}
         # (user, domain) → role subjects held there, and the merged reaches they give.
-        self._roles: dict[tuple[str, str], set[str]] = {}
+        self._roles: dict[tuple[str, str], frozenset[str]] = {}
+        # One object per combination of roles held, shared by everyone holding it: a million
+        # people hold a few dozen combinations.
+        self._combinations: dict[frozenset[str], frozenset[str]] = {}
         self._index: dict[tuple[str, str], Reaches] = {}
-        # Most people hold the same few role combinations: share one merged map per combination.
-        self._merged: dict[frozenset[str], Reaches] = {}
+        # Most people hold the same few role combinations: share one merged map per combination
+        # (with whether it reaches a subtree).
+        self._merged: dict[frozenset[str], tuple[Reaches, bool]] = {}
+        self._subtree_keys: set[tuple[str, str]] = set()
         # Custom role subject → the people holding it, so redefining a role touches only them.
         self._holders: dict[str, set[str]] = {}
         self._subtree_users: dict[str, int] = {}
@@ -183,6 +193,26 @@ class PolicyEnforcer:
         enforcer._inactive = set(snapshot.inactive_users)
         enforcer.load(snapshot.grants)
         return enforcer
+
+    @property
+    def casbin(self) -> casbin.Enforcer:
+        """casbin, holding the same rules and grants as the index (built on first use)."""
+        if self._casbin is None:
+            import casbin
+            from casbin.model import Model
+
+            model = Model()
+            model.load_model_from_text(MODEL_TEXT)
+            built = casbin.Enforcer(model)
+            built.add_policies([rule for r in ROLE_TEMPLATES.values() for rule in r.rules()])
+            for role in self._custom.values():
+                built.add_policies(role.rules())
+            grouping = _GroupingRules(built)
+            for (user, domain), subjects in self._roles.items():
+                for subject in sorted(subjects):
+                    grouping.add((user, subject, domain))
+            self._casbin, self._grouping = built, grouping
+        return self._casbin
 
     # --- changes ---------------------------------------------------------------------------
 
@@ -203,9 +233,10 @@ class PolicyEnforcer:
         """Add or replace a tenant's custom role; everyone holding it sees the change at once."""
         subject = role.subject
         old = self._custom.get(subject)
-        if old is not None:
-            self.casbin.remove_policies(old.rules())
-        self.casbin.add_policies(role.rules())
+        if self._casbin is not None:
+            if old is not None:
+                self._casbin.remove_policies(old.rules())
+            self._casbin.add_policies(role.rules())
         self._custom[subject] = role
         self._subject_reaches[subject] = {p: frozenset({Reach.TENANT}) for p in role.permissions}
         self._recompile_holders(subject)
@@ -215,7 +246,8 @@ class PolicyEnforcer:
         old = self._custom.pop(subject, None)
         if old is None:
             return
-        self.casbin.remove_policies(old.rules())
+        if self._casbin is not None:
+            self._casbin.remove_policies(old.rules())
         self._subject_reaches.pop(subject, None)
         self._recompile_holders(subject)
 
@@ -228,20 +260,26 @@ class PolicyEnforcer:
     def load(self, grants: Iterable[Grant]) -> int:
         """Add many grants at once (casbin's bulk path); return how many were new."""
         new: list[tuple[str, str, str]] = []
+        checked: set[tuple[str, bool]] = set()  # what a check depends on
         for grant in grants:
-            grant.check()
+            kind = (grant.role, grant.domain == PLATFORM_DOMAIN)
+            if kind not in checked:
+                grant.check()
+                checked.add(kind)
             subject = role_subject(grant.role, grant.domain)
             if subject not in self._subject_reaches:
                 raise UnknownRole(grant.role)
-            held = self._roles.setdefault((grant.user, grant.domain), set())
+            key = (grant.user, grant.domain)
+            held = self._roles.get(key, _NO_ROLES)
             if subject not in held:
-                held.add(subject)
+                self._roles[key] = self._shared(held | {subject})
                 new.append((grant.user, subject, grant.domain))
                 if subject in self._custom:
                     self._holders.setdefault(subject, set()).add(grant.user)
         if new:
-            for rule in new:
-                self._grouping.add(rule)
+            if self._grouping is not None:
+                for rule in new:
+                    self._grouping.add(rule)
             for user, domain in {(user, domain) for user, _, domain in new}:
                 self._compile(user, domain)
         return len(new)
@@ -251,34 +289,43 @@ class PolicyEnforcer:
 
     def revoke(self, grant: Grant) -> bool:
         subject = role_subject(grant.role, grant.domain)
-        roles = self._roles.get((grant.user, grant.domain))
-        if not roles or subject not in roles:
+        key = (grant.user, grant.domain)
+        roles = self._roles.get(key, _NO_ROLES)
+        if subject not in roles:
             return False
-        roles.discard(subject)
+        self._roles[key] = self._shared(roles - {subject})
         self._holders.get(subject, set()).discard(grant.user)
-        self._grouping.remove((grant.user, subject, grant.domain))
+        if self._grouping is not None:
+            self._grouping.remove((grant.user, subject, grant.domain))
         self._compile(grant.user, grant.domain)
         return True
 
+    def _shared(self, roles: frozenset[str]) -> frozenset[str]:
+        return self._combinations.setdefault(roles, roles)
+
     def _compile(self, user: str, domain: str) -> None:
         key = (user, domain)
-        had_subtree = any(Reach.SUBTREE in r for r in self._index.get(key, {}).values())
-        roles = frozenset(self._roles.get(key, ()))
-        merged = self._merged.get(roles)
-        if merged is None:
+        roles = self._roles.get(key, _NO_ROLES)
+        compiled = self._merged.get(roles)
+        if compiled is None:
             collected: dict[str, set[Reach]] = {}
             for subject in roles:
                 for permission, reaches in self._subject_reaches.get(subject, {}).items():
                     collected.setdefault(permission, set()).update(reaches)
             merged = {p: frozenset(r) for p, r in collected.items()}
-            self._merged[roles] = merged
+            compiled = (merged, any(Reach.SUBTREE in r for r in merged.values()))
+            self._merged[roles] = compiled
+        merged, has_subtree = compiled
         if roles:
             self._index[key] = merged
         else:
             self._index.pop(key, None)
             self._roles.pop(key, None)
-        has_subtree = any(Reach.SUBTREE in r for r in merged.values())
-        if has_subtree != had_subtree:
+        if has_subtree != (key in self._subtree_keys):
+            if has_subtree:
+                self._subtree_keys.add(key)
+            else:
+                self._subtree_keys.discard(key)
             count = self._subtree_users.get(user, 0) + (1 if has_subtree else -1)
             if count:
                 self._subtree_users[user] = count

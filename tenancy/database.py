@@ -56,6 +56,11 @@ def driver_url(url: str) -> str:
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+def libpq_url(url: str) -> str:
+    """The same URL in the form psycopg itself accepts, for work below SQLAlchemy."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def resolve_database_urls(settings: Settings, *, start_embedded: bool = True) -> DatabaseUrls:
     """Work out both connection URLs, starting the embedded server when needed."""
     if settings.database_url:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from rbac.oidc import OidcProviderConfig
+from rbac.oidc_config import OidcProviderConfig
 
 ENV_PREFIX = "PRIEMNAYA_"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)

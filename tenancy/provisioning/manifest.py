@@ -17,15 +17,16 @@ import yaml
 from pydantic import Field, ValidationError, field_validator
 
 from tenancy.errors import FieldError, InvalidInput, field_errors
+from tenancy.provisioning.yaml_reader import LINE as _LINE
+from tenancy.provisioning.yaml_reader import YamlProblem, load_yaml
 from tenancy.staff.schemas import StaffInput
-from tenancy.tables import decode_csv, header_of, parse_table
+from tenancy.tables import Row, decode_csv, header_of, parse_table
 from tenancy.tenants.models import TenantStatus
 from tenancy.tenants.schemas import TenantCreate
 
 TENANT_COLUMNS = ("slug", "name", "kind", "parent", "territory", "inn")
 TENANT_OPTIONAL_COLUMNS = ("ogrn", "short_name", "timezone", "calendar", "status")
 STAFF_COLUMNS = ("email", "name", "tenant", "roles")
-_LINE = "__line__"
 
 
 class TenantSpec(TenantCreate):
@@ -43,13 +44,13 @@ class StaffSpec(StaffInput):
         return [r.strip() for r in value if r.strip()]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TenantEntry:
     spec: TenantSpec
     location: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StaffEntry:
     spec: StaffSpec
     tenant: str
@@ -114,26 +115,11 @@ def _read(path: Path) -> tuple[Manifest, list[FieldError]]:
 # --- YAML --------------------------------------------------------------------------------
 
 
-class _ManifestLoader(yaml.CBaseLoader):
-    """YAML where every scalar stays a string (an INN or an OKTMO code with a leading zero
-    must not turn into a number; it is also the fastest loader) and every mapping remembers
-    its line. YAML's nulls are mapped back by ``_scalar``."""
-
-
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 
 
 def _scalar(value: Any) -> Any:
     return None if isinstance(value, str) and value in _NULLS else value
-
-
-def _mapping_with_line(loader: _ManifestLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping[_LINE] = node.start_mark.line + 1
-    return mapping  # type: ignore[return-value]
-
-
-_ManifestLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
 
 
 def _read_yaml(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
@@ -142,12 +128,9 @@ def _read_yaml(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
     except UnicodeDecodeError as exc:
         return Manifest(), [FieldError("file", f"YAML must be UTF-8 ({exc.reason})", name)]
     try:
-        document = yaml.load(text, Loader=_ManifestLoader)  # noqa: S506 (a safe loader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{name}:{mark.line + 1}" if mark else name
-        problem = getattr(exc, "problem", None) or str(exc)
-        return Manifest(), [FieldError("yaml", problem, where)]
+        document = load_yaml(text)
+    except YamlProblem as exc:
+        return Manifest(), [FieldError(exc.field, exc.message, f"{name}:{exc.line}")]
     if not isinstance(document, dict) or not isinstance(document.get("tenants"), list):
         return Manifest(), [
             FieldError("tenants", "expected a top-level 'tenants:' list", f"{name}:1")
@@ -260,13 +243,28 @@ def _read_csv(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
                 f"{name}:1",
             )
         ]
+    if "\x00" in text:
+        rows = _without_nul(rows, errors)
+    del text
     manifest = Manifest(sources=[name])
-    for where, row in rows:
-        if "slug" in header:
-            _csv_tenant(row, where, manifest, errors)
-        else:
-            _csv_staff(row, where, manifest, errors)
+    read = _csv_tenant if "slug" in header else _csv_staff
+    # Each row is let go as it becomes an entry: a national staff.csv is never held twice.
+    rows.reverse()
+    while rows:
+        where, row = rows.pop()
+        read(row, where, manifest, errors)
     return manifest, errors
+
+
+def _without_nul(rows: list[tuple[str, Row]], errors: list[FieldError]) -> list[tuple[str, Row]]:
+    """The rows without a NUL character, which PostgreSQL cannot store; the others named."""
+    kept = []
+    for where, row in rows:
+        bad = [column for column, value in row.items() if value and "\x00" in value]
+        errors += [FieldError(column, "contains a NUL character", where) for column in bad]
+        if not bad:
+            kept.append((where, row))
+    return kept
 
 
 def _csv_tenant(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +52,11 @@ _APPLY_LOCK = "SELECT pg_advisory_xact_lock(hashtext('priemnaya.provisioning'))"
 _TENANT_ROLES = frozenset(r.name for r in ROLE_TEMPLATES.values() if r.scope is RoleScope.TENANT)
 
 
-@dataclass
+# An audit row: tenant, action, object, changes.
+_AuditEntry = tuple[uuid.UUID, str, str, dict[str, Any]]
+
+
+@dataclass(slots=True)
 class _Row:
     """A tenant as stored (or as it will be)."""
 
@@ -76,7 +80,7 @@ class _Work:
     renames: dict[uuid.UUID, str] = field(default_factory=dict)
     tenant_ids: dict[str, uuid.UUID] = field(default_factory=dict)
     user_ids: dict[str, uuid.UUID] = field(default_factory=dict)
-    audit: list[tuple[uuid.UUID, str, str, dict[str, Any]]] = field(default_factory=list)
+    audit: list[_AuditEntry] = field(default_factory=list)
 
 
 async def plan_manifest(db: Database, manifest: Manifest, *, prune: bool = False) -> Plan:
@@ -101,20 +105,23 @@ async def apply_manifest(
 # --- planning ----------------------------------------------------------------------------
 
 
+# Each stored tenant, then the columns of _FIELDS in their order.
+_STORED_TENANTS = (
+    "SELECT t.id, t.slug, p.slug AS parent, t.kind, t.status, "
+    + ", ".join(f"t.{column}" for column in _FIELDS.values())
+    + " FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id"
+)
+
+
 async def _stored_tenants(session: AsyncSession) -> dict[str, _Row]:
-    result = await session.execute(
-        text(
-            """
-            SELECT t.id, t.slug, p.slug AS parent, t.kind, t.status, t.name, t.short_name,
-                   t.territory_code, t.inn, t.ogrn, t.timezone, t.calendar
-            FROM tenants t LEFT JOIN tenants p ON p.id = t.parent_id
-            """
-        )
-    )
+    columns = list(_FIELDS.values())
     rows = {}
-    for r in result.mappings():
-        values = {column: r[column] for column in _FIELDS.values()}
-        rows[r["slug"]] = _Row(r["id"], r["slug"], r["parent"], r["kind"], r["status"], values)
+    for tenant_id, slug, parent, kind, status, *values in await store.rows_as_tuples(
+        session, _STORED_TENANTS, {}
+    ):
+        rows[slug] = _Row(
+            tenant_id, slug, parent, kind, status, dict(zip(columns, values, strict=True))
+        )
     return rows
 
 
@@ -311,19 +318,31 @@ async def _plan_staff(
             work.renames[user.id] = name
     work.user_ids = {email: user.id for email, user in users.items()}
 
-    # Grants already held in the tenants the manifest lists.
+    # Grants already held in the tenants the manifest lists, compared by ids (someone the
+    # database does not know yet holds nothing); e-mails are looked up only for revocations.
     listed_ids = [work.tenant_ids[e.spec.slug] for e in manifest.tenants]
-    slug_of = {row.id: slug for slug, row in final.items()}
-    held = await store.held_grants(session, listed_ids)
-    work.user_ids.update({person.email: person.id for _, person, _ in held})
-    existing = {(slug_of[tenant_id], person.email, role) for tenant_id, person, role in held}
-    plan.grants_added = [
-        GrantLine(tenant=t, email=e, role=r) for t, e, r in sorted(desired - existing)
-    ]
-    plan.unchanged_grants = len(desired & existing)
+    held = set(await store.held_grants(session, listed_ids))
+    added, kept = [], set()
+    for line in desired:
+        slug, email, role = line
+        user = users.get(email)
+        key = None if user is None else (work.tenant_ids[slug], user.id, role)
+        if key in held:
+            kept.add(key)
+        else:
+            added.append(line)
+    plan.grants_added = [GrantLine(tenant=t, email=e, role=r) for t, e, r in sorted(added)]
+    plan.unchanged_grants = len(kept)
     if prune:
+        slug_of = {row.id: slug for slug, row in final.items()}
+        gone = held - kept
+        people = await _people(session, {user_id for _, user_id, _ in gone})
+        work.user_ids.update({email: user_id for user_id, (email, _) in people.items()})
         plan.grants_removed = [
-            GrantLine(tenant=t, email=e, role=r) for t, e, r in sorted(existing - desired)
+            GrantLine(tenant=t, email=e, role=r)
+            for t, e, r in sorted(
+                (slug_of[tenant_id], people[user_id][0], role) for tenant_id, user_id, role in gone
+            )
         ]
 
 
@@ -394,24 +413,32 @@ async def _write(session: AsyncSession, work: _Work, *, actor: str, source: str)
         await _audit_platform(session, [u.email for u in created], actor=actor, source=source)
     await store.rename_users(session, work.renames)
 
+    await _audit_tenants(session, work.audit, actor=actor, source=source)
+
     def stored(line: GrantLine) -> StoredGrant:
         return StoredGrant(ids[line.tenant], work.user_ids[line.email], line.role)
 
-    if work.plan.grants_added:
-        await store.add_grants(
-            session, [stored(g) for g in work.plan.grants_added], granted_by=actor
-        )
-        work.audit += [
-            (ids[g.tenant], "grant.added", f"{g.email}/{g.tenant}/{g.role}", g.model_dump())
-            for g in work.plan.grants_added
+    def audited(action: str, lines: list[GrantLine]) -> list[_AuditEntry]:
+        return [
+            (ids[g.tenant], action, f"{g.email}/{g.tenant}/{g.role}", g.model_dump()) for g in lines
         ]
-    if work.plan.grants_removed:
-        await store.remove_grants(session, [stored(g) for g in work.plan.grants_removed])
-        work.audit += [
-            (ids[g.tenant], "grant.removed", f"{g.email}/{g.tenant}/{g.role}", g.model_dump())
-            for g in work.plan.grants_removed
-        ]
-    await _audit_tenants(session, work.audit, actor=actor, source=source)
+
+    # Grants go in parts, each with its audit rows, so that the statements' parameters and
+    # what they return stay bounded whatever the manifest's size; the transaction stays one.
+    for part in _parts(work.plan.grants_added):
+        await store.add_grants(session, [stored(g) for g in part], granted_by=actor)
+        await _audit_tenants(session, audited("grant.added", part), actor=actor, source=source)
+    for part in _parts(work.plan.grants_removed):
+        await store.remove_grants(session, [stored(g) for g in part])
+        await _audit_tenants(session, audited("grant.removed", part), actor=actor, source=source)
+
+
+_PART = 50_000
+
+
+def _parts(lines: list[GrantLine]) -> Iterator[list[GrantLine]]:
+    for start in range(0, len(lines), _PART):
+        yield lines[start : start + _PART]
 
 
 def _columns(
@@ -442,7 +469,7 @@ def _columns(
 
 async def _audit_tenants(
     session: AsyncSession,
-    entries: list[tuple[uuid.UUID, str, str, dict[str, Any]]],
+    entries: list[_AuditEntry],
     *,
     actor: str,
     source: str,

@@ -52,11 +52,13 @@ async def load_policy(db: Database) -> PolicySnapshot:
 
 
 async def _tenant_states(session: AsyncSession) -> tuple[dict[str, TenantState], dict[str, str]]:
-    rows = await session.execute(text("SELECT id, parent_id, status, slug FROM tenants"))
+    rows = await session.execute(
+        text("SELECT id::text, parent_id::text, status, slug FROM tenants")
+    )
     states, slugs = {}, {}
-    for row in rows:
-        states[str(row.id)] = TenantState(str(row.parent_id) if row.parent_id else None, row.status)
-        slugs[row.slug] = str(row.id)
+    for tenant, parent, status, slug in rows:
+        states[tenant] = TenantState(parent, status)
+        slugs[slug] = tenant
     return states, slugs
 
 
@@ -64,9 +66,11 @@ async def _snapshot(
     session: AsyncSession, user_ids: Sequence[uuid.UUID] | None = None
 ) -> PolicySnapshot:
     states, slugs = await _tenant_states(session)
-    grants = [g.as_grant() for g in await store.grants_of(session, user_ids=user_ids)]
     if user_ids is None:
+        grants = await store.all_grants(session)
         grants += await tokens.active_token_grants(session)
+    else:
+        grants = [g.as_grant() for g in await store.grants_of(session, user_ids=user_ids)]
     roles = await store.custom_roles(session)
     return PolicySnapshot(
         tenants=states,

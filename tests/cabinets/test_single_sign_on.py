@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from cabinets.app import create_app
 from rbac.models import UserStatus
-from rbac.oidc import OidcProviderConfig
+from rbac.oidc_config import OidcProviderConfig
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
 from tenancy.staff import service as staff

@@ -1,6 +1,7 @@
 """Who may do what: the role matrix, tenant boundaries, supervisors over subtrees, executors on
 their own assignments, and a compiled index that never disagrees with casbin."""
 
+import contextlib
 import random
 
 import pytest
@@ -168,14 +169,20 @@ def test_index_never_disagrees_with_casbin() -> None:
         ), (step, user, tenant, permission, assigned)
 
 
+def random_tree(rng: random.Random, size: int) -> tuple[list[str], dict[str, str | None]]:
+    """``size`` tenants under one root, each under a random earlier one."""
+    tenants = [f"t{i}" for i in range(size)]
+    parents: dict[str, str | None] = {"t0": None}
+    for i, tenant in enumerate(tenants[1:], start=1):
+        parents[tenant] = rng.choice(tenants[:i])
+    return tenants, parents
+
+
 def test_index_never_disagrees_with_casbin_with_custom_roles_statuses_and_deactivations() -> None:
     """The same, with tenants' custom roles defined and redefined, cabinets suspended and
     archived, and people deactivated along the way."""
     rng = random.Random(7)
-    tenants = [f"t{i}" for i in range(30)]
-    parents: dict[str, str | None] = {"t0": None}
-    for i, tenant in enumerate(tenants[1:], start=1):
-        parents[tenant] = rng.choice(tenants[:i])
+    tenants, parents = random_tree(rng, 30)
     users = [f"u{i}" for i in range(12)]
     permissions = sorted(PERMISSIONS)
     tenant_permissions = [p for p in permissions if p not in PLATFORM_MATRIX["platform_admin"]]
@@ -206,3 +213,31 @@ def test_index_never_disagrees_with_casbin_with_custom_roles_statuses_and_deacti
         assert policy.allowed(user, tenant, permission, assigned=assigned) == (
             policy.casbin_allowed(user, tenant, permission, assigned=assigned)
         ), (step, user, tenant, permission, assigned)
+
+
+def test_casbin_built_late_holds_what_the_index_holds() -> None:
+    """casbin is built when first asked; grants, revocations and custom roles changed before
+    then must all be in it."""
+    rng = random.Random(11)
+    tenants, parents = random_tree(rng, 20)
+    users = [f"u{i}" for i in range(10)]
+    policy = PolicyEnforcer()
+    policy.set_hierarchy(parents)
+    held: list[Grant] = []
+    for step in range(600):
+        tenant = rng.choice(tenants)
+        if step % 7 == 0:
+            permissions = tuple(rng.sample(sorted(TENANT_MATRIX["coordinator"]), 2))
+            policy.define_role(CustomRoleRules(tenant, "clerk", permissions))
+        elif held and rng.random() < 0.3:
+            policy.revoke(held.pop(rng.randrange(len(held))))
+        else:
+            role = rng.choice([*sorted(TENANT_MATRIX), "clerk"])
+            grant = Grant(rng.choice(users), role, tenant)
+            with contextlib.suppress(UnknownRole):
+                if policy.grant(grant):
+                    held.append(grant)
+    for user in users:
+        for tenant in tenants:
+            for permission in sorted(PERMISSIONS):
+                both(policy, user, tenant, permission, assigned=rng.random() < 0.5)

@@ -61,6 +61,19 @@ async def test_apply_creates_the_tree_with_staff_and_reapplying_changes_nothing(
     assert (again.unchanged_tenants, again.unchanged_grants) == (3, 7)
 
 
+async def test_grants_written_in_parts_are_all_stored_and_audited_in_order(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "_PART", 2)
+    plan = await apply(db, REGION)
+    assert await count(db, "staff_grants") == len(plan.grants_added) == 7
+    async with db.privileged_session() as session:
+        actions = (
+            await session.execute(text("SELECT action FROM audit_log ORDER BY id"))
+        ).scalars()
+        assert list(actions) == ["tenant.created"] * 3 + ["grant.added"] * 7
+
+
 async def test_a_person_serves_several_tenants_from_one_manifest(db: Database) -> None:
     await apply(db, REGION)
     (ivan,) = [p for p in await staff.list_staff(db) if p.email == "coordinator@minobr.demo.ru"]

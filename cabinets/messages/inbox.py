@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +38,7 @@ ROLLUP_CHUNK = 250
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_QUERY = 200
+MAX_WORKING_DAYS = 20
 
 # The statuses whose deadline runs (those ``message_read`` gives an ``sla``), and the running
 # deadline itself: the answer's due date once registered, the stage's before. CASE, as in
@@ -57,6 +58,18 @@ def _status_list(statuses: Iterable[Status]) -> str:
 
 REOPENED = f"m.reopened_count > 0 AND m.status IN ({_status_list(REVIEW_STATUSES)})"
 ON_CLOCK = f"m.status IN ({_status_list(CLOCK_STATUSES)})"
+# Returned to its executor: in work again, and the latest of its hand-overs is the approver's
+# return (not a later assignment or a new submission). One event lookup per assigned message
+# of the viewer (``messages_assignee``, then ``message_events_message``).
+RETURNED = (
+    "m.status = 'assigned' AND m.assignee_id = :viewer AND (SELECT e.kind FROM message_events e"
+    " WHERE e.tenant_id = m.tenant_id AND e.message_id = m.id"
+    " AND e.kind IN ('assign', 'submit_answer', 'return_answer')"
+    " ORDER BY e.id DESC LIMIT 1) = 'return_answer'"
+)
+# Due within some working days and not yet overdue: the deadline falls before the start of the
+# working day after them, in the tenant's days (as ``sla.time_left`` counts them).
+DUE_WITHIN = f"{ON_CLOCK} AND {DEADLINE} >= :now AND {DEADLINE} < :within"
 
 
 # --- shapes ----------------------------------------------------------------------------------
@@ -76,12 +89,16 @@ class InboxQuery(BaseModel):
     status: list[Status] = Field(default_factory=list)
     topic: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     territory: str | None = Field(default=None, pattern=r"^[0-9]{2,11}$")
-    assignee: str | None = None  # a user id or "me"
+    assignee: str | None = None  # a user id, "me", or "none" (unassigned)
+    returned: bool = False  # returned to me: my assignment whose answer the approver sent back
     overdue: bool = False
     due_soon: bool = False
+    due_within: int | None = Field(default=None, ge=0, le=MAX_WORKING_DAYS)  # working days
     reopened: bool = False
     received_from: date | None = None
     received_to: date | None = None
+    registered_from: date | None = None
+    registered_to: date | None = None
     number: str | None = Field(default=None, min_length=1, max_length=64)
     q: str | None = Field(default=None, max_length=MAX_QUERY)
     sort: Sort | None = None
@@ -109,12 +126,12 @@ class InboxQuery(BaseModel):
     @field_validator("assignee")
     @classmethod
     def _assignee(cls, value: str | None) -> str | None:
-        if value is None or value == "me":
+        if value is None or value in ("me", "none"):
             return value
         try:
             return str(uuid.UUID(value))
         except ValueError:
-            raise ValueError("a user id, or me") from None
+            raise ValueError("a user id, me, or none") from None
 
     @field_validator("q")
     @classmethod
@@ -187,6 +204,38 @@ class Rollup(BaseModel):
         "in tree order."
     )
     totals: Counts
+
+
+_REPEATABLE = frozenset({"status"})
+
+
+def query_values(
+    items: Iterable[tuple[str, str]], *, also: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A query string's parameters, as ``InboxQuery`` reads them; an unknown or repeated
+    parameter is refused by name, so that a typo does not silently widen the list. Empty
+    values (a blank form field) count as absent. ``also``: names the caller reads itself."""
+    known = InboxQuery.model_fields
+    given: dict[str, Any] = {}
+    for name, value in items:
+        if name not in known and name not in also:
+            raise InvalidInput.one(name, f"unknown parameter; known: {', '.join(known)}")
+        if value == "":
+            continue
+        if name in _REPEATABLE:
+            given.setdefault(name, []).append(value)
+        elif name in given:
+            raise InvalidInput.one(name, "give it once")
+        else:
+            given[name] = value
+    return given
+
+
+def read_query(given: dict[str, Any]) -> InboxQuery:
+    try:
+        return InboxQuery.model_validate(given)
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc) from None
 
 
 # --- the cursor ------------------------------------------------------------------------------
@@ -271,7 +320,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _own_only(staff: Staff, tenant_id: uuid.UUID) -> bool:
+def own_only(staff: Staff, tenant_id: uuid.UUID) -> bool:
     """Whether ``staff`` reads only the messages assigned to them here (an executor)."""
     if staff.may(tenant_id, "message:read", assigned=False):
         return False
@@ -285,6 +334,12 @@ def _check(query: InboxQuery) -> None:
     problems = []
     if query.received_from and query.received_to and query.received_from > query.received_to:
         problems.append(FieldError("received_to", "must not be before received_from"))
+    if (
+        query.registered_from
+        and query.registered_to
+        and query.registered_from > query.registered_to
+    ):
+        problems.append(FieldError("registered_to", "must not be before registered_from"))
     if query.order is Sort.RELEVANCE and not query.q:
         problems.append(FieldError("sort", "relevance needs words to search for (q)"))
     if problems:
@@ -297,6 +352,23 @@ async def _local_midnight(session: AsyncSession, tenant_id: uuid.UUID, day: date
         await session.execute(text("SELECT timezone FROM tenants WHERE id = :t"), {"t": tenant_id})
     ).scalar_one()
     return datetime.combine(day, time(), tzinfo=ZoneInfo(zone))
+
+
+async def working_days_end(
+    session: AsyncSession, tenant_id: uuid.UUID, days: int, now: datetime
+) -> datetime:
+    """The start of the working day after the next ``days`` working days, in the tenant's
+    timezone and calendar: a deadline before it has at most ``days`` working days left."""
+    found = (
+        await session.execute(
+            text("SELECT timezone, calendar FROM tenants WHERE id = :t"), {"t": tenant_id}
+        )
+    ).one()
+    zone = ZoneInfo(found.timezone)
+    after = sla.add_days(
+        now.astimezone(zone).date(), days + 1, sla.DayCount.WORKING, found.calendar
+    )
+    return datetime.combine(after, time(), tzinfo=zone)
 
 
 async def _territories(session: AsyncSession, code: str) -> list[str]:
@@ -334,11 +406,18 @@ async def _filter(
 ) -> _Filter:
     where = _Filter()
     where.add("m.tenant_id = :tenant", tenant=tenant_id)
-    if _own_only(staff, tenant_id):
+    if own_only(staff, tenant_id):
         where.add("m.assignee_id = :viewer", viewer=staff.user_id)
-    if query.assignee is not None:
+    if query.assignee == "none":
+        where.add("m.assignee_id IS NULL")
+    elif query.assignee is not None:
         assignee = staff.user_id if query.assignee == "me" else uuid.UUID(query.assignee)
         where.add("m.assignee_id = :assignee", assignee=assignee)
+    if query.returned:
+        where.add(RETURNED, viewer=staff.user_id)
+    if query.due_within is not None:
+        within = await working_days_end(session, tenant_id, query.due_within, now)
+        where.add(DUE_WITHIN, now=now, within=within)
     if query.topic is not None:
         where.add("m.topic_code = :topic", topic=query.topic)
     if query.territory is not None:
@@ -362,6 +441,14 @@ async def _filter(
             "m.received_at < :received_to",
             received_to=await _local_midnight(session, tenant_id, end),
         )
+    for bound, day, op in (
+        ("registered_from", query.registered_from, ">="),
+        ("registered_to", query.registered_to, "<"),
+    ):
+        if day is not None:
+            day = day + timedelta(days=1) if op == "<" else day
+            moment = await _local_midnight(session, tenant_id, day)
+            where.add(f"m.registered_at {op} :{bound}", **{bound: moment})
     if query.number is not None:
         where.add(
             "(m.tracking_number = :number OR m.registration_number = :number)",
@@ -636,7 +723,7 @@ async def count_messages(
 ) -> InboxCounts:
     """The tenant's messages counted per status and deadline, as ``staff`` may see them."""
     now = now or _now()
-    own = _own_only(staff, tenant_id)
+    own = own_only(staff, tenant_id)
     async with db.tenant_session([tenant_id]) as session:
         slug = (
             await session.execute(text("SELECT slug FROM tenants WHERE id = :t"), {"t": tenant_id})

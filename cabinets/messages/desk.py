@@ -1,0 +1,192 @@
+"""What the cabinet's inbox page shows, read in one service call: one page of a view, the
+counts of every view, the names behind the codes of its rows (topic titles, places, executors),
+each row's deadline as staff read it, and what the filter panel and the bulk actions offer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cabinets import sla
+from cabinets.messages import inbox
+from cabinets.messages.service import Staff
+from cabinets.messages.views import DEFAULT_VIEW, VIEWS, View, count_views
+from tenancy.database import Database
+from tenancy.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Person:
+    id: uuid.UUID
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Row:
+    message: inbox.MessageSummary
+    topic_title: str
+    place: str
+    executor: str | None
+    left: sla.TimeLeft | None
+
+
+@dataclass(frozen=True)
+class InboxScreen:
+    view: View
+    query: inbox.InboxQuery
+    rows: list[Row]
+    next_cursor: str | None
+    counts: dict[str, int]
+    own_only: bool
+    topics: list[tuple[str, str]]  # code, title: the filter's choice
+    executors: list[Person]  # who may prepare answers here: the filter's and assign's choice
+    may: dict[str, bool]  # bulk actions: accept, assign, comment
+
+
+def _view(name: str | None) -> View:
+    if name is None or name == "":
+        return VIEWS[DEFAULT_VIEW]
+    found = VIEWS.get(name)
+    if found is None:
+        raise InvalidInput.one("view", f"unknown view; one of {', '.join(VIEWS)}")
+    return found
+
+
+async def _names(
+    session: AsyncSession, tenant_id: uuid.UUID, page: inbox.InboxPage
+) -> tuple[dict[str, str], dict[str, str], dict[uuid.UUID, str]]:
+    ids = [m.id for m in page.items]
+    topics: dict[str, str] = {}
+    places: dict[str, str] = {}
+    people: dict[uuid.UUID, str] = {}
+    if not ids:
+        return topics, places, people
+    # The titles of the catalog versions the messages were filed under.
+    found = await session.execute(
+        text(
+            "SELECT DISTINCT m.topic_code, c.title FROM messages m JOIN catalog_topics c "
+            "ON c.version_id = m.catalog_version_id AND c.code = m.topic_code "
+            "WHERE m.tenant_id = :t AND m.id = ANY(:ids)"
+        ),
+        {"t": tenant_id, "ids": ids},
+    )
+    topics = {r.topic_code: r.title for r in found}
+    codes = sorted({m.territory for m in page.items})
+    found = await session.execute(
+        text("SELECT code, name FROM territories WHERE code = ANY(:c)"), {"c": codes}
+    )
+    places = {r.code: r.name for r in found}
+    assignees = sorted({m.assignee_id for m in page.items if m.assignee_id}, key=str)
+    if assignees:
+        found = await session.execute(
+            text("SELECT id, name FROM users WHERE id = ANY(:u)"), {"u": assignees}
+        )
+        people = {r.id: r.name for r in found}
+    return topics, places, people
+
+
+async def _options(
+    session: AsyncSession, staff: Staff, tenant_id: uuid.UUID
+) -> tuple[list[tuple[str, str]], list[Person], Any]:
+    topics = [
+        (r.code, r.title)
+        for r in await session.execute(
+            text(
+                "SELECT DISTINCT ON (c.code) c.code, c.title FROM catalog_topics c "
+                "JOIN catalog_versions v ON v.id = c.version_id WHERE v.status = 'published' "
+                "ORDER BY c.code, v.published_at DESC"
+            )
+        )
+    ]
+    staff_rows = await session.execute(
+        text(
+            "SELECT DISTINCT u.id, u.name, u.email FROM staff_grants g JOIN users u "
+            "ON u.id = g.user_id WHERE g.tenant_id = :t AND u.status = 'active' ORDER BY u.name"
+        ),
+        {"t": tenant_id},
+    )
+    executors = [
+        Person(r.id, r.name, r.email)
+        for r in staff_rows
+        if staff.policy.allowed(str(r.id), str(tenant_id), "answer:draft", assigned=True)
+    ]
+    tenant = (
+        await session.execute(
+            text("SELECT timezone, calendar FROM tenants WHERE id = :t"), {"t": tenant_id}
+        )
+    ).one()
+    return sorted(topics, key=lambda t: t[1]), executors, tenant
+
+
+async def inbox_screen(
+    db: Database,
+    staff: Staff,
+    tenant_id: uuid.UUID,
+    view_name: str | None,
+    given: dict[str, Any],
+    *,
+    now: datetime | None = None,
+) -> InboxScreen:
+    """One page of the view ``view_name`` filtered further by ``given`` (the query string's
+    other parameters, as the JSON inbox reads them)."""
+    now = now or datetime.now(UTC)
+    view = _view(view_name)
+    query = inbox.read_query(view.defaults | given)
+    page = await inbox.list_messages(db, staff, tenant_id, query, now=now)
+    counts = await count_views(db, staff, tenant_id, now=now)
+    async with db.tenant_session([tenant_id]) as session:
+        topics, places, people = await _names(session, tenant_id, page)
+        topic_choice, executors, tenant = await _options(session, staff, tenant_id)
+    rows = []
+    for message in page.items:
+        due = message.due_at or message.stage_due_at
+        running = message.status in inbox.CLOCK_STATUSES and due is not None
+        left = (
+            sla.time_left(due, now, timezone=tenant.timezone, calendar=tenant.calendar)
+            if running and due is not None
+            else None
+        )
+        rows.append(
+            Row(
+                message=message,
+                topic_title=topics.get(message.topic, message.topic),
+                place=places.get(message.territory, message.territory),
+                executor=people.get(message.assignee_id) if message.assignee_id else None,
+                left=left,
+            )
+        )
+    may = {
+        "accept": staff.may(tenant_id, "message:moderate", assigned=False),
+        "assign": staff.may(tenant_id, "message:assign", assigned=False),
+        "comment": staff.may(tenant_id, "message:comment", assigned=True),
+    }
+    return InboxScreen(
+        view=view, query=query, rows=rows, next_cursor=page.next_cursor, counts=counts,
+        own_only=inbox.own_only(staff, tenant_id), topics=topic_choice, executors=executors,
+        may=may,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Organization:
+    slug: str
+    name: str
+    counts: dict[str, int] | None  # None: the person holds no role that reads messages here
+
+
+async def organizations(
+    db: Database, staff: Staff, served: list[tuple[uuid.UUID, str, str]]
+) -> list[Organization]:
+    """Each organization a person serves (id, slug, name), with its new, mine and overdue."""
+    found = []
+    for tenant_id, slug, name in served:
+        readable = staff.may(tenant_id, "message:read", assigned=True)
+        counts = await count_views(db, staff, tenant_id) if readable else None
+        found.append(Organization(slug, name, counts))
+    return found

@@ -26,8 +26,8 @@ from starlette.staticfiles import StaticFiles
 
 from cabinets import signin
 from cabinets.attachments import endpoints as attachment_endpoints
-from cabinets.cabinet import pages as cabinet_pages
 from cabinets.attachments.service import storage_config
+from cabinets.cabinet import pages as cabinet_pages
 from cabinets.health import healthz, readyz
 from cabinets.messages import endpoints as message_endpoints
 from cabinets.messages import inbox_endpoints

@@ -84,18 +84,22 @@ def test_each_view_counts_and_lists_its_messages(world: World) -> None:
     assert count(html, "overdue") == 1
     assert count(html, "reopened") == 1
     unassigned = page(coordinator, f"{ROADS}?view=unassigned")
-    assert "registered, overdue" in unassigned and "reopened" in unassigned
+    assert "registered, overdue" in unassigned
+    assert "reopened" in unassigned
     assert "assigned to the executor" not in unassigned
     assert f"/cabinet/north-roads/messages/{ids['reopened']}" in unassigned
     # The row names the topic by its title and the executor by name, the deadline in words.
     assigned = page(coordinator, f"{ROADS}?status=assigned")
-    assert "Евгений Исполнев" in assigned and "Олег Другов" in assigned
+    assert "Евгений Исполнев" in assigned
+    assert "Олег Другов" in assigned
     assert "раб. дн" in assigned
     overdue = page(coordinator, f"{ROADS}?view=overdue")
-    assert "просрочено на 1 день" in overdue and "due-overdue" in overdue
+    assert "просрочено на 1 день" in overdue
+    assert "due-overdue" in overdue
     executor = world.desks["executor"].client
     mine = page(executor, ROADS)
-    assert count(mine, "all") == 1 and count(mine, "mine") == 1
+    assert count(mine, "all") == 1
+    assert count(mine, "mine") == 1
     assert "assigned to the other" not in mine
 
 
@@ -115,7 +119,9 @@ def test_due_within_two_working_days_counts_working_days_in_the_tenants_calendar
     coordinator = world.desks["coordinator"]
     html = page(coordinator.client, f"{ROADS}?view=soon")
     assert count(html, "soon") == 1
-    assert "today" in html and "later" not in html and "late<" not in html
+    assert "today" in html
+    assert "later" not in html
+    assert "late<" not in html
     assert [m["summary"] for m in listing(coordinator, due_within=2)["items"]] == ["today"]
 
 
@@ -128,7 +134,8 @@ def test_returned_to_me_is_the_executors_answer_the_approver_sent_back(world: Wo
     first = ok(desks["executor"].act(first, "submit-answer", text="Яму заделаем до пятницы."))
     ok(desks["approver"].act(first, "return-answer", comment="Укажите точную дату."))
     html = page(desks["executor"].client, ROADS)
-    assert count(html, "returned") == 1 and count(html, "mine") == 2
+    assert count(html, "returned") == 1
+    assert count(html, "mine") == 2
     returned = listing(desks["executor"], returned="true")["items"]
     assert [m["id"] for m in returned] == [first["id"]]
     # Unassigned, by the API's own parameter too.
@@ -214,4 +221,5 @@ def test_an_open_inbox_hears_of_changes_it_may_see_and_no_others(world: World) -
     assert change.version == message["version"] + 1
     assert change.status == "assigned"
     assert change.actor == STAFF["coordinator"][1]
-    assert executor_heard_nothing and stranger_heard_nothing
+    assert executor_heard_nothing
+    assert stranger_heard_nothing

@@ -5,6 +5,7 @@
 //   [data-live-status] (or #live-status) role="status" element: who changed it and when.
 // * Keyboard on the inbox: j/k move through [data-row] rows, o (or Enter) opens the row's
 //   [data-open] link, x ticks its checkbox, ? opens the cheat sheet (dialog#keys).
+// * Focus moves to the [data-autofocus] element (what the last action produced).
 (function () {
   "use strict";
 
@@ -57,6 +58,10 @@
     source.addEventListener("counts", function (event) { onCounts(JSON.parse(event.data)); });
     window.addEventListener("pagehide", function () { source.close(); });
   }
+
+  // Focus goes to what the last action produced (a bulk result, an error summary).
+  var produced = document.querySelector("[data-autofocus]");
+  if (produced) { produced.focus(); }
 
   document.querySelectorAll("[data-live-events]").forEach(function (el) {
     follow(el.getAttribute("data-live-events"));

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cabinets import sla
 from cabinets.messages import inbox
 from cabinets.messages.service import Staff
-from cabinets.messages.views import DEFAULT_VIEW, VIEWS, View, count_views
+from cabinets.messages.views import DEFAULT_VIEW, VIEWS, View, count_views, read_counts
 from tenancy.database import Database
 from tenancy.errors import InvalidInput
 
@@ -58,70 +58,52 @@ def _view(name: str | None) -> View:
     return found
 
 
-async def _names(
-    session: AsyncSession, tenant_id: uuid.UUID, page: inbox.InboxPage
-) -> tuple[dict[str, str], dict[str, str], dict[uuid.UUID, str]]:
-    ids = [m.id for m in page.items]
-    topics: dict[str, str] = {}
-    places: dict[str, str] = {}
-    people: dict[uuid.UUID, str] = {}
-    if not ids:
-        return topics, places, people
-    # The titles of the catalog versions the messages were filed under.
-    found = await session.execute(
-        text(
-            "SELECT DISTINCT m.topic_code, c.title FROM messages m JOIN catalog_topics c "
-            "ON c.version_id = m.catalog_version_id AND c.code = m.topic_code "
-            "WHERE m.tenant_id = :t AND m.id = ANY(:ids)"
-        ),
-        {"t": tenant_id, "ids": ids},
-    )
-    topics = {r.topic_code: r.title for r in found}
-    codes = sorted({m.territory for m in page.items})
-    found = await session.execute(
-        text("SELECT code, name FROM territories WHERE code = ANY(:c)"), {"c": codes}
-    )
-    places = {r.code: r.name for r in found}
-    assignees = sorted({m.assignee_id for m in page.items if m.assignee_id}, key=str)
-    if assignees:
-        found = await session.execute(
-            text("SELECT id, name FROM users WHERE id = ANY(:u)"), {"u": assignees}
-        )
-        people = {r.id: r.name for r in found}
-    return topics, places, people
+# Everything the rows and the panel name, in one round trip: the published catalog's topic
+# titles (what staff know a topic by now), the rows' places and executors, and the staff who
+# may prepare answers here (the filter's and the assignment's choice).
+_NAMES = text(
+    """
+    SELECT 'topic' AS kind, t.code AS key, t.title AS name, NULL AS email FROM (
+        SELECT DISTINCT ON (c.code) c.code, c.title FROM catalog_topics c
+        JOIN catalog_versions v ON v.id = c.version_id WHERE v.status = 'published'
+        ORDER BY c.code, v.published_at DESC
+    ) t
+    UNION ALL
+    SELECT 'place', code, name, NULL FROM territories WHERE code = ANY(:places)
+    UNION ALL
+    SELECT 'person', id::text, name, email FROM users WHERE id = ANY(:people)
+    UNION ALL
+    SELECT DISTINCT 'staff', u.id::text, u.name, u.email FROM staff_grants g
+    JOIN users u ON u.id = g.user_id WHERE g.tenant_id = :t AND u.status = 'active'
+    """
+)
 
 
-async def _options(
-    session: AsyncSession, staff: Staff, tenant_id: uuid.UUID
-) -> tuple[list[tuple[str, str]], list[Person], Any]:
-    topics = [
-        (r.code, r.title)
-        for r in await session.execute(
-            text(
-                "SELECT DISTINCT ON (c.code) c.code, c.title FROM catalog_topics c "
-                "JOIN catalog_versions v ON v.id = c.version_id WHERE v.status = 'published' "
-                "ORDER BY c.code, v.published_at DESC"
-            )
-        )
-    ]
-    staff_rows = await session.execute(
-        text(
-            "SELECT DISTINCT u.id, u.name, u.email FROM staff_grants g JOIN users u "
-            "ON u.id = g.user_id WHERE g.tenant_id = :t AND u.status = 'active' ORDER BY u.name"
-        ),
-        {"t": tenant_id},
-    )
-    executors = [
-        Person(r.id, r.name, r.email)
-        for r in staff_rows
-        if staff.policy.allowed(str(r.id), str(tenant_id), "answer:draft", assigned=True)
-    ]
-    tenant = (
-        await session.execute(
-            text("SELECT timezone, calendar FROM tenants WHERE id = :t"), {"t": tenant_id}
-        )
-    ).one()
-    return sorted(topics, key=lambda t: t[1]), executors, tenant
+@dataclass
+class _Names:
+    topics: dict[str, str]
+    places: dict[str, str]
+    people: dict[str, str]
+    staff: list[Person]
+
+
+async def _names(session: AsyncSession, tenant_id: uuid.UUID, page: inbox.InboxPage) -> _Names:
+    found = _Names({}, {}, {}, [])
+    params = {
+        "t": tenant_id,
+        "places": sorted({m.territory for m in page.items}),
+        "people": sorted({m.assignee_id for m in page.items if m.assignee_id}, key=str),
+    }
+    for row in await session.execute(_NAMES, params):
+        if row.kind == "topic":
+            found.topics[row.key] = row.name
+        elif row.kind == "place":
+            found.places[row.key] = row.name
+        elif row.kind == "person":
+            found.people[row.key] = row.name
+        else:
+            found.staff.append(Person(uuid.UUID(row.key), row.name, row.email))
+    return found
 
 
 async def inbox_screen(
@@ -138,11 +120,27 @@ async def inbox_screen(
     now = now or datetime.now(UTC)
     view = _view(view_name)
     query = inbox.read_query(view.defaults | given)
-    page = await inbox.list_messages(db, staff, tenant_id, query, now=now)
-    counts = await count_views(db, staff, tenant_id, now=now)
+    # One transaction for all of it: each costs round trips of its own.
     async with db.tenant_session([tenant_id]) as session:
-        topics, places, people = await _names(session, tenant_id, page)
-        topic_choice, executors, tenant = await _options(session, staff, tenant_id)
+        tenant = (
+            await session.execute(
+                text("SELECT timezone, calendar FROM tenants WHERE id = :t"), {"t": tenant_id}
+            )
+        ).one()
+        page = await inbox.read_page(session, staff, tenant_id, query, now)
+        within = inbox.working_days_after(
+            sla.SOON_WORKING_DAYS, now, timezone=tenant.timezone, calendar=tenant.calendar
+        )
+        counts = await read_counts(session, staff, tenant_id, now, within=within)
+        names = await _names(session, tenant_id, page)
+    executors = sorted(
+        (
+            p
+            for p in names.staff
+            if staff.policy.allowed(str(p.id), str(tenant_id), "answer:draft", assigned=True)
+        ),
+        key=lambda p: p.name,
+    )
     rows = []
     for message in page.items:
         due = message.due_at or message.stage_due_at
@@ -155,9 +153,11 @@ async def inbox_screen(
         rows.append(
             Row(
                 message=message,
-                topic_title=topics.get(message.topic, message.topic),
-                place=places.get(message.territory, message.territory),
-                executor=people.get(message.assignee_id) if message.assignee_id else None,
+                topic_title=names.topics.get(message.topic, message.topic),
+                place=names.places.get(message.territory, message.territory),
+                executor=names.people.get(str(message.assignee_id))
+                if message.assignee_id
+                else None,
                 left=left,
             )
         )
@@ -168,7 +168,8 @@ async def inbox_screen(
     }
     return InboxScreen(
         view=view, query=query, rows=rows, next_cursor=page.next_cursor, counts=counts,
-        own_only=inbox.own_only(staff, tenant_id), topics=topic_choice, executors=executors,
+        own_only=inbox.own_only(staff, tenant_id),
+        topics=sorted(names.topics.items(), key=lambda t: t[1]), executors=executors,
         may=may,
     )  # fmt: skip
 

@@ -364,10 +364,12 @@ async def working_days_end(
             text("SELECT timezone, calendar FROM tenants WHERE id = :t"), {"t": tenant_id}
         )
     ).one()
-    zone = ZoneInfo(found.timezone)
-    after = sla.add_days(
-        now.astimezone(zone).date(), days + 1, sla.DayCount.WORKING, found.calendar
-    )
+    return working_days_after(days, now, timezone=found.timezone, calendar=found.calendar)
+
+
+def working_days_after(days: int, now: datetime, *, timezone: str, calendar: str) -> datetime:
+    zone = ZoneInfo(timezone)
+    after = sla.add_days(now.astimezone(zone).date(), days + 1, sla.DayCount.WORKING, calendar)
     return datetime.combine(after, time(), tzinfo=zone)
 
 
@@ -509,18 +511,25 @@ async def list_messages(
     """One page of a tenant's inbox, as ``staff`` may see it (an executor: what is assigned to
     them), with the cursor of the next."""
     _check(query)
+    async with db.tenant_session([tenant_id]) as session:
+        return await read_page(session, staff, tenant_id, query, now or _now())
+
+
+async def read_page(
+    session: AsyncSession, staff: Staff, tenant_id: uuid.UUID, query: InboxQuery, now: datetime
+) -> InboxPage:
+    """``list_messages`` in the caller's transaction (scoped to ``tenant_id``)."""
+    _check(query)
     sort = query.order
     position = _Position.decode(query.cursor, sort) if query.cursor else None
-    now = now or _now()
-    async with db.tenant_session([tenant_id]) as session:
-        where = await _filter(session, staff, tenant_id, query, now)
-        where.params["fetch"] = query.limit + 1  # one more tells whether a next page exists
-        if query.q is not None and sort is not Sort.DUE:
-            rows = await _by_hits(session, where, query, position)
-        elif sort is Sort.DUE:
-            rows = await _by_deadline(session, where, query, position)
-        else:
-            rows = await _by_received(session, where, query.status, position)
+    where = await _filter(session, staff, tenant_id, query, now)
+    where.params["fetch"] = query.limit + 1  # one more tells whether a next page exists
+    if query.q is not None and sort is not Sort.DUE:
+        rows = await _by_hits(session, where, query, position)
+    elif sort is Sort.DUE:
+        rows = await _by_deadline(session, where, query, position)
+    else:
+        rows = await _by_received(session, where, query.status, position)
     page = rows[: query.limit]
     next_cursor = None
     if len(rows) > query.limit:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
 from cabinets.messages.inbox import (
@@ -84,10 +85,23 @@ async def count_views(
     db: Database, staff: Staff, tenant_id: uuid.UUID, *, now: datetime | None = None
 ) -> dict[str, int]:
     """How many messages each view holds, as ``staff`` sees the tenant's inbox."""
-    now = now or datetime.now(UTC)
-    own = own_only(staff, tenant_id)
     async with db.tenant_session([tenant_id]) as session:
+        return await read_counts(session, staff, tenant_id, now or datetime.now(UTC))
+
+
+async def read_counts(
+    session: AsyncSession,
+    staff: Staff,
+    tenant_id: uuid.UUID,
+    now: datetime,
+    *,
+    within: datetime | None = None,
+) -> dict[str, int]:
+    """``count_views`` in the caller's transaction (scoped to ``tenant_id``); ``within``: the
+    end of the due-soon window, when the caller knows the tenant's calendar already."""
+    own = own_only(staff, tenant_id)
+    if within is None:
         within = await working_days_end(session, tenant_id, sla.SOON_WORKING_DAYS, now)
-        params = {"tenant": tenant_id, "viewer": staff.user_id, "now": now, "within": within}
-        rows = await session.execute(text(_counts_sql(own=own)), params)
-        return {row.view: row.n for row in rows}
+    params = {"tenant": tenant_id, "viewer": staff.user_id, "now": now, "within": within}
+    rows = await session.execute(text(_counts_sql(own=own)), params)
+    return {row.view: row.n for row in rows}

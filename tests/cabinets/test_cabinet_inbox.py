@@ -168,6 +168,42 @@ def test_a_bulk_assign_reports_each_message_done_or_why_not(world: World) -> Non
     assert "выполнено 2 из 3" not in page(coordinator, f"{ROADS}?view=all")
 
 
+def test_a_bulk_action_on_a_message_someone_changed_meanwhile_leaves_it_alone(
+    world: World,
+) -> None:
+    (message,) = registered(world, 1)
+    coordinator = world.desks["coordinator"]
+    html = page(coordinator.client, ROADS)
+    moved = ok(coordinator.act(message, "assign", executor=STAFF["other_executor"][0]))
+    coordinator.client.post(
+        f"{ROADS}/bulk",
+        data={"csrf_token": csrf(html), "action": "assign", "executor": STAFF["executor"][0],
+              "pick": [f"{message['id']}:{message['version']}"]},
+        follow_redirects=False,
+    )  # fmt: skip
+    shown = page(coordinator.client, ROADS)
+    assert "выполнено 0 из 1" in shown
+    assert "другой сотрудник изменил обращение раньше" in shown
+    assert ok(coordinator.get(message["id"]))["version"] == moved["version"]
+
+
+def test_registration_dates_filter_the_inbox_in_the_tenants_days(world: World) -> None:
+    registered(world, 1)
+    coordinator = world.desks["coordinator"].client
+    today = datetime.now(UTC).date()
+    shown = page(coordinator, f"{ROADS}?registered_from={today - timedelta(days=1)}")
+    assert count(shown, "all") == 1
+    assert "Яма номер 0" in shown
+    later = page(coordinator, f"{ROADS}?registered_from={today + timedelta(days=2)}")
+    assert "Яма номер 0" not in later
+    backwards = page(
+        coordinator,
+        f"{ROADS}?registered_from={today}&registered_to={today - timedelta(days=3)}",
+        422,
+    )
+    assert 'href="#f-registered_to"' in backwards
+
+
 def test_a_bulk_action_the_person_may_not_do_is_refused_whole(world: World) -> None:
     (message,) = registered(world, 1)
     executor = world.desks["executor"].client

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cabinets.messages import inbox
+from cabinets.messages import inbox, inbox_counts
 from cabinets.messages.service import Staff
 from rbac.access import Principal, requires
 from tenancy.database import Database
@@ -149,7 +149,9 @@ async def count_messages(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/Problem'}
     """
     _no_parameters(request)
-    counts = await inbox.count_messages(_db(request), _staff(request), request.state.tenant_id)
+    counts = await inbox_counts.count_messages(
+        _db(request), _staff(request), request.state.tenant_id
+    )
     return JSONResponse(counts.model_dump(mode="json"))
 
 
@@ -182,7 +184,7 @@ async def rollup(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/Problem'}
     """
     _no_parameters(request)
-    found = await inbox.rollup(_db(request), _staff(request), request.state.tenant_id)
+    found = await inbox_counts.rollup(_db(request), _staff(request), request.state.tenant_id)
     return JSONResponse(found.model_dump(mode="json"))
 
 

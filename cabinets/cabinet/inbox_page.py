@@ -4,6 +4,7 @@ pages, and the bulk actions' form around the rows."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -68,7 +69,8 @@ def _link(slug: str, params: dict[str, Any]) -> str:
 @page_requires("message:read", own=True)
 async def inbox_page(request: Request) -> Response:
     slug = request.path_params["slug"]
-    place = await workplace(request, slug)
+    # The header's people and organizations are read meanwhile, on a connection of their own.
+    header = asyncio.create_task(workplace(request, slug))
     raw = request.query_params
     view = raw.get("view") or None
     errors = FormErrors()
@@ -82,6 +84,8 @@ async def inbox_page(request: Request) -> Response:
         )
     except InvalidInput as exc:
         errors = FormErrors.invalid(exc, FILTER_LABELS)
+    finally:
+        place = await header
     filters = {k: v for k, v in given.items() if k != "cursor"}
     current = screen.view.name if screen else (view if view in VIEWS else DEFAULT_VIEW)
     view_links = {name: _link(slug, {"view": name} | filters) for name in VIEWS}

@@ -103,6 +103,22 @@ def test_each_view_counts_and_lists_its_messages(world: World) -> None:
     assert "assigned to the other" not in mine
 
 
+def test_the_inbox_pages_by_keyset_keeping_the_view_and_its_filters(world: World) -> None:
+    file_messages(world, "north-roads", [{"summary": f"Обращение {n:02d}"} for n in range(30)])
+    coordinator = world.desks["coordinator"].client
+    first = page(coordinator, f"{ROADS}?view=new&topic=pothole")
+    found = re.search(r'<a href="([^"]+)" rel="next">', first)
+    assert found
+    following = found.group(1).replace("&amp;", "&")
+    assert "view=new" in following
+    assert "topic=pothole" in following
+    second = page(coordinator, following)
+    assert 'rel="next"' not in second
+    assert "В начало списка" in second
+    shown = re.findall(r"Обращение (\d\d)</a>", first + second)
+    assert sorted(shown) == [f"{n:02d}" for n in range(30)]
+
+
 def test_due_within_two_working_days_counts_working_days_in_the_tenants_calendar(
     world: World,
 ) -> None:

@@ -34,7 +34,7 @@ async def events(request: Request) -> Response:
     staff, tenant_id, db = staff_of(request), request.state.tenant_id, database(request)
 
     async def stream() -> AsyncIterator[str]:
-        async with live.subscribe(staff, tenant_id) as subscription:
+        async with live.subscribe(lambda: staff_of(request), tenant_id) as subscription:
             yield "retry: 2000\n\n"
             while True:
                 try:

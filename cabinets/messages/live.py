@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,9 +73,10 @@ class MessageChange:
 
 @dataclass(eq=False)
 class Subscription:
-    """One open page's stream: ``staff`` reading ``tenant_id``."""
+    """One open page's stream: the person ``staff()`` gives (asked anew for each event, so the
+    policy is the live one, even after a full reload) reading ``tenant_id``."""
 
-    staff: Staff
+    staff: Callable[[], Staff]
     tenant_id: uuid.UUID
     queue: asyncio.Queue[MessageChange] = field(
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_SIZE)
@@ -84,8 +85,9 @@ class Subscription:
     def may_see(self, change: MessageChange) -> bool:
         if change.tenant_id != self.tenant_id:
             return False
-        assigned = change.assignee_id == self.staff.user_id
-        return self.staff.may(self.tenant_id, "message:read", assigned=assigned)
+        staff = self.staff()
+        assigned = change.assignee_id == staff.user_id
+        return staff.may(self.tenant_id, "message:read", assigned=assigned)
 
     def offer(self, change: MessageChange) -> None:
         if self.queue.full():
@@ -108,7 +110,9 @@ class LiveMessages:
         return len(self._subscribers)
 
     @asynccontextmanager
-    async def subscribe(self, staff: Staff, tenant_id: uuid.UUID) -> AsyncIterator[Subscription]:
+    async def subscribe(
+        self, staff: Callable[[], Staff], tenant_id: uuid.UUID
+    ) -> AsyncIterator[Subscription]:
         subscription = Subscription(staff, tenant_id)
         self._subscribers.add(subscription)
         try:

@@ -14,6 +14,8 @@ from starlette.testclient import TestClient
 
 from cabinets.messages.live import LiveMessages
 from cabinets.messages.service import Staff
+from tenancy.database import Database
+from tenancy.staff import service as staffing
 from tests.cabinets.message_world import PASSWORD, STAFF, World, ok
 from tests.cabinets.test_inbox import file_desk, file_messages, listing, user_id
 
@@ -257,9 +259,9 @@ def test_an_open_inbox_hears_of_changes_it_may_see_and_no_others(world: World) -
         await asyncio.wait_for(live.listening.wait(), 5)
         staff = [Staff(u, str(u), enforcer) for u in (coordinator_id, executor_id, river_id)]
         async with (
-            live.subscribe(staff[0], tenant_id) as coordinator,
-            live.subscribe(staff[1], tenant_id) as other_executor,
-            live.subscribe(staff[2], tenant_id) as stranger,
+            live.subscribe(lambda: staff[0], tenant_id) as coordinator,
+            live.subscribe(lambda: staff[1], tenant_id) as other_executor,
+            live.subscribe(lambda: staff[2], tenant_id) as stranger,
         ):
             await asyncio.to_thread(
                 world.desks["coordinator"].act, message, "assign", executor=STAFF["executor"][0]
@@ -275,3 +277,43 @@ def test_an_open_inbox_hears_of_changes_it_may_see_and_no_others(world: World) -
     assert change.actor == STAFF["coordinator"][1]
     assert executor_heard_nothing
     assert stranger_heard_nothing
+
+
+def test_a_person_whose_role_is_revoked_hears_no_more(world: World) -> None:
+    (message,) = registered(world, 1)
+    app: Any = world.citizen.app
+    live = LiveMessages(app.state.live.conninfo)
+    tenant_id = uuid.UUID(app.state.policy.slugs["north-roads"])
+    people = {r: uuid.UUID(user_id(world, STAFF[r][0])) for r in ("coordinator", "moderator")}
+
+    def staff(role: str) -> Staff:
+        # As the events page does: the app's live policy, asked at each event.
+        return Staff(people[role], str(people[role]), app.state.policy.enforcer)
+
+    async def listen() -> tuple[bool, bool]:
+        follower = asyncio.create_task(live.run())
+        await asyncio.wait_for(live.listening.wait(), 5)
+        async with (
+            live.subscribe(lambda: staff("coordinator"), tenant_id) as coordinator,
+            live.subscribe(lambda: staff("moderator"), tenant_id) as moderator,
+        ):
+            db = Database(app.state.database.urls, pool_size=1)
+            try:
+                email = STAFF["moderator"][0]
+                await staffing.revoke_role(db, email, "north-roads", "moderator", actor="t")
+            finally:
+                await db.dispose()
+            for _ in range(40):  # the app's policy follows the revocation
+                if not staff("moderator").may(tenant_id, "message:read", assigned=False):
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.to_thread(
+                world.desks["coordinator"].act, message, "assign", executor=STAFF["executor"][0]
+            )
+            await asyncio.wait_for(coordinator.queue.get(), 2)
+            follower.cancel()
+            return True, moderator.queue.empty()
+
+    coordinator_heard, moderator_heard_nothing = asyncio.run(listen())
+    assert coordinator_heard
+    assert moderator_heard_nothing

@@ -79,9 +79,11 @@ async def inbox_page(request: Request) -> Response:
     try:
         given = inbox.query_values(raw.multi_items(), also=PAGE_PARAMS)
         given.pop("view", None)
+        routes = await request.app.state.routing.index()
         screen = await desk.inbox_screen(
-            database(request), staff_of(request), request.state.tenant_id, view, given
-        )
+            database(request), staff_of(request), request.state.tenant_id, view, given,
+            topics=desk.answered_topics(routes, slug),
+        )  # fmt: skip
     except InvalidInput as exc:
         errors = FormErrors.invalid(exc, FILTER_LABELS)
     finally:

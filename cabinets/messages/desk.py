@@ -18,6 +18,7 @@ from cabinets.messages.service import Staff
 from cabinets.messages.views import DEFAULT_VIEW, VIEWS, View, count_views, read_counts
 from tenancy.database import Database
 from tenancy.errors import InvalidInput
+from tenancy.routing.resolver import RoutingIndex
 
 
 @dataclass(frozen=True)
@@ -58,14 +59,16 @@ def _view(name: str | None) -> View:
     return found
 
 
-# Everything the rows and the panel name, in one round trip: the published catalog's topic
-# titles (what staff know a topic by now), the rows' places and executors, and the staff who
-# may prepare answers here (the filter's and the assignment's choice).
+# Everything the rows and the panel name, in one round trip: the published catalog's titles
+# (what staff know a topic by now) of the rows' topics and of those the tenant answers (the
+# filter's choice), the rows' places and executors, and the staff who may prepare answers here
+# (the filter's and the assignment's choice).
 _NAMES = text(
     """
     SELECT 'topic' AS kind, t.code AS key, t.title AS name, NULL AS email FROM (
         SELECT DISTINCT ON (c.code) c.code, c.title FROM catalog_topics c
-        JOIN catalog_versions v ON v.id = c.version_id WHERE v.status = 'published'
+        JOIN catalog_versions v ON v.id = c.version_id
+        WHERE v.status = 'published' AND c.code = ANY(:topics)
         ORDER BY c.code, v.published_at DESC
     ) t
     UNION ALL
@@ -87,10 +90,26 @@ class _Names:
     staff: list[Person]
 
 
-async def _names(session: AsyncSession, tenant_id: uuid.UUID, page: inbox.InboxPage) -> _Names:
+def answered_topics(routes: RoutingIndex, slug: str) -> list[str]:
+    """The topic codes the tenant's routing rules send it (by topic, category or any), worked
+    out once per routing index: a catalog of a thousand topics is not every tenant's."""
+    known: dict[str, list[str]] = routes.memo.setdefault("answered_topics", {})
+    found = known.get(slug)
+    if found is None:
+        keys = {r.topic for r in routes.rules if r.tenant == slug}
+        found = known[slug] = sorted(
+            t for t in routes.topic_category if not keys.isdisjoint(routes.topic_keys(t))
+        )
+    return found
+
+
+async def _names(
+    session: AsyncSession, tenant_id: uuid.UUID, page: inbox.InboxPage, topics: list[str]
+) -> _Names:
     found = _Names({}, {}, {}, [])
     params = {
         "t": tenant_id,
+        "topics": sorted({m.topic for m in page.items} | set(topics)),
         "places": sorted({m.territory for m in page.items}),
         "people": sorted({m.assignee_id for m in page.items if m.assignee_id}, key=str),
     }
@@ -113,10 +132,12 @@ async def inbox_screen(
     view_name: str | None,
     given: dict[str, Any],
     *,
+    topics: list[str],
     now: datetime | None = None,
 ) -> InboxScreen:
     """One page of the view ``view_name`` filtered further by ``given`` (the query string's
-    other parameters, as the JSON inbox reads them)."""
+    other parameters, as the JSON inbox reads them); ``topics``: the filter's choice of topic
+    codes (``answered_topics``)."""
     now = now or datetime.now(UTC)
     view = _view(view_name)
     query = inbox.read_query(view.defaults | given)
@@ -132,7 +153,7 @@ async def inbox_screen(
             sla.SOON_WORKING_DAYS, now, timezone=tenant.timezone, calendar=tenant.calendar
         )
         counts = await read_counts(session, staff, tenant_id, now, within=within)
-        names = await _names(session, tenant_id, page)
+        names = await _names(session, tenant_id, page, topics)
     executors = sorted(
         (
             p
@@ -169,7 +190,8 @@ async def inbox_screen(
     return InboxScreen(
         view=view, query=query, rows=rows, next_cursor=page.next_cursor, counts=counts,
         own_only=inbox.own_only(staff, tenant_id),
-        topics=sorted(names.topics.items(), key=lambda t: t[1]), executors=executors,
+        topics=sorted(((c, names.topics.get(c, c)) for c in topics), key=lambda t: t[1]),
+        executors=executors,
         may=may,
     )  # fmt: skip
 

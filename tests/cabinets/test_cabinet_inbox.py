@@ -85,6 +85,9 @@ def test_each_view_counts_and_lists_its_messages(world: World) -> None:
     assert count(html, "approval") == 0
     assert count(html, "overdue") == 1
     assert count(html, "reopened") == 1
+    # The topic filter offers what the road service answers, by title; not the whole catalog.
+    assert '<option value="pothole">Яма на дороге</option>' in html
+    assert "Питание в школе" not in html
     unassigned = page(coordinator, f"{ROADS}?view=unassigned")
     assert "registered, overdue" in unassigned
     assert "reopened" in unassigned

@@ -14,10 +14,13 @@ from starlette.testclient import TestClient
 
 from cabinets.messages.live import LiveMessages
 from cabinets.messages.service import Staff
+from tenancy.accounts import service as accounts
 from tenancy.database import Database
 from tenancy.staff import service as staffing
+from tenancy.staff.schemas import StaffInput
 from tests.cabinets.message_world import PASSWORD, STAFF, World, ok
 from tests.cabinets.test_inbox import file_desk, file_messages, listing, user_id
+from tests.databases import run_in_database
 
 ROADS = "/cabinet/north-roads"
 
@@ -73,6 +76,32 @@ def test_people_land_by_what_they_are_after_signing_in_and_an_asked_page_wins(
         follow_redirects=False,
     )  # fmt: skip
     assert signed.headers["location"] == "/cabinet/north-roads?view=new"
+
+
+def test_operators_land_on_their_pages_and_everyone_else_on_their_own_messages(
+    world: World,
+) -> None:
+    operator, citizen = "op@platform.example.ru", "reader@mail.example.ru"
+
+    async def people(db: Database) -> None:
+        await staffing.add_staff(
+            db, [StaffInput(email=operator, name="Ольга Операторова"),
+                 StaffInput(email=citizen, name="Пётр Читатель")], actor="t",
+        )  # fmt: skip
+        await staffing.grant_role(db, operator, "platform", "operator", actor="t")
+        await accounts.set_known_password(db, [operator, citizen], PASSWORD, actor="t")
+
+    run_in_database(world.citizen.app.state.database.urls, people)  # type: ignore[attr-defined]
+    for email, landing in ((operator, "/operator"), (citizen, "/my")):
+        client = world.citizen
+        client.cookies.clear()
+        form = client.get("/auth/sign-in")
+        signed = client.post(
+            "/auth/sign-in",
+            data={"email": email, "password": PASSWORD, "csrf_token": csrf(form.text)},
+            follow_redirects=False,
+        )
+        assert (signed.status_code, signed.headers["location"]) == (303, landing)
 
 
 def test_each_view_counts_and_lists_its_messages(world: World) -> None:

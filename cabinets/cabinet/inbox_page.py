@@ -5,6 +5,7 @@ pages, and the bulk actions' form around the rows."""
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -17,8 +18,9 @@ from cabinets.cabinet.staff import database, staff_of
 from cabinets.messages import desk, inbox
 from cabinets.messages.bulk import BULK_ACTIONS, STAFF_STATUS, reason_words
 from cabinets.messages.views import DEFAULT_VIEW, VIEWS
+from cabinets.messages.wording import problem_wording
 from cabinets.messages.workflow import Status
-from cabinets.web.forms import FormErrors
+from cabinets.web.forms import FormErrors, FormProblem
 from cabinets.web.guards import page_requires
 from cabinets.web.rendering import private_page
 from cabinets.web.workplace import workplace
@@ -46,6 +48,22 @@ FILTER_LABELS = {
     "overdue": "Просрочены",
     "returned": "Возвращены мне",
 }
+# What is wrong with a filter, in Russian, where the service's own words are not.
+FILTER_PROBLEMS = {
+    "view": "такого представления нет",
+    "status": "такого статуса нет",
+    "topic": "такой темы нет",
+    "territory": "такой территории нет: нужен код ОКТМО",
+    "assignee": "выберите исполнителя из списка",
+    "received_from": "нужна дата в виде ГГГГ-ММ-ДД",
+    "received_to": "нужна дата в виде ГГГГ-ММ-ДД, не раньше начальной",
+    "registered_from": "нужна дата в виде ГГГГ-ММ-ДД",
+    "registered_to": "нужна дата в виде ГГГГ-ММ-ДД, не раньше начальной",
+    "sort": "такого порядка нет («по совпадению» — только с поиском)",
+    "cursor": "ссылка на страницу устарела: начните с первой",
+    "q": "напишите слова для поиска (не больше 200 знаков)",
+}
+UNKNOWN_PARAMETER = "в адресе лишний параметр: уберите его"
 SORTS = [("received", "Сначала новые"), ("due", "Сначала срочные"), ("relevance", "По совпадению")]
 PAGE_PARAMS = frozenset({"view"})
 BULK_LABELS = {
@@ -85,7 +103,7 @@ async def inbox_page(request: Request) -> Response:
             topics=desk.answered_topics(routes, slug),
         )  # fmt: skip
     except InvalidInput as exc:
-        errors = FormErrors.invalid(exc, FILTER_LABELS)
+        errors = _filter_errors(exc)
     finally:
         place = await header
     filters = {k: v for k, v in given.items() if k != "cursor"}
@@ -112,6 +130,20 @@ async def inbox_page(request: Request) -> Response:
         bulk_choices=[(a, label) for a, label in BULK_ACTIONS.items() if may.get(a)],
         **_bulk_report(request),
     )  # fmt: skip
+
+
+def _filter_errors(exc: InvalidInput) -> FormErrors:
+    problems = []
+    for error in exc.errors:
+        name = error.field.split("[", 1)[0]
+        words = problem_wording(error)
+        if not _CYRILLIC.search(words):
+            words = FILTER_PROBLEMS.get(name, UNKNOWN_PARAMETER)
+        problems.append(FormProblem(name, FILTER_LABELS.get(name, name), words))
+    return FormErrors(tuple(problems))
+
+
+_CYRILLIC = re.compile("[а-яё]", re.IGNORECASE)
 
 
 def _bulk_report(request: Request) -> dict[str, Any]:

@@ -59,7 +59,7 @@ def test_the_coordinator_lands_on_the_cabinet_and_narrows_the_inbox_by_view_and_
     expect(page.locator("tr[data-row]")).to_have_count(1)
 
     page.goto(f"{site}{INBOX}?received_from=31.02.2026")
-    expect(page.get_by_role("alert")).to_contain_text("Поступило с")
+    expect(page.get_by_role("alert")).to_contain_text("Поступило с: нужна дата в виде ГГГГ-ММ-ДД")
     inspector.check(page, "inbox-bad-filter")
 
 

@@ -16,6 +16,13 @@ from tests.browser.harness import Inspector, beside_the_browser, free_port, laun
 from tests.cabinets.message_world import seed_message_world
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the test
+    thread for as long as the browser is open, and a test after it that starts its own (every
+    ``run_in_database``) would find one running."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:

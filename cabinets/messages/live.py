@@ -96,13 +96,15 @@ class Subscription:
 
 
 class LiveMessages:
-    """Run ``run()`` as a task; pages ``subscribe``."""
+    """Run ``run()`` as a task; pages ``subscribe``. It connects once the first page does: a
+    process nobody opens an inbox on (a worker's, an API-only one) holds no connection."""
 
     def __init__(self, conninfo: str, *, keepalive: float = 15.0, max_backoff: float = 5.0):
         self.conninfo = conninfo
         self.keepalive = keepalive
         self.max_backoff = max_backoff
         self.listening = asyncio.Event()
+        self._wanted = asyncio.Event()
         self._subscribers: set[Subscription] = set()
 
     @property
@@ -115,6 +117,7 @@ class LiveMessages:
     ) -> AsyncIterator[Subscription]:
         subscription = Subscription(staff, tenant_id)
         self._subscribers.add(subscription)
+        self._wanted.set()
         try:
             yield subscription
         finally:
@@ -126,6 +129,7 @@ class LiveMessages:
                 subscription.offer(change)
 
     async def run(self) -> None:
+        await self._wanted.wait()
         backoff = 0.2
         while True:
             try:

@@ -284,6 +284,7 @@ def test_bad_filters_are_named_at_their_fields_in_russian(world: World) -> None:
 def test_an_open_inbox_hears_of_changes_it_may_see_and_no_others(world: World) -> None:
     (message,) = registered(world, 1)
     app: Any = world.citizen.app
+    assert not app.state.live.listening.is_set()  # no page open yet: no connection held
     live = LiveMessages(app.state.live.conninfo)
     enforcer = app.state.policy.enforcer
     tenant_id = uuid.UUID(app.state.policy.slugs["north-roads"])
@@ -293,13 +294,13 @@ def test_an_open_inbox_hears_of_changes_it_may_see_and_no_others(world: World) -
 
     async def listen() -> tuple[Any, bool, bool]:
         follower = asyncio.create_task(live.run())
-        await asyncio.wait_for(live.listening.wait(), 5)
         staff = [Staff(u, str(u), enforcer) for u in (coordinator_id, executor_id, river_id)]
         async with (
             live.subscribe(lambda: staff[0], tenant_id) as coordinator,
             live.subscribe(lambda: staff[1], tenant_id) as other_executor,
             live.subscribe(lambda: staff[2], tenant_id) as stranger,
         ):
+            await asyncio.wait_for(live.listening.wait(), 5)  # connected for the first page
             await asyncio.to_thread(
                 world.desks["coordinator"].act, message, "assign", executor=STAFF["executor"][0]
             )
@@ -329,11 +330,11 @@ def test_a_person_whose_role_is_revoked_hears_no_more(world: World) -> None:
 
     async def listen() -> tuple[bool, bool]:
         follower = asyncio.create_task(live.run())
-        await asyncio.wait_for(live.listening.wait(), 5)
         async with (
             live.subscribe(lambda: staff("coordinator"), tenant_id) as coordinator,
             live.subscribe(lambda: staff("moderator"), tenant_id) as moderator,
         ):
+            await asyncio.wait_for(live.listening.wait(), 5)
             db = Database(app.state.database.urls, pool_size=1)
             try:
                 email = STAFF["moderator"][0]

@@ -20,6 +20,10 @@ from cabinets.web.rendering import refusal_page
 
 KEEPALIVE_SECONDS = 15.0
 GATHER_SECONDS = 0.15  # changes arriving together (a bulk action) are told with one count
+# A stream ends after this long and the browser opens it again (``retry``): an open page never
+# holds a server that is asked to stop, and each new stream starts with the counts as they are,
+# so nothing missed in between stays missed.
+STREAM_SECONDS = 60.0
 
 
 def _event(kind: str, data: object) -> str:
@@ -34,12 +38,15 @@ async def events(request: Request) -> Response:
     staff, tenant_id, db = staff_of(request), request.state.tenant_id, database(request)
 
     async def stream() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + STREAM_SECONDS
         async with live.subscribe(lambda: staff_of(request), tenant_id) as subscription:
             yield "retry: 2000\n\n"
-            while True:
+            yield _event("counts", await count_views(db, staff, tenant_id))
+            while (left := ends - loop.time()) > 0:
                 try:
                     first = await asyncio.wait_for(
-                        subscription.queue.get(), timeout=KEEPALIVE_SECONDS
+                        subscription.queue.get(), timeout=min(KEEPALIVE_SECONDS, left)
                     )
                 except TimeoutError:
                     yield ": still here\n\n"
@@ -50,7 +57,7 @@ async def events(request: Request) -> Response:
                     changes.append(subscription.queue.get_nowait())
                 for change in changes:
                     yield _event("change", change.public())
-                yield _event("counts", await count_views(db, staff, tenant_id))
+                yield _event("counts", await count_views(db, staff_of(request), tenant_id))
 
     return StreamingResponse(
         stream(),

@@ -28,11 +28,13 @@ from cabinets import signin
 from cabinets.attachments import endpoints as attachment_endpoints
 from cabinets.attachments.service import storage_config
 from cabinets.cabinet import card, card_actions
+from cabinets.cabinet import pages as cabinet_pages
 from cabinets.guard import EdgeGuard
 from cabinets.health import healthz, readyz
 from cabinets.messages import endpoints as message_endpoints
 from cabinets.messages import inbox_endpoints
 from cabinets.messages import pages as message_pages
+from cabinets.messages.live import LiveMessages
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.open311 import endpoints as open311_endpoints
 from cabinets.openapi import build_openapi, openapi_document
@@ -139,6 +141,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *inbox_endpoints.routes,
         *message_endpoints.routes,
         *message_pages.routes,
+        *cabinet_pages.routes,
         *card.routes,
         *card_actions.routes,
         *attachment_endpoints.routes,
@@ -162,13 +165,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         routing = RoutingCache(_libpq(db.urls.app), lambda: load_index(db))
         app.state.routing = routing
         routing_changes = asyncio.create_task(routing.follow(), name="routing-changes")
+        app.state.live = LiveMessages(_libpq(db.urls.app))
+        message_changes = asyncio.create_task(app.state.live.run(), name="message-changes")
         try:
             # Serve as soon as the policy is in; a slow load shows in /readyz meanwhile.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(policy.ready.wait()), timeout=10)
             yield
         finally:
-            for task in (following, routing_changes):
+            for task in (following, routing_changes, message_changes):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

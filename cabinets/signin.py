@@ -27,11 +27,25 @@ from tenancy.staff import service as staff
 
 
 def _safe_next(value: str | None) -> str:
-    """Only a path on this site: an open redirect would lend our name to phishing."""
+    """Only a path on this site: an open redirect would lend our name to phishing. Empty when
+    none was asked for (or a foreign one): then people land by what they are."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/auth/account"
+        return ""
     parts = urlsplit(value)
-    return value if not parts.scheme and not parts.netloc else "/auth/account"
+    return value if not parts.scheme and not parts.netloc else ""
+
+
+async def _landing(db: Database, signed: SignedIn, asked: str) -> str:
+    """Where a person goes after signing in: where they asked to, else their organizations'
+    cabinet, else the operator's pages, else their own messages."""
+    if asked:
+        return asked
+    found = await staff.workplaces(db, signed.user_id)
+    if found.organizations:
+        return "/cabinet"
+    if found.platform_roles:
+        return "/operator"
+    return "/my"
 
 
 def _wants_json(request: Request) -> bool:
@@ -160,7 +174,8 @@ async def sign_in(request: Request) -> Response:
         return JSONResponse(
             {"email": signed.email, "name": signed.name, "csrf_token": request.session["csrf"]}
         )
-    return RedirectResponse(next_path, status_code=303)
+    landing = await _landing(request.app.state.database, signed, next_path)
+    return RedirectResponse(landing, status_code=303)
 
 
 @public
@@ -239,7 +254,8 @@ async def provider_callback(request: Request) -> Response:
             request, "notice.html", refused.status, title="Вход не выполнен", text=refused.reason
         )
     _begin_session(request, signed)
-    return RedirectResponse(next_path, status_code=303)
+    landing = await _landing(request.app.state.database, signed, next_path)
+    return RedirectResponse(landing, status_code=303)
 
 
 def _provider_failure(request: Request, name: str, exc: ProviderRefused) -> Response:

@@ -1,5 +1,5 @@
-"""The staff inbox: a tenant's messages filtered, searched and paged; the counts per status and
-deadline; a supervisor's roll-up over the tenants below.
+"""The staff inbox: a tenant's messages filtered, searched and paged (the counts per status and
+deadline, and a supervisor's roll-up, are ``inbox_counts``'s).
 
 Every query runs on the app role under row-level security, scoped to the tenants asked about.
 Pages are cut by keyset (the last row's sort key and id, handed out as an opaque cursor), never
@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,13 +31,10 @@ from cabinets.messages.workflow import Status
 from tenancy.database import Database
 from tenancy.errors import FieldError, Forbidden, InvalidInput
 
-# Tenants counted per transaction in a roll-up. Row-level security parses the transaction's
-# tenant list wherever it checks a row's tenant (once per index scan, but once per row in a
-# plan that filters), so a supervisor of thousands is counted a few hundred at a time.
-ROLLUP_CHUNK = 250
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 MAX_QUERY = 200
+MAX_WORKING_DAYS = 20
 
 # The statuses whose deadline runs (those ``message_read`` gives an ``sla``), and the running
 # deadline itself: the answer's due date once registered, the stage's before. CASE, as in
@@ -57,6 +54,18 @@ def _status_list(statuses: Iterable[Status]) -> str:
 
 REOPENED = f"m.reopened_count > 0 AND m.status IN ({_status_list(REVIEW_STATUSES)})"
 ON_CLOCK = f"m.status IN ({_status_list(CLOCK_STATUSES)})"
+# Returned to its executor: in work again, and the latest of its hand-overs is the approver's
+# return (not a later assignment or a new submission). One event lookup per assigned message
+# of the viewer (``messages_assignee``, then ``message_events_message``).
+RETURNED = (
+    "m.status = 'assigned' AND m.assignee_id = :viewer AND (SELECT e.kind FROM message_events e"
+    " WHERE e.tenant_id = m.tenant_id AND e.message_id = m.id"
+    " AND e.kind IN ('assign', 'submit_answer', 'return_answer')"
+    " ORDER BY e.id DESC LIMIT 1) = 'return_answer'"
+)
+# Due within some working days and not yet overdue: the deadline falls before the start of the
+# working day after them, in the tenant's days (as ``sla.time_left`` counts them).
+DUE_WITHIN = f"{ON_CLOCK} AND {DEADLINE} >= :now AND {DEADLINE} < :within"
 
 
 # --- shapes ----------------------------------------------------------------------------------
@@ -76,12 +85,16 @@ class InboxQuery(BaseModel):
     status: list[Status] = Field(default_factory=list)
     topic: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     territory: str | None = Field(default=None, pattern=r"^[0-9]{2,11}$")
-    assignee: str | None = None  # a user id or "me"
+    assignee: str | None = None  # a user id, "me", or "none" (unassigned)
+    returned: bool = False  # returned to me: my assignment whose answer the approver sent back
     overdue: bool = False
     due_soon: bool = False
+    due_within: int | None = Field(default=None, ge=0, le=MAX_WORKING_DAYS)  # working days
     reopened: bool = False
     received_from: date | None = None
     received_to: date | None = None
+    registered_from: date | None = None
+    registered_to: date | None = None
     number: str | None = Field(default=None, min_length=1, max_length=64)
     q: str | None = Field(default=None, max_length=MAX_QUERY)
     sort: Sort | None = None
@@ -109,12 +122,12 @@ class InboxQuery(BaseModel):
     @field_validator("assignee")
     @classmethod
     def _assignee(cls, value: str | None) -> str | None:
-        if value is None or value == "me":
+        if value is None or value in ("me", "none"):
             return value
         try:
             return str(uuid.UUID(value))
         except ValueError:
-            raise ValueError("a user id, or me") from None
+            raise ValueError("a user id, me, or none") from None
 
     @field_validator("q")
     @classmethod
@@ -187,6 +200,38 @@ class Rollup(BaseModel):
         "in tree order."
     )
     totals: Counts
+
+
+_REPEATABLE = frozenset({"status"})
+
+
+def query_values(
+    items: Iterable[tuple[str, str]], *, also: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """A query string's parameters, as ``InboxQuery`` reads them; an unknown or repeated
+    parameter is refused by name, so that a typo does not silently widen the list. Empty
+    values (a blank form field) count as absent. ``also``: names the caller reads itself."""
+    known = InboxQuery.model_fields
+    given: dict[str, Any] = {}
+    for name, value in items:
+        if name not in known and name not in also:
+            raise InvalidInput.one(name, f"unknown parameter; known: {', '.join(known)}")
+        if value == "":
+            continue
+        if name in _REPEATABLE:
+            given.setdefault(name, []).append(value)
+        elif name in given:
+            raise InvalidInput.one(name, "give it once")
+        else:
+            given[name] = value
+    return given
+
+
+def read_query(given: dict[str, Any]) -> InboxQuery:
+    try:
+        return InboxQuery.model_validate(given)
+    except ValidationError as exc:
+        raise InvalidInput.from_validation(exc) from None
 
 
 # --- the cursor ------------------------------------------------------------------------------
@@ -267,11 +312,11 @@ class _Filter:
         return " AND ".join([*self.clauses, *more]) or "true"
 
 
-def _now() -> datetime:
+def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def _own_only(staff: Staff, tenant_id: uuid.UUID) -> bool:
+def own_only(staff: Staff, tenant_id: uuid.UUID) -> bool:
     """Whether ``staff`` reads only the messages assigned to them here (an executor)."""
     if staff.may(tenant_id, "message:read", assigned=False):
         return False
@@ -285,6 +330,12 @@ def _check(query: InboxQuery) -> None:
     problems = []
     if query.received_from and query.received_to and query.received_from > query.received_to:
         problems.append(FieldError("received_to", "must not be before received_from"))
+    if (
+        query.registered_from
+        and query.registered_to
+        and query.registered_from > query.registered_to
+    ):
+        problems.append(FieldError("registered_to", "must not be before registered_from"))
     if query.order is Sort.RELEVANCE and not query.q:
         problems.append(FieldError("sort", "relevance needs words to search for (q)"))
     if problems:
@@ -297,6 +348,25 @@ async def _local_midnight(session: AsyncSession, tenant_id: uuid.UUID, day: date
         await session.execute(text("SELECT timezone FROM tenants WHERE id = :t"), {"t": tenant_id})
     ).scalar_one()
     return datetime.combine(day, time(), tzinfo=ZoneInfo(zone))
+
+
+async def working_days_end(
+    session: AsyncSession, tenant_id: uuid.UUID, days: int, now: datetime
+) -> datetime:
+    """The start of the working day after the next ``days`` working days, in the tenant's
+    timezone and calendar: a deadline before it has at most ``days`` working days left."""
+    found = (
+        await session.execute(
+            text("SELECT timezone, calendar FROM tenants WHERE id = :t"), {"t": tenant_id}
+        )
+    ).one()
+    return working_days_after(days, now, timezone=found.timezone, calendar=found.calendar)
+
+
+def working_days_after(days: int, now: datetime, *, timezone: str, calendar: str) -> datetime:
+    zone = ZoneInfo(timezone)
+    after = sla.add_days(now.astimezone(zone).date(), days + 1, sla.DayCount.WORKING, calendar)
+    return datetime.combine(after, time(), tzinfo=zone)
 
 
 async def _territories(session: AsyncSession, code: str) -> list[str]:
@@ -334,11 +404,18 @@ async def _filter(
 ) -> _Filter:
     where = _Filter()
     where.add("m.tenant_id = :tenant", tenant=tenant_id)
-    if _own_only(staff, tenant_id):
+    if own_only(staff, tenant_id):
         where.add("m.assignee_id = :viewer", viewer=staff.user_id)
-    if query.assignee is not None:
+    if query.assignee == "none":
+        where.add("m.assignee_id IS NULL")
+    elif query.assignee is not None:
         assignee = staff.user_id if query.assignee == "me" else uuid.UUID(query.assignee)
         where.add("m.assignee_id = :assignee", assignee=assignee)
+    if query.returned:
+        where.add(RETURNED, viewer=staff.user_id)
+    if query.due_within is not None:
+        within = await working_days_end(session, tenant_id, query.due_within, now)
+        where.add(DUE_WITHIN, now=now, within=within)
     if query.topic is not None:
         where.add("m.topic_code = :topic", topic=query.topic)
     if query.territory is not None:
@@ -362,6 +439,14 @@ async def _filter(
             "m.received_at < :received_to",
             received_to=await _local_midnight(session, tenant_id, end),
         )
+    for bound, day, op in (
+        ("registered_from", query.registered_from, ">="),
+        ("registered_to", query.registered_to, "<"),
+    ):
+        if day is not None:
+            day = day + timedelta(days=1) if op == "<" else day
+            moment = await _local_midnight(session, tenant_id, day)
+            where.add(f"m.registered_at {op} :{bound}", **{bound: moment})
     if query.number is not None:
         where.add(
             "(m.tracking_number = :number OR m.registration_number = :number)",
@@ -422,18 +507,25 @@ async def list_messages(
     """One page of a tenant's inbox, as ``staff`` may see it (an executor: what is assigned to
     them), with the cursor of the next."""
     _check(query)
+    async with db.tenant_session([tenant_id]) as session:
+        return await read_page(session, staff, tenant_id, query, now or now_utc())
+
+
+async def read_page(
+    session: AsyncSession, staff: Staff, tenant_id: uuid.UUID, query: InboxQuery, now: datetime
+) -> InboxPage:
+    """``list_messages`` in the caller's transaction (scoped to ``tenant_id``)."""
+    _check(query)
     sort = query.order
     position = _Position.decode(query.cursor, sort) if query.cursor else None
-    now = now or _now()
-    async with db.tenant_session([tenant_id]) as session:
-        where = await _filter(session, staff, tenant_id, query, now)
-        where.params["fetch"] = query.limit + 1  # one more tells whether a next page exists
-        if query.q is not None and sort is not Sort.DUE:
-            rows = await _by_hits(session, where, query, position)
-        elif sort is Sort.DUE:
-            rows = await _by_deadline(session, where, query, position)
-        else:
-            rows = await _by_received(session, where, query.status, position)
+    where = await _filter(session, staff, tenant_id, query, now)
+    where.params["fetch"] = query.limit + 1  # one more tells whether a next page exists
+    if query.q is not None and sort is not Sort.DUE:
+        rows = await _by_hits(session, where, query, position)
+    elif sort is Sort.DUE:
+        rows = await _by_deadline(session, where, query, position)
+    else:
+        rows = await _by_received(session, where, query.status, position)
     page = rows[: query.limit]
     next_cursor = None
     if len(rows) > query.limit:
@@ -568,136 +660,4 @@ def _summary(row: Row[Any], now: datetime) -> MessageSummary:
         assignee_id=row.assignee_id,
         reopened_count=row.reopened_count,
         rank=getattr(row, "rank", None),
-    )
-
-
-# --- counts ----------------------------------------------------------------------------------
-
-
-def _counts_sql(*, own: bool) -> str:
-    """Per tenant: messages per status (``messages_inbox``), overdue and due soon
-    (``messages_deadline``) and reopened (``messages_reopened``), all from indexes alone."""
-    mine = " AND m.assignee_id = :viewer" if own else ""
-    return f"""
-        SELECT m.tenant_id, m.status AS bucket, count(*) AS n
-        FROM messages m WHERE m.tenant_id = ANY(:tenants){mine}
-        GROUP BY m.tenant_id, m.status
-        UNION ALL
-        SELECT m.tenant_id,
-               CASE WHEN {DEADLINE} < :now THEN 'overdue' ELSE 'due_soon' END, count(*)
-        FROM messages m
-        WHERE m.tenant_id = ANY(:tenants) AND {ON_CLOCK} AND {DEADLINE} <= :soon{mine}
-        GROUP BY 1, 2
-        UNION ALL
-        SELECT m.tenant_id, 'reopened', count(*)
-        FROM messages m WHERE m.tenant_id = ANY(:tenants) AND {REOPENED}{mine}
-        GROUP BY 1
-    """
-
-
-def _empty_counts() -> dict[str, Any]:
-    return {
-        "statuses": dict.fromkeys(Status, 0),
-        "total": 0,
-        "overdue": 0,
-        "due_soon": 0,
-        "reopened": 0,
-    }
-
-
-async def _count(
-    session: AsyncSession,
-    tenant_ids: list[uuid.UUID],
-    now: datetime,
-    *,
-    viewer: uuid.UUID | None = None,
-) -> dict[uuid.UUID, dict[str, Any]]:
-    params: dict[str, Any] = {"tenants": tenant_ids, "now": now, "soon": now + sla.DUE_SOON}
-    if viewer is not None:
-        params["viewer"] = viewer
-    found = {t: _empty_counts() for t in tenant_ids}
-    result = await session.execute(text(_counts_sql(own=viewer is not None)), params)
-    for tenant_id, bucket, n in result:
-        counts = found[tenant_id]
-        if bucket in ("overdue", "due_soon", "reopened"):
-            counts[bucket] = n
-        else:
-            counts["statuses"][Status(bucket)] = n
-            counts["total"] += n
-    return found
-
-
-async def count_messages(
-    db: Database,
-    staff: Staff,
-    tenant_id: uuid.UUID,
-    *,
-    now: datetime | None = None,
-) -> InboxCounts:
-    """The tenant's messages counted per status and deadline, as ``staff`` may see them."""
-    now = now or _now()
-    own = _own_only(staff, tenant_id)
-    async with db.tenant_session([tenant_id]) as session:
-        slug = (
-            await session.execute(text("SELECT slug FROM tenants WHERE id = :t"), {"t": tenant_id})
-        ).scalar_one()
-        counts = await _count(session, [tenant_id], now, viewer=staff.user_id if own else None)
-    return InboxCounts(tenant=slug, own_only=own, **counts[tenant_id])
-
-
-# --- the roll-up -----------------------------------------------------------------------------
-
-_SUBTREE = text(
-    """
-    WITH RECURSIVE down AS (
-        SELECT id, slug, name, parent_id, 0 AS depth, ARRAY[slug] AS path
-        FROM tenants WHERE id = :root
-        UNION ALL
-        SELECT t.id, t.slug, t.name, t.parent_id, d.depth + 1, d.path || t.slug
-        FROM tenants t JOIN down d ON t.parent_id = d.id
-        WHERE d.depth < 1000
-    )
-    SELECT d.id, d.slug, d.name, p.slug AS parent, d.depth
-    FROM down d LEFT JOIN tenants p ON p.id = d.parent_id AND d.depth > 0
-    ORDER BY d.path
-    """
-)
-
-
-async def rollup(
-    db: Database,
-    staff: Staff,
-    tenant_id: uuid.UUID,
-    *,
-    now: datetime | None = None,
-) -> Rollup:
-    """A supervisor's view: each tenant of the subtree under ``tenant_id`` (itself included)
-    whose reports ``staff`` may read, with its counts, and the totals over them."""
-    now = now or _now()
-    async with db.public_session() as session:
-        subtree = list(await session.execute(_SUBTREE, {"root": tenant_id}))
-    visible = [t for t in subtree if staff.may(t.id, "report:read", assigned=False)]
-    if not visible or visible[0].id != tenant_id:
-        raise Forbidden("the roll-up needs the permission report:read")
-    ids = [t.id for t in visible]
-    counts: dict[uuid.UUID, dict[str, Any]] = {}
-    for start in range(0, len(ids), ROLLUP_CHUNK):
-        chunk = ids[start : start + ROLLUP_CHUNK]
-        # Scoped to exactly these tenants: row-level security still bounds what is counted.
-        async with db.tenant_session(chunk) as session:
-            counts |= await _count(session, chunk, now)
-    totals = _empty_counts()
-    for tenant_counts in counts.values():
-        for status, n in tenant_counts["statuses"].items():
-            totals["statuses"][status] += n
-        for key in ("total", "overdue", "due_soon", "reopened"):
-            totals[key] += tenant_counts[key]
-    return Rollup(
-        root=visible[0].slug,
-        at=now,
-        tenants=[
-            RollupTenant(tenant=t.slug, name=t.name, parent=t.parent, depth=t.depth, **counts[t.id])
-            for t in visible
-        ],
-        totals=Counts(**totals),
     )

@@ -6,20 +6,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cabinets.messages import inbox
+from cabinets.messages import inbox, inbox_counts
 from cabinets.messages.service import Staff
 from rbac.access import Principal, requires
 from tenancy.database import Database
 from tenancy.errors import InvalidInput
-
-_REPEATABLE = frozenset({"status"})
 
 
 def _db(request: Request) -> Database:
@@ -36,26 +31,7 @@ def _staff(request: Request) -> Staff:
 
 
 def _inbox_query(request: Request) -> inbox.InboxQuery:
-    """The query string as an ``InboxQuery``; an unknown or repeated parameter is refused by
-    name, so that a typo does not silently widen the list. Empty values (a blank form field)
-    count as absent."""
-    known = inbox.InboxQuery.model_fields
-    given: dict[str, Any] = {}
-    for name, value in request.query_params.multi_items():
-        if name not in known:
-            raise InvalidInput.one(name, f"unknown parameter; known: {', '.join(known)}")
-        if value == "":
-            continue
-        if name in _REPEATABLE:
-            given.setdefault(name, []).append(value)
-        elif name in given:
-            raise InvalidInput.one(name, "give it once")
-        else:
-            given[name] = value
-    try:
-        return inbox.InboxQuery.model_validate(given)
-    except ValidationError as exc:
-        raise InvalidInput.from_validation(exc) from None
+    return inbox.read_query(inbox.query_values(request.query_params.multi_items()))
 
 
 @requires("message:read", own=True)
@@ -77,7 +53,13 @@ async def list_messages(request: Request) -> Response:
       - {name: territory, in: query, required: false, schema: {type: string},
          description: A territory code; messages on it or on any territory under it.}
       - {name: assignee, in: query, required: false, schema: {type: string},
-         description: "An executor's user id, or `me`."}
+         description: "An executor's user id, `me`, or `none` (not assigned to anyone)."}
+      - {name: returned, in: query, required: false, schema: {type: boolean},
+         description: "Only the caller's assignments whose answer the approver returned."}
+      - {name: due_within, in: query, required: false,
+         schema: {type: integer, minimum: 0, maximum: 20},
+         description: "Only messages due within this many working days (the tenant's
+           calendar), not yet overdue."}
       - {name: overdue, in: query, required: false, schema: {type: boolean},
          description: Only messages whose running deadline has passed.}
       - {name: due_soon, in: query, required: false, schema: {type: boolean},
@@ -88,6 +70,11 @@ async def list_messages(request: Request) -> Response:
          description: Received on or after this day (the tenant's local day).}
       - {name: received_to, in: query, required: false, schema: {type: string, format: date},
          description: Received on or before this day (the tenant's local day).}
+      - {name: registered_from, in: query, required: false,
+         schema: {type: string, format: date},
+         description: Registered on or after this day (the tenant's local day).}
+      - {name: registered_to, in: query, required: false, schema: {type: string, format: date},
+         description: Registered on or before this day (the tenant's local day).}
       - {name: number, in: query, required: false, schema: {type: string},
          description: The tracking number or the registration number.}
       - {name: q, in: query, required: false, schema: {type: string, maxLength: 200},
@@ -147,7 +134,9 @@ async def count_messages(request: Request) -> Response:
         description: No such tenant.
     """
     _no_parameters(request)
-    counts = await inbox.count_messages(_db(request), _staff(request), request.state.tenant_id)
+    counts = await inbox_counts.count_messages(
+        _db(request), _staff(request), request.state.tenant_id
+    )
     return JSONResponse(counts.model_dump(mode="json"))
 
 
@@ -174,7 +163,7 @@ async def rollup(request: Request) -> Response:
         description: No such tenant.
     """
     _no_parameters(request)
-    found = await inbox.rollup(_db(request), _staff(request), request.state.tenant_id)
+    found = await inbox_counts.rollup(_db(request), _staff(request), request.state.tenant_id)
     return JSONResponse(found.model_dump(mode="json"))
 
 

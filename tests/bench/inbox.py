@@ -44,7 +44,7 @@ from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from cabinets.messages import inbox
+from cabinets.messages import inbox, inbox_counts
 from cabinets.messages.service import Staff
 from cabinets.messages.workflow import Status
 from rbac.enforcer import Grant, PolicyEnforcer
@@ -564,7 +564,7 @@ async def measure(urls: DatabaseUrls, rng: random.Random) -> None:
                 )
 
         counts = [
-            await timed(inbox.count_messages(db, coordinator, t))
+            await timed(inbox_counts.count_messages(db, coordinator, t))
             for t in world.by_volume(rng, COUNT_SAMPLES)
         ]
         window = {"now": now, "soon": now + timedelta(days=3)}
@@ -574,7 +574,7 @@ async def measure(urls: DatabaseUrls, rng: random.Random) -> None:
         ]
         largest = world.largest(1)[0]
         counts_largest = min(
-            [await timed(inbox.count_messages(db, coordinator, largest)) for _ in range(5)]
+            [await timed(inbox_counts.count_messages(db, coordinator, largest)) for _ in range(5)]
         )
 
         searches = list(
@@ -592,8 +592,10 @@ async def measure(urls: DatabaseUrls, rng: random.Random) -> None:
 
         root = next(t for t, p in world.parents.items() if p is None)
         region = next(t for t, p in world.parents.items() if p == root)
-        rollup_region = min([await timed(inbox.rollup(db, supervisor, region)) for _ in range(3)])
-        rollup_all = await timed(inbox.rollup(db, supervisor, root))
+        rollup_region = min(
+            [await timed(inbox_counts.rollup(db, supervisor, region)) for _ in range(3)]
+        )
+        rollup_all = await timed(inbox_counts.rollup(db, supervisor, root))
     finally:
         await db.dispose()
 

@@ -34,8 +34,9 @@ from cabinets.cabinet.card import (
 )
 from cabinets.messages import service
 from cabinets.messages.endpoints import ACTION_INPUTS
-from cabinets.messages.inbox import InboxQuery, list_messages
+from cabinets.messages.inbox import InboxQuery, list_messages, read_query
 from cabinets.messages.returns import return_comment
+from cabinets.messages.views import VIEWS
 from cabinets.messages.wording import rejection_text
 from cabinets.messages.workflow import STAFF_ACTIONS, TRANSITIONS
 from cabinets.web.forms import FormErrors
@@ -73,12 +74,16 @@ async def _next_in_view(request: Request, view: str, current: uuid.UUID) -> uuid
     first one when ``current`` has left it (an accepted message leaves "new")."""
     known = set(InboxQuery.model_fields) - {"cursor", "limit"}
     params: dict[str, Any] = {}
+    named = None
     for name, value in parse_qsl(view):
-        if name in known and value:
+        if name == "view":
+            named = VIEWS.get(value)
+        elif name in known and value:
             params.setdefault(name, []).append(value)
     query_params = {k: v if k == "status" else v[0] for k, v in params.items()}
+    defaults = named.defaults if named is not None else {}
     try:
-        query = InboxQuery.model_validate(query_params | {"limit": 100})
+        query = read_query(defaults | query_params | {"limit": 100})
         page = await list_messages(db_of(request), staff_of(request), request.state.tenant_id,
                                    query)  # fmt: skip
     except (ValidationError, InvalidInput):

@@ -121,6 +121,7 @@ async def inbox_page(request: Request) -> Response:
         request, "cabinet/inbox.html", 200 if not errors else 422,
         workplace=place, slug=slug, screen=screen, errors=errors, views=VIEWS,
         current=current, view_links=view_links, next_link=next_link, here=here,
+        here_query=here.partition("?")[2],
         first_link=_link(slug, {"view": current} | filters) if given.get("cursor") else None,
         values=raw, statuses=[(s.value, STAFF_STATUS[s]) for s in Status], sorts=SORTS,
         statuses_by=STAFF_STATUS,

@@ -34,6 +34,7 @@ from cabinets.messages import pages as message_pages
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.open311 import endpoints as open311_endpoints
 from cabinets.openapi import build_openapi, openapi_document
+from cabinets.portal import routes as portal
 from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse
 from cabinets.security import CsrfProtection, SecurityHeaders
 from rbac.access import Credentials
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *inbox_endpoints.routes,
         *message_endpoints.routes,
         *message_pages.routes,
+        *portal.routes,
         *attachment_endpoints.routes,
         *open311_endpoints.routes,
         Mount("/static", StaticFiles(directory=STATIC_FILES), name="static"),
@@ -186,8 +188,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 ),
                 on_error=refused_credentials,
             ),
-            # Signed upload and download URLs carry their own credential (the token).
-            Middleware(CsrfProtection, exempt=("/attachments/", "/open311/")),
+            # Signed upload and download URLs carry their own credential (the token), and so
+            # does a letter's one-click unsubscribe link, which mail programs post to.
+            Middleware(CsrfProtection, exempt=("/attachments/", "/open311/", "/unsubscribe/")),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -27,8 +27,12 @@ PUBLIC_DETAILS = frozenset(
 QUEUED_LABEL = "Поступило: определяется ответственная организация"
 
 
-async def timeline(db: Database, number: str, token: str) -> Timeline:
-    place = await service.holder(db, number, token)
+async def timeline(
+    db: Database, number: str, token: str, *, citizen_id: uuid.UUID | None = None
+) -> Timeline:
+    """The message's timeline for whoever holds its token, or for the signed-in citizen whose
+    message it is (``citizen_id``)."""
+    place = await service.holder(db, number, token, citizen_id=citizen_id)
     if place is None:
         return await _queued(db, number)
     chain: list[tuple[Any, Sequence[Any]]] = []

@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 import cabinets.worker  # noqa: F401
 import rbac.models
 import rbac.tokens  # noqa: F401
+import tenancy.accounts.models
 import tenancy.audit
 import tenancy.tenants.models  # noqa: F401
 

@@ -56,10 +56,15 @@ async def sign_up(request: Request) -> Response:
     )  # fmt: skip
 
 
+def _sentence(words: str) -> str:
+    return words[:1].upper() + words[1:] + "."
+
+
 async def _dead_link(request: Request, exc: InvalidInput) -> Response:
     return private_page(
         request, "notice.html", 410, title="Ссылка не действует",
-        text=wording(exc.errors[0]).capitalize(), link="/auth/sign-in", link_text="Ко входу",
+        text=_sentence(wording(exc.errors[0])), link="/auth/sign-in", link_text="Ко входу",
+        view_back="/",
     )  # fmt: skip
 
 
@@ -70,7 +75,7 @@ async def confirmation_page(request: Request) -> Response:
         email = await citizens.check_confirmation(_db(request), link)
     except InvalidInput as exc:
         return await _dead_link(request, exc)
-    return private_page(request, "portal/confirm.html", link=link, email=email)
+    return private_page(request, "portal/confirm.html", link=link, email=email, view_back="/")
 
 
 @public
@@ -86,7 +91,7 @@ async def confirm(request: Request) -> Response:
         )
     return private_page(
         request, "notice.html", title="Адрес подтверждён", text=text,
-        link="/auth/sign-in?next=/my", link_text="Войти",
+        link="/auth/sign-in?next=/my", link_text="Войти", view_back="/",
     )  # fmt: skip
 
 

@@ -36,11 +36,11 @@ _EVENT_ROWS = text(
     """
     INSERT INTO outbox (tenant_id, event_id, created_at, kind, channel, recipient, message_id,
                         payload, next_attempt_at, subscription_id)
-    SELECT :t, :e, :now, :kind, 'email', address, :m, CAST(:payload AS jsonb), :now, NULL
-    FROM unnest(CAST(:emails AS text[])) AS address
+    SELECT :t, :e, :now, :kind, 'email', r.recipient, :m, CAST(:payload AS jsonb), :now, NULL
+    FROM unnest(CAST(:emails AS text[])) AS r (recipient)
     WHERE NOT (CAST(:chosen AS boolean) AND EXISTS (
         SELECT 1 FROM notification_choices c
-        WHERE c.address = lower(substr(address, 8)) AND c.channel = 'email'
+        WHERE c.address = lower(substr(r.recipient, 8)) AND c.channel = 'email'
           AND (c.choice = 'none' OR (c.choice = 'answers' AND NOT CAST(:answer AS boolean)))))
     UNION ALL
     SELECT tenant_id, :e, :now, :kind, 'webhook', url, :m, CAST(:shared AS jsonb), :now, id

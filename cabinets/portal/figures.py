@@ -5,6 +5,7 @@ minute per process, since every visit to the front page shows them."""
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,16 +28,18 @@ class PublicFigures:
         return round(100 * self.on_time / self.answered) if self.answered else None
 
 
-_counted: dict[int, tuple[float, PublicFigures]] = {}
+# Per database (an app has one; tests make many), forgotten with it.
+_counted: weakref.WeakKeyDictionary[Database, tuple[float, PublicFigures]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 async def public_figures(db: Database) -> PublicFigures:
-    key = id(db)
-    kept = _counted.get(key)
+    kept = _counted.get(db)
     if kept is not None and time.monotonic() - kept[0] < FRESH_SECONDS:
         return kept[1]
     figures = await _count(db, datetime.now(UTC).year)
-    _counted[key] = (time.monotonic(), figures)
+    _counted[db] = (time.monotonic(), figures)
     return figures
 
 

@@ -66,7 +66,7 @@ async def status_response(
         response = render_page(
             request, "notice.html", 404, title="Обращение не найдено",
             text="Проверьте номер и ссылку из уведомления: они должны совпадать.",
-            link="/", link_text="На главную",
+            link="/", link_text="На главную", view_back="/",
         )  # fmt: skip
         response.headers.update(PRIVATE)
         return response

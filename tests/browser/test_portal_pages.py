@@ -1,0 +1,104 @@
+"""Every public page and the status page, in the normal version and in the version for people
+with impaired sight (large type, high contrast, no images): no serious accessibility problem
+at 1280 or 390 pixels and no sideways scroll, whatever the version."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from tenancy.database import DatabaseUrls
+from tests.browser.harness import Inspector, beside_the_browser
+from tests.browser.portal_steps import served_site
+from tests.cabinets.message_world import POTHOLE
+
+PUBLIC_PAGES = {
+    "front": "/",
+    "organizations": "/organizations?q=Organization",
+    "organizations-too-long": "/organizations?q=" + "я" * 1000,
+    "organization": "/organizations/north-roads",
+    "accessibility": "/accessibility",
+    "sign-up": "/auth/sign-up",
+    "sign-in": "/auth/sign-in",
+    "write-where": "/write?q=Северный",
+    "write-what": "/write?territory=46701101",
+    "write-message": "/write?territory=46701101&topic=pothole",
+    "write-to": "/write?to=north-roads",
+    "follow-wrong": "/follow?number=26-9999999&code=wrong",
+}
+
+
+def _receipt(site: str, urls: DatabaseUrls, tmp_path: Path) -> dict[str, str]:
+    """A message written through the API, for its status page."""
+    import httpx2 as httpx
+
+    from tests.storage.samples import jpeg_with_gps
+
+    with httpx.Client(base_url=site) as client:
+        upload = client.post(
+            "/api/v1/uploads", params={"topic": "pothole", "territory": "46701101",
+                                       "filename": "яма.jpg"}, content=jpeg_with_gps(),
+        )  # fmt: skip
+        assert upload.status_code == 201, upload.text
+        body = POTHOLE | {"attachments": [{"id": upload.json()["id"],
+                                           "token": upload.json()["token"]}]}  # fmt: skip
+        sent = client.post("/api/v1/messages", json=body)
+        assert sent.status_code == 201, sent.text
+        receipt: dict[str, str] = sent.json()
+        return receipt
+
+
+@pytest.fixture(params=["normal", "accessible"])
+def version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def viewer(browser: Browser, site: str, version: str) -> Iterator[BrowserContext]:
+    made = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ru-RU")
+    try:
+        if version == "accessible":
+            page = made.new_page()
+            page.goto(site)
+            page.get_by_role("link", name="Версия для слабовидящих").click()
+            page.get_by_role("link", name="Высокий контраст").click()
+            page.get_by_role("link", name="Без изображений").click()
+            assert "view-contrast" in (page.locator("body").get_attribute("class") or "")
+            page.close()
+        yield made
+    finally:
+        made.close()
+
+
+def test_every_public_page_passes_in_both_versions(
+    site: str, viewer: BrowserContext, inspector: Inspector, version: str,
+    clean_database: DatabaseUrls, tmp_path: Path,
+) -> None:  # fmt: skip
+    page: Page = viewer.new_page()
+    receipt = beside_the_browser(_receipt, site, clean_database, tmp_path)
+    pages = PUBLIC_PAGES | {"status": f"/track/{receipt['number']}?token={receipt['token']}"}
+    for name, path in pages.items():
+        page.goto(site + path)
+        assert page.locator("main h1").count() == 1, name
+        classes = page.locator("body").get_attribute("class") or ""
+        assert ("view-accessible" in classes) == (version == "accessible"), name
+        inspector.check(page, f"{version}-{name}")
+
+
+def test_the_largest_type_reflows_at_phone_width(
+    site: str, page: Page, inspector: Inspector
+) -> None:
+    page.goto(site)
+    page.get_by_role("link", name="Версия для слабовидящих").click()
+    page.get_by_role("link", name="очень крупный").click()
+    assert "view-size-200" in (page.locator("body").get_attribute("class") or "")
+    for path in ("/", "/write?territory=46701101&topic=pothole", "/accessibility"):
+        page.goto(site + path)
+        inspector.check(page, "largest" + path.replace("/", "-").split("?")[0])
+    page.get_by_role("link", name="Обычная версия").click()
+    assert "view-accessible" not in (page.locator("body").get_attribute("class") or "")
+
+

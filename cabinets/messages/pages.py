@@ -29,9 +29,9 @@ from cabinets.messages.schemas import (
 )
 from cabinets.messages.wording import FIELD_LABELS, flood_text, problem_text, rejection_text
 from cabinets.portal import personal_data
+from cabinets.portal.header import citizen_header
 from cabinets.responsible import ResponsibleTenant, responsible_tenant
 from cabinets.web.rendering import PRIVATE, render_page, templates
-from cabinets.web.workplace import workplace
 from rbac.access import Principal, public
 from storage.errors import AttachmentRejected
 from storage.validation import MiB
@@ -71,7 +71,7 @@ async def status_response(
         response.headers.update(PRIVATE)
         return response
     if owner is not None:
-        context["workplace"] = await workplace(request)
+        context["workplace"] = citizen_header(request)
     response = render_page(
         request, "track.html", status, timeline=found, token=token, own=owner is not None,
         notice=request.query_params.get("notice"), **context,

@@ -17,11 +17,11 @@ from cabinets.messages import tracking
 from cabinets.notifications import choices
 from cabinets.notifications.unsubscribe import address_of
 from cabinets.portal import personal_data
+from cabinets.portal.header import citizen_header
 from cabinets.portal.wording import form_errors
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_signed_in, person
 from cabinets.web.rendering import private_page, refusal_page, render_page
-from cabinets.web.workplace import workplace
 from rbac.access import public
 from tenancy.accounts.models import Channel, NotificationChoice
 from tenancy.database import Database
@@ -47,7 +47,7 @@ def _me(request: Request) -> uuid.UUID:
 async def my_messages(request: Request) -> Response:
     listed = await tracking.citizen_messages(_db(request), _me(request))
     return private_page(
-        request, "portal/my.html", messages=listed, workplace=await workplace(request),
+        request, "portal/my.html", messages=listed, workplace=citizen_header(request),
         notice=request.query_params.get("notice"),
     )  # fmt: skip
 
@@ -88,7 +88,7 @@ async def _notifications_page(
     errors: FormErrors | None = None,
 ) -> Response:  # fmt: skip
     chosen = await choices.choices_of(_db(request), address)
-    context = {} if token else {"workplace": await workplace(request)}
+    context = {} if token else {"workplace": citizen_header(request)}
     return private_page(
         request, "portal/notifications.html", status, chosen=chosen, address=address,
         token=token, channels=choices.CHANNEL_LABELS,
@@ -178,7 +178,7 @@ async def _data_page(
     }  # fmt: skip
     return private_page(
         request, "portal/personal_data.html", status, record=record, values=shown,
-        errors=errors, labels=choices.CHOICE_LABELS, workplace=await workplace(request),
+        errors=errors, labels=choices.CHOICE_LABELS, workplace=citizen_header(request),
         notice=request.query_params.get("notice"),
     )  # fmt: skip
 

@@ -49,9 +49,7 @@ def deliver(served: Served) -> None:
 
 
 def letters_to(served: Served, email: str, subject: str = "") -> list[Any]:
-    return [
-        m for m in letters(served.settings) if m["To"] == email and subject in m["Subject"]
-    ]
+    return [m for m in letters(served.settings) if m["To"] == email and subject in m["Subject"]]
 
 
 def link_in(letter: Any, path: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import FilePayload, Page
 
 from tenancy.database import DatabaseUrls
 from tests.browser.harness import Inspector, sign_in
@@ -46,9 +46,8 @@ def test_a_citizen_signs_up_writes_chooses_notifications_and_rates_the_answer(
     page.get_by_label("Адрес (обязательно)").fill("посёлок Северный, ул. Лесная, 5")
     page.get_by_label("Кратко, в чём проблема").fill("Яма у дома 5")
     page.get_by_label("Текст обращения").fill("Глубокая яма на проезжей части у дома 5.")
-    page.get_by_label("Или сфотографируйте сейчас").set_input_files(
-        files=[{"name": "яма.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}]
-    )
+    photo: FilePayload = {"name": "яма.jpg", "mimeType": "image/jpeg", "buffer": jpeg_with_gps()}
+    page.get_by_label("Или сфотографируйте сейчас").set_input_files(files=[photo])
     page.get_by_label("Согласен(на)").check()
     inspector.check(page, "write-signed-in")
     page.get_by_role("button", name="Отправить").click()

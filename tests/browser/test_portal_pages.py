@@ -5,15 +5,14 @@ at 1280 or 390 pixels and no sideways scroll, whatever the version."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from tenancy.database import DatabaseUrls
 from tests.browser.harness import Inspector, beside_the_browser
-from tests.browser.portal_steps import served_site
 from tests.cabinets.message_world import POTHOLE
+from tests.storage.samples import jpeg_with_gps
 
 PUBLIC_PAGES = {
     "front": "/",
@@ -31,12 +30,8 @@ PUBLIC_PAGES = {
 }
 
 
-def _receipt(site: str, urls: DatabaseUrls, tmp_path: Path) -> dict[str, str]:
+def _receipt(site: str) -> dict[str, str]:
     """A message written through the API, for its status page."""
-    import httpx2 as httpx
-
-    from tests.storage.samples import jpeg_with_gps
-
     with httpx.Client(base_url=site) as client:
         upload = client.post(
             "/api/v1/uploads", params={"topic": "pothole", "territory": "46701101",
@@ -74,11 +69,10 @@ def viewer(browser: Browser, site: str, version: str) -> Iterator[BrowserContext
 
 
 def test_every_public_page_passes_in_both_versions(
-    site: str, viewer: BrowserContext, inspector: Inspector, version: str,
-    clean_database: DatabaseUrls, tmp_path: Path,
-) -> None:  # fmt: skip
+    site: str, viewer: BrowserContext, inspector: Inspector, version: str
+) -> None:
     page: Page = viewer.new_page()
-    receipt = beside_the_browser(_receipt, site, clean_database, tmp_path)
+    receipt = beside_the_browser(_receipt, site)
     pages = PUBLIC_PAGES | {"status": f"/track/{receipt['number']}?token={receipt['token']}"}
     for name, path in pages.items():
         page.goto(site + path)
@@ -100,5 +94,3 @@ def test_the_largest_type_reflows_at_phone_width(
         inspector.check(page, "largest" + path.replace("/", "-").split("?")[0])
     page.get_by_role("link", name="Обычная версия").click()
     assert "view-accessible" not in (page.locator("body").get_attribute("class") or "")
-
-

@@ -59,9 +59,7 @@ def test_a_taken_address_gets_the_same_answer_and_its_owner_a_letter(
     assert "/auth/confirm/" not in letter.get_content()
 
 
-def test_a_confirmation_link_used_twice_gets_a_clear_page(
-    world: World, settings: Settings
-) -> None:
+def test_a_confirmation_link_used_twice_gets_a_clear_page(world: World, settings: Settings) -> None:
     sign_up(world.citizen)
     deliver(world.citizen, settings)
     [letter] = letters_to(settings, CITIZEN_EMAIL, "Подтвердите адрес")

@@ -148,8 +148,16 @@ async def unsubscribe_page(request: Request) -> Response:
 
 @public
 async def unsubscribe(request: Request) -> Response:
-    """The letter's one-click unsubscribe (RFC 8058: the mail program posts
-    ``List-Unsubscribe=One-Click``), or the page's form choosing what to receive."""
+    """
+    summary: One-click unsubscribe (RFC 8058), the link in every letter; or the page's choice.
+    description: A mail program posts List-Unsubscribe=One-Click, with no session or CSRF
+      token (the signed token in the path names the address), and letters stop. The page's
+      form posts email=every_stage, answers or none.
+    tags: [notifications]
+    responses:
+      200: {description: "A page saying what was chosen."}
+      404: {description: "A token not made here."}
+    """
     address = _unsubscribing(request)
     if address is None:
         return _bad_unsubscribe_link(request)

@@ -346,6 +346,14 @@ async def set_password_with_link(
         if problems:
             raise InvalidInput(problems)  # rolls back: the link stays usable
         await _store_password(session, redeemed.user_id, password, now)
+        # The link came by e-mail: whoever opened it owns the address.
+        await session.execute(
+            text(
+                "UPDATE users SET email_confirmed_at = :now "
+                "WHERE id = :id AND email_confirmed_at IS NULL"
+            ),
+            {"now": now, "id": redeemed.user_id},
+        )
         ended = await web_sessions.end_sessions_of(session, redeemed.user_id, now=now)
     log.info("password set", user=str(redeemed.user_id), via=purpose.value, sessions_ended=ended)
     return redeemed.email

@@ -94,3 +94,34 @@ def test_the_largest_type_reflows_at_phone_width(
         inspector.check(page, "largest" + path.replace("/", "-").split("?")[0])
     page.get_by_role("link", name="Обычная версия").click()
     assert "view-accessible" not in (page.locator("body").get_attribute("class") or "")
+
+
+# The controls meant to be tapped (links inside running text are not), visible ones: how many,
+# and those lower than 44 px.
+TAP_TARGETS = """() => {
+  const shown = [...document.querySelectorAll(
+    "button, .button, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, "
+    + "textarea, label.choice, .choices a, .view-switch a, .footer-links a, .cabinet-nav a")]
+    .filter((e) => e.offsetParent !== null);
+  return [shown.length, shown.filter((e) => e.getBoundingClientRect().height < 44)
+    .map((e) => e.outerHTML.slice(0, 80))];
+}"""
+
+
+def test_every_public_page_is_one_column_with_large_tap_targets_at_360_pixels(
+    site: str, browser: Browser
+) -> None:
+    phone = browser.new_context(viewport={"width": 360, "height": 740}, locale="ru-RU")
+    try:
+        page = phone.new_page()
+        receipt = beside_the_browser(_receipt, site)
+        pages = PUBLIC_PAGES | {"status": f"/track/{receipt['number']}?token={receipt['token']}"}
+        for name, path in pages.items():
+            page.goto(site + path)
+            wide = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
+            assert not wide, f"{name} scrolls sideways at 360 px"
+            count, small = page.evaluate(TAP_TARGETS)
+            assert count >= 4, name  # the switch and the footer's links at least
+            assert small == [], name
+    finally:
+        phone.close()

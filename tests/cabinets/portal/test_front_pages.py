@@ -3,6 +3,8 @@ in, and the platform's figures; the organization directory and pages."""
 
 from __future__ import annotations
 
+import re
+
 from tests.cabinets.message_world import World
 
 
@@ -66,6 +68,17 @@ def test_an_organization_is_found_by_name_place_or_inn_and_its_page_offers_writi
     assert page.status_code == 200
     assert 'href="/write?to=north-roads"' in page.text
     assert "На какие темы отвечает" in page.text
+
+
+def test_an_organization_is_found_by_its_inn_and_wildcards_match_nothing(world: World) -> None:
+    page = world.citizen.get("/organizations/north-roads")
+    inn = re.search(r"<dt>ИНН</dt><dd>([0-9]+)</dd>", page.text)
+    assert inn
+    found = world.citizen.get("/organizations", params={"q": inn[1]})
+    assert found.text.count('href="/organizations/') == 1
+    assert 'href="/organizations/north-roads"' in found.text
+    wildcard = world.citizen.get("/organizations", params={"q": "%"})
+    assert "Ничего не нашлось" in wildcard.text
 
 
 def test_a_search_of_a_thousand_characters_is_named_at_the_field(world: World) -> None:

@@ -10,6 +10,7 @@ import httpx2 as httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
+from cabinets.notifications.unsubscribe import unsubscribe_token
 from tests.browser.harness import Inspector, beside_the_browser
 from tests.cabinets.message_world import POTHOLE
 from tests.storage.samples import jpeg_with_gps
@@ -27,6 +28,10 @@ PUBLIC_PAGES = {
     "write-message": "/write?territory=46701101&topic=pothole",
     "write-to": "/write?to=north-roads",
     "follow-wrong": "/follow?number=26-9999999&code=wrong",
+    "reset": "/auth/reset",
+    "unsubscribe": "/unsubscribe/"
+    + unsubscribe_token("browser-test-secret-key-long-enough-to-pass", "ivan@mail.example.ru"),
+    "organization-unknown": "/organizations/no-such",
 }
 
 

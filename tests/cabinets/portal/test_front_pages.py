@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.cabinets.message_world import World
+from tests.cabinets.message_world import World, ok
 
 
 def test_the_front_page_offers_writing_following_finding_and_signing_in(world: World) -> None:
@@ -27,6 +27,20 @@ def test_the_figures_count_messages_received_this_year_without_personal_data(
     assert "Поступило обращений</dt><dd>2</dd>" in page.text.replace("\n", "")
     assert "ivan@mail.example.ru" not in page.text
     assert "Иван Петров" not in page.text
+
+
+def test_the_figures_count_the_answered_and_the_share_answered_on_time(world: World) -> None:
+    receipt = world.submit()
+    desks = world.desks
+    message = ok(desks["moderator"].act(world.message_of(receipt), "accept"))
+    message = ok(desks["coordinator"].act(message, "assign", executor="exec@roads.example.ru"))
+    message = ok(desks["executor"].act(message, "submit-answer", text="Яма заделана."))
+    ok(desks["approver"].act(message, "approve-answer"))
+    world.submit()
+    page = world.citizen.get("/").text.replace("\n", "")
+    assert "Поступило обращений</dt><dd>2</dd>" in page
+    assert "<dt>Рассмотрено</dt><dd>1</dd>" in page
+    assert "Рассмотрено в срок</dt><dd>100 %</dd>" in page
 
 
 def test_following_by_number_and_code_opens_the_status_page(world: World) -> None:

@@ -16,7 +16,9 @@ from tests.browser.harness import Inspector, beside_the_browser, free_port, laun
 from tests.cabinets.message_world import seed_message_world
 
 
-@pytest.fixture(scope="session")
+# Per module, not per run: Playwright's sync API keeps an event loop running in the test's
+# thread while it is open, which the tests of other packages (anyio.run) cannot share.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = launch(playwright)

@@ -62,6 +62,8 @@ async def sign_up(
     if problems:
         raise InvalidInput(problems)
     now = _now()
+    # Hashed whether or not the address is taken: the answer takes as long either way.
+    hashed = passwords.hash_password(password)
     async with db.public_session() as session:
         found = (
             await session.execute(
@@ -78,7 +80,6 @@ async def sign_up(
             )  # fmt: skip
             log.info("sign-up with a taken address", email=account)
             return
-        hashed = passwords.hash_password(password)
         if found is None:
             user_id = uuid.uuid4()
             await session.execute(

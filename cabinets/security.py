@@ -17,7 +17,9 @@ CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Signed upload and download URLs carry their own credential (the token); Open311 clients
 # post from their own sites by design.
-CSRF_EXEMPT = ("/attachments/", "/open311/")
+# Signed upload and download URLs carry their own credential (the token), and so does a
+# letter's one-click unsubscribe link, which mail programs post to.
+CSRF_EXEMPT = ("/attachments/", "/open311/", "/unsubscribe/")
 MAX_FORM_BYTES = 1 << 20  # a sign-in or answer form; files go as multipart with the header
 
 # Pages meant to be embedded by organization sites set their own frame-ancestors; everything

@@ -1,5 +1,6 @@
-"""One-time links that let a person set a password: a reset they asked for, or the invitation
-a new staff member receives. Stored as a SHA-256 of the secret; used once; they expire."""
+"""One-time links that let a person set a password (a reset they asked for, or the invitation
+a new staff member receives) or confirm the address a citizen signed up with. Stored as a
+SHA-256 of the secret; used once; they expire."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ _VALUE = re.compile(r"^([0-9a-f]{32})\.([A-Za-z0-9_-]{43})$")
 class LinkPurpose(StrEnum):
     RESET = "reset"
     INVITATION = "invitation"
+    CONFIRMATION = "confirmation"  # a citizen's e-mail address, after signing up
 
 
 class LinkRefused(Exception):

@@ -73,6 +73,11 @@ class User(SQLModel, table=True):
         default=None, sa_column=Column(DateTime(timezone=True))
     )
     position: str | None = Field(default=None, sa_column=Column(Text))
+    # When the person showed the address is theirs (a link followed); a citizen who signed up
+    # with a password cannot sign in before it.
+    email_confirmed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), server_default=func.now())
+    )
 
 
 class StaffGrant(SQLModel, table=True):

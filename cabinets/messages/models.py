@@ -71,6 +71,12 @@ class Message(SQLModel, table=True):
         ),
         Index("messages_inbox", "tenant_id", "status", text("received_at DESC"), text("id DESC")),
         Index("messages_recent", "tenant_id", text("received_at DESC"), text("id DESC")),
+        # A citizen confirming their address claims what they wrote before, in any tenant.
+        Index(
+            "messages_applicant_email",
+            text("lower(applicant ->> 'email')"),
+            postgresql_where=text("citizen_id IS NULL"),
+        ),
         Index(
             "messages_assignee",
             "tenant_id",

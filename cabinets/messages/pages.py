@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -27,6 +28,8 @@ from cabinets.messages.schemas import (
     typed_answers,
 )
 from cabinets.messages.wording import FIELD_LABELS, flood_text, problem_text, rejection_text
+from cabinets.portal import personal_data
+from cabinets.portal.header import citizen_header
 from cabinets.responsible import ResponsibleTenant, responsible_tenant
 from cabinets.web.rendering import PRIVATE, render_page, templates
 from rbac.access import Principal, public
@@ -50,70 +53,101 @@ def _db(request: Request) -> Database:
     return db
 
 
-async def _status_page(request: Request, token: str, status: int = 200, **context: Any) -> Response:
+async def status_response(
+    request: Request, token: str, status: int = 200, *, owner: uuid.UUID | None = None,
+    **context: Any,
+) -> Response:  # fmt: skip
+    """The status page of the message the path names, for the holder of its token or for the
+    signed-in citizen whose message it is (``owner``: the page of their cabinet)."""
     number = request.path_params["number"]
     try:
-        found = await tracking.timeline(_db(request), number, token)
+        found = await tracking.timeline(_db(request), number, token, citizen_id=owner)
     except NotFound:
         response = render_page(
             request, "notice.html", 404, title="Обращение не найдено",
             text="Проверьте номер и ссылку из уведомления: они должны совпадать.",
-            link="/", link_text="На главную",
+            link="/", link_text="На главную", view_back="/",
         )  # fmt: skip
         response.headers.update(PRIVATE)
         return response
+    if owner is not None:
+        context["workplace"] = citizen_header(request)
     response = render_page(
-        request, "track.html", status, timeline=found, token=token,
+        request, "track.html", status, timeline=found, token=token, own=owner is not None,
         notice=request.query_params.get("notice"), **context,
     )  # fmt: skip
     response.headers.update(PRIVATE)
     return response
 
 
-def _back(number: str, token: str, notice: str) -> Response:
+def _back(number: str, token: str, notice: str, owner: uuid.UUID | None) -> Response:
+    if owner is not None:
+        return RedirectResponse(
+            f"/my/messages/{number}?{urlencode({'notice': notice})}", status_code=303
+        )
     query = urlencode({"token": token, "notice": notice})
     return RedirectResponse(f"/track/{number}?{query}", status_code=303)
 
 
 @public
 async def status_page(request: Request) -> Response:
-    return await _status_page(request, request.query_params.get("token", ""))
+    return await status_response(request, request.query_params.get("token", ""))
 
 
-@public
-async def clarify_form(request: Request) -> Response:
+async def clarification(request: Request, owner: uuid.UUID | None = None) -> Response:
+    """Take the clarification asked for (by the token, or from the owner's cabinet)."""
     async with request.form() as form:
         token, text = str(form.get("token") or ""), str(form.get("text") or "").strip()
     number = request.path_params["number"]
     if not text:
-        return await _status_page(request, token, 422, error="Напишите уточнение")
+        return await status_response(request, token, 422, owner=owner, error="Напишите уточнение")
     try:
         answer = ClarifyInput.model_validate({"token": token, "text": text})
-        await service.clarify_message(_db(request), number, answer.token, answer.text)
+        await service.clarify_message(
+            _db(request), number, answer.token, answer.text, citizen_id=owner
+        )
     except ValidationError:
-        return await _status_page(request, token, 422, error="Уточнение слишком длинное", text=text)
+        return await status_response(
+            request, token, 422, owner=owner, error="Уточнение слишком длинное", text=text
+        )
     except (InvalidInput, Conflict) as exc:
-        return await _status_page(request, token, 409, error=_reason(exc), text=text)
-    return _back(number, token, "Уточнение отправлено: обращение снова на рассмотрении")
+        return await status_response(request, token, 409, owner=owner, error=_reason(exc),
+                                     text=text)  # fmt: skip
+    return _back(number, token, "Уточнение отправлено: обращение снова на рассмотрении", owner)
+
+
+async def rating(request: Request, owner: uuid.UUID | None = None) -> Response:
+    """Take the rating of the answer (by the token, or from the owner's cabinet)."""
+    async with request.form() as form:
+        token, given_rating = str(form.get("token") or ""), str(form.get("rating") or "")
+        comment = str(form.get("comment") or "").strip() or None
+    number = request.path_params["number"]
+    try:
+        given = RatingInput.model_validate(
+            {"token": token, "rating": given_rating, "comment": comment}
+        )
+    except ValidationError:
+        return await status_response(
+            request, token, 422, owner=owner,
+            error="Выберите оценку от 1 до 5 (комментарий до 2000 знаков)",
+        )  # fmt: skip
+    try:
+        await service.rate_answer(
+            _db(request), number, given.token, given.rating, given.comment, citizen_id=owner
+        )
+    except (InvalidInput, Conflict) as exc:
+        return await status_response(request, token, 409, owner=owner, error=_reason(exc))
+    return _back(number, token, "Спасибо: оценка сохранена", owner)
+
+
+@public
+async def clarify_form(request: Request) -> Response:
+    return await clarification(request)
 
 
 @public
 async def rate_form(request: Request) -> Response:
-    async with request.form() as form:
-        token, rating = str(form.get("token") or ""), str(form.get("rating") or "")
-        comment = str(form.get("comment") or "").strip() or None
-    number = request.path_params["number"]
-    try:
-        given = RatingInput.model_validate({"token": token, "rating": rating, "comment": comment})
-    except ValidationError:
-        return await _status_page(
-            request, token, 422, error="Выберите оценку от 1 до 5 (комментарий до 2000 знаков)"
-        )
-    try:
-        await service.rate_answer(_db(request), number, given.token, given.rating, given.comment)
-    except (InvalidInput, Conflict) as exc:
-        return await _status_page(request, token, 409, error=_reason(exc))
-    return _back(number, token, "Спасибо: оценка сохранена")
+    return await rating(request)
 
 
 def _reason(exc: InvalidInput | Conflict) -> str:
@@ -191,9 +225,23 @@ async def _write_page(request: Request, status: int = 200, **context: Any) -> Re
     if chosen is None:
         return render_page(request, "write.html", status, step="what", place=places[0],
                            topics=topics, addressee=addressee, **context)  # fmt: skip
+    values = context.pop("values", None)
+    if values is None:
+        values = await _prefilled(request)
     return render_page(request, "write.html", status, step="message", place=places[0],
-                       topic=chosen, addressee=addressee, values=context.pop("values", {}),
+                       topic=chosen, addressee=addressee, values=values,
                        **context)  # fmt: skip
+
+
+async def _prefilled(request: Request) -> dict[str, str]:
+    """A signed-in citizen's name and contacts, as their profile keeps them."""
+    principal = request.scope.get("user")
+    if not isinstance(principal, Principal) or principal.user_id is None:
+        return {}
+    try:
+        return (await personal_data.profile_of(_db(request), principal.user_id)).form_values()
+    except NotFound:
+        return {}
 
 
 @public
@@ -207,6 +255,11 @@ def _fields(form: FormData, topic: dict[str, Any]) -> dict[str, Any]:
     return typed_answers(questions, given)
 
 
+def _coordinate(form: FormData, name: str) -> str | None:
+    """The phone's position the form's script put in (when the person allowed it)."""
+    return str(form.get(name) or "").strip() or None
+
+
 def _submission(form: FormData, territory: str, topic: dict[str, Any]) -> dict[str, Any]:
     def text(name: str) -> str | None:
         return str(form.get(name) or "").strip() or None
@@ -217,8 +270,10 @@ def _submission(form: FormData, territory: str, topic: dict[str, Any]) -> dict[s
         "name": text("name"), "email": text("email"), "phone": text("phone"),
         "organization": organization, "inn": text("inn"),
     }  # fmt: skip
+    latitude, longitude = _coordinate(form, "latitude"), _coordinate(form, "longitude")
     return {
         "topic": topic["code"], "territory": territory, "address": text("address"),
+        **({"latitude": latitude, "longitude": longitude} if latitude or longitude else {}),
         "summary": text("summary") or "", "text": text("text") or "",
         "consent": form.get("consent") == "yes",
         "applicant": {k: v for k, v in applicant.items() if v is not None}
@@ -272,7 +327,9 @@ async def write_message(request: Request) -> Response:
             return await _write_page(request, 422, problems=[rejection_text(exc)], values=values)
         except TooManyRequests as exc:
             return await _write_page(request, 429, error=flood_text(exc), values=values)
-    return _back(receipt.number, receipt.token, "Обращение отправлено: сохраните эту страницу")
+    return _back(
+        receipt.number, receipt.token, "Обращение отправлено: сохраните эту страницу", None
+    )
 
 
 @public

@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 from tenancy.errors import FieldError
 from tenancy.routing.schemas import ExtraField, FieldType
 from tenancy.staff.schemas import EmailAddress
+from tenancy.tenants.identifiers import inn_problem
 
 MAX_TEXT = 10_000
 MAX_SUMMARY = 200
@@ -35,6 +36,15 @@ class Applicant(BaseModel):
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()-]{5,20}$")
     organization: str | None = Field(default=None, max_length=300)
     inn: str | None = Field(default=None, pattern=r"^[0-9]{10}$|^[0-9]{12}$")
+
+    @field_validator("inn")
+    @classmethod
+    def _inn(cls, value: str | None) -> str | None:
+        # Checked as tenants' are: a mistyped digit is caught at the form, not in a reply.
+        problem = inn_problem(value) if value else None
+        if problem is not None:
+            raise PydanticCustomError("inn", f"INN: {problem}")
+        return value
 
     @model_validator(mode="after")
     def _legal_entity(self) -> Applicant:

@@ -1218,29 +1218,38 @@ class TrackingRefused(NotFound):
         super().__init__("message", "with this number and token")
 
 
-async def holder(db: Database, number: str, token: str) -> tuple[uuid.UUID, uuid.UUID] | None:
+async def holder(
+    db: Database, number: str, token: str, *, citizen_id: uuid.UUID | None = None
+) -> tuple[uuid.UUID, uuid.UUID] | None:
     """Where the message with this public number lives now (tenant, message), or None while it
-    waits in the operator's queue; TrackingRefused for a wrong number or token."""
+    waits in the operator's queue; TrackingRefused for a wrong number or token. The signed-in
+    citizen whose message it is (``citizen_id``) needs no token."""
     async with db.public_session() as session:
         found = (
             await session.execute(
                 text(
-                    "SELECT secret_hash, holder_tenant_id, holder_message_id "
+                    "SELECT secret_hash, holder_tenant_id, holder_message_id, citizen_id "
                     "FROM message_tracking WHERE number = :n"
                 ),
                 {"n": number},
             )
         ).first()
-    if found is None or not hmac.compare_digest(bytes(found.secret_hash), _digest(token)):
+    owner = found is not None and citizen_id is not None and found.citizen_id == citizen_id
+    if found is None or not (
+        owner or hmac.compare_digest(bytes(found.secret_hash), _digest(token))
+    ):
         raise TrackingRefused()
     if found.holder_tenant_id is None:
         return None
     return found.holder_tenant_id, found.holder_message_id
 
 
-async def clarify_message(db: Database, number: str, token: str, clarification: str) -> None:
+async def clarify_message(
+    db: Database, number: str, token: str, clarification: str,
+    *, citizen_id: uuid.UUID | None = None,
+) -> None:  # fmt: skip
     """The citizen answers a moderator's question; the message goes back to moderation."""
-    place = await holder(db, number, token)
+    place = await holder(db, number, token, citizen_id=citizen_id)
     if place is None:
         raise Conflict("the message is not with an organization yet: nothing was asked")
     tenant_id, message_id = place
@@ -1267,11 +1276,12 @@ async def clarify_message(db: Database, number: str, token: str, clarification: 
 
 
 async def rate_answer(
-    db: Database, number: str, token: str, rating: int, comment: str | None
-) -> Status:
+    db: Database, number: str, token: str, rating: int, comment: str | None,
+    *, citizen_id: uuid.UUID | None = None,
+) -> Status:  # fmt: skip
     """The citizen rates the answer: 3 to 5 closes the message; 1 or 2 sends it back for
     another review with a fresh deadline, flagged as reopened."""
-    place = await holder(db, number, token)
+    place = await holder(db, number, token, citizen_id=citizen_id)
     if place is None:
         raise Conflict("the message has no answer yet")
     tenant_id, message_id = place
@@ -1459,10 +1469,11 @@ async def add_answer_file(
 
 
 async def tracked_file_link(
-    db: Database, store: ObjectStore, number: str, token: str, file_id: uuid.UUID
-) -> str:
+    db: Database, store: ObjectStore, number: str, token: str, file_id: uuid.UUID,
+    *, citizen_id: uuid.UUID | None = None,
+) -> str:  # fmt: skip
     """The citizen's link to their own files and, once answered, the answer's."""
-    place = await holder(db, number, token)
+    place = await holder(db, number, token, citizen_id=citizen_id)
     if place is None:
         raise NotFound("file", str(file_id))
     tenant_id, message_id = place

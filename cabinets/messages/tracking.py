@@ -27,8 +27,12 @@ PUBLIC_DETAILS = frozenset(
 QUEUED_LABEL = "Поступило: определяется ответственная организация"
 
 
-async def timeline(db: Database, number: str, token: str) -> Timeline:
-    place = await service.holder(db, number, token)
+async def timeline(
+    db: Database, number: str, token: str, *, citizen_id: uuid.UUID | None = None
+) -> Timeline:
+    """The message's timeline for whoever holds its token, or for the signed-in citizen whose
+    message it is (``citizen_id``)."""
+    place = await service.holder(db, number, token, citizen_id=citizen_id)
     if place is None:
         return await _queued(db, number)
     chain: list[tuple[Any, Sequence[Any]]] = []
@@ -133,7 +137,9 @@ async def _queued(db: Database, number: str) -> Timeline:
 
 
 async def citizen_messages(db: Database, citizen_id: uuid.UUID) -> list[dict[str, Any]]:
-    """A signed-in citizen's messages, newest first, wherever they now are."""
+    """A signed-in citizen's messages, newest first, wherever they now are (one transaction:
+    the tracking rows name the tenants, which the same transaction then opens)."""
+    rows: dict[uuid.UUID, Any] = {}
     async with db.public_session() as session:
         places = (
             await session.execute(
@@ -144,10 +150,12 @@ async def citizen_messages(db: Database, citizen_id: uuid.UUID) -> list[dict[str
                 {"c": citizen_id},
             )
         ).all()
-    tenants = sorted({p.holder_tenant_id for p in places if p.holder_tenant_id})
-    rows: dict[uuid.UUID, Any] = {}
-    if tenants:
-        async with db.tenant_session(tenants) as session:
+        tenants = sorted({p.holder_tenant_id for p in places if p.holder_tenant_id})
+        if tenants:
+            await session.execute(
+                text("SELECT set_config('app.tenant_ids', :ids, true)"),
+                {"ids": ",".join(str(t) for t in tenants)},
+            )
             for row in await session.execute(
                 text(
                     "SELECT m.id, m.status, m.summary, m.topic_code, m.due_at, t.name "

@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from cabinets.notifications.outbox import MAILTO
+from cabinets.notifications.unsubscribe import unsubscribe_url
 from tenancy.settings import Settings
 
 SMTP_TIMEOUT_SECONDS = 30.0
@@ -62,7 +63,7 @@ def _official(value: Any) -> str | None:
     return ", ".join(str(part) for part in (value["name"], value.get("position")) if part)
 
 
-def letter_text(payload: dict[str, Any]) -> tuple[str, str]:
+def letter_text(payload: dict[str, Any], unsubscribe: str | None = None) -> tuple[str, str]:
     """The subject and plain-text body of the letter about one event of a message."""
     number = payload.get("number") or "—"
     title = payload.get("title") or "Изменился статус"
@@ -87,6 +88,8 @@ def letter_text(payload: dict[str, Any]) -> tuple[str, str]:
     if payload.get("status_url"):
         lines += ["", f"Следить за обращением: {payload['status_url']}"]
     lines += ["", "--", "Письмо отправлено автоматически, отвечать на него не нужно."]
+    if unsubscribe:
+        lines.append(f"Выбрать, о чём писать, или отписаться: {unsubscribe}")
     return f"Обращение № {number}: {title}", "\n".join(lines) + "\n"
 
 
@@ -97,7 +100,19 @@ def account_letter_text(kind: str, payload: dict[str, Any]) -> tuple[str, str]:
     until = payload.get("expires_at")
     valid = f"Ссылка действует один раз{f' до {_time(until)} (UTC)' if until else ''}."
     link = str(payload.get("link", ""))
-    if kind == "account.invitation":
+    if kind == "account.confirmation":
+        subject = "Подтвердите адрес почты в Приёмной"
+        text = ["Вы зарегистрировались в Приёмной. Чтобы войти, подтвердите адрес почты:",
+                link, "", valid,
+                "Если вы не регистрировались, ничего не делайте: учётная запись без "
+                "подтверждения не работает."]  # fmt: skip
+    elif kind == "account.taken":
+        subject = "Попытка регистрации в Приёмной"
+        text = ["Кто-то, возможно вы, пытался зарегистрироваться в Приёмной с этим адресом, "
+                "но учётная запись с ним уже есть. Войти:", link, "",
+                "Если забыли пароль, смените его на странице входа. Если это были не вы, "
+                "ничего не делайте."]  # fmt: skip
+    elif kind == "account.invitation":
         subject = "Приглашение в Приёмную"
         text = ["Вас пригласили работать с обращениями в Приёмной. Задайте пароль для входа:",
                 link, "", valid]  # fmt: skip
@@ -125,11 +140,12 @@ def _time(value: Any) -> str:
         return str(value)
 
 
-def compose(letter: Letter, sender: str) -> EmailMessage:
+def compose(letter: Letter, sender: str, unsubscribe: str | None = None) -> EmailMessage:
+    """The letter; ``unsubscribe``: the one-click link of a letter about a message."""
     subject, body = (
         account_letter_text(letter.kind, letter.payload)
         if letter.kind.startswith("account.")
-        else letter_text(letter.payload)
+        else letter_text(letter.payload, unsubscribe)
     )
     message = EmailMessage()
     message["From"] = sender
@@ -140,13 +156,21 @@ def compose(letter: Letter, sender: str) -> EmailMessage:
     # Stable across resends, so a mail client shows a repeated delivery once.
     message["Message-ID"] = f"<{letter.event_id}.{letter.outbox_id}@{domain}>"
     message["X-Priemnaya-Event-Id"] = str(letter.event_id)
+    if unsubscribe and not letter.kind.startswith("account."):
+        message["List-Unsubscribe"] = f"<{unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(body)
     return message
 
 
 def send_letter(settings: Settings, letter: Letter) -> str:
     """Deliver one letter (blocking: run it in a thread); returns where it went."""
-    message = compose(letter, settings.smtp_from)
+    unsubscribe = (
+        None
+        if letter.kind.startswith("account.")
+        else unsubscribe_url(settings, letter.recipient.removeprefix(MAILTO))
+    )
+    message = compose(letter, settings.smtp_from, unsubscribe)
     if settings.smtp_host is None:
         return str(_keep_in_sink(mail_sink(settings), letter, message))
     _send_smtp(settings, message)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import text
 
 from cabinets.messages.workflow import TRANSITIONS
+from cabinets.notifications.choices import ANSWER_KINDS
 from tenancy.database import Transaction
 
 ANY_EVENT = "*"
@@ -26,6 +27,8 @@ EVENT_KINDS = tuple(
 # Kept out of webhooks: the status link carries the citizen's tracking token, with which
 # anyone could clarify or rate in the citizen's name.
 CITIZEN_ONLY_FIELDS = frozenset({"status_url"})
+# Letters to staff about their duty, which no citizen's choice of notifications turns off.
+STAFF_KINDS = frozenset({"message.overdue"})
 MAILTO = "mailto:"
 
 # One statement for every row of an event (it runs on every step of every message).
@@ -33,8 +36,12 @@ _EVENT_ROWS = text(
     """
     INSERT INTO outbox (tenant_id, event_id, created_at, kind, channel, recipient, message_id,
                         payload, next_attempt_at, subscription_id)
-    SELECT :t, :e, :now, :kind, 'email', address, :m, CAST(:payload AS jsonb), :now, NULL
-    FROM unnest(CAST(:emails AS text[])) AS address
+    SELECT :t, :e, :now, :kind, 'email', r.recipient, :m, CAST(:payload AS jsonb), :now, NULL
+    FROM unnest(CAST(:emails AS text[])) AS r (recipient)
+    WHERE NOT (CAST(:chosen AS boolean) AND EXISTS (
+        SELECT 1 FROM notification_choices c
+        WHERE c.address = lower(substr(r.recipient, 8)) AND c.channel = 'email'
+          AND (c.choice = 'none' OR (c.choice = 'answers' AND NOT CAST(:answer AS boolean)))))
     UNION ALL
     SELECT tenant_id, :e, :now, :kind, 'webhook', url, :m, CAST(:shared AS jsonb), :now, id
     FROM webhook_subscriptions
@@ -59,8 +66,9 @@ async def write_notices(
     now: datetime,
 ) -> uuid.UUID:
     """Write one event to the outbox in the caller's transaction: an e-mail row for each of
-    ``emails`` (addresses, with or without ``mailto:``) and a webhook row for each active
-    subscription of the tenant to ``kind`` or ``*``. Returns the event id."""
+    ``emails`` (addresses, with or without ``mailto:``) whose owner did not turn such letters
+    off (``choices``), and a webhook row for each active subscription of the tenant to
+    ``kind`` or ``*``. Returns the event id."""
     event_id = uuid.uuid4()
     shared = {k: v for k, v in payload.items() if k not in CITIZEN_ONLY_FIELDS}
     await tx.execute(
@@ -72,6 +80,8 @@ async def write_notices(
             "kind": kind,
             "m": message_id,
             "emails": [mail_recipient(address) for address in emails],
+            "chosen": kind not in STAFF_KINDS,
+            "answer": kind in ANSWER_KINDS,
             "payload": json.dumps(payload, default=str),
             "shared": json.dumps(shared, default=str),
         },

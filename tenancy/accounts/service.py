@@ -64,7 +64,8 @@ async def sign_in_with_password(
             user = (
                 await session.execute(
                     text(
-                        "SELECT id, email, name, kind, status, password_hash FROM users "
+                        "SELECT id, email, name, kind, status, password_hash, email_confirmed_at "
+                        "FROM users "
                         "WHERE email = :e"
                     ),
                     {"e": account},
@@ -79,6 +80,10 @@ async def sign_in_with_password(
                 refusal = SignInRefused(401, "wrong e-mail or password")
             elif user.status != "active":
                 refusal = SignInRefused(403, "this account is deactivated: ask your administrator")
+            elif user.email_confirmed_at is None:
+                refusal = SignInRefused(
+                    403, "confirm your e-mail address first: open the link in our letter"
+                )
             else:
                 await sign_in_throttle.forget_failures(session, account=account, ip=ip, now=now)
                 if passwords.needs_rehash(user.password_hash):
@@ -262,7 +267,7 @@ _ACCOUNT_LETTER = text(
 )
 
 
-async def _mail_link(
+async def mail_link(
     session: AsyncSession,
     kind: str,
     email: str,
@@ -306,7 +311,7 @@ async def request_password_reset(db: Database, email: str, *, base_url: str) -> 
             now=now,
             created_by="self-service",
         )
-        await _mail_link(
+        await mail_link(
             session, "account.reset", account, user.name, f"{base_url}/auth/reset/{value}",
             expires_at=now + RESET_LINK_LIFETIME, now=now,
         )  # fmt: skip
@@ -341,6 +346,14 @@ async def set_password_with_link(
         if problems:
             raise InvalidInput(problems)  # rolls back: the link stays usable
         await _store_password(session, redeemed.user_id, password, now)
+        # The link came by e-mail: whoever opened it owns the address.
+        await session.execute(
+            text(
+                "UPDATE users SET email_confirmed_at = :now "
+                "WHERE id = :id AND email_confirmed_at IS NULL"
+            ),
+            {"now": now, "id": redeemed.user_id},
+        )
         ended = await web_sessions.end_sessions_of(session, redeemed.user_id, now=now)
     log.info("password set", user=str(redeemed.user_id), via=purpose.value, sessions_ended=ended)
     return redeemed.email
@@ -388,7 +401,7 @@ async def invite_staff(
                 created_by=actor,
             )
             link = f"{base_url}/auth/invitation/{value}"
-            await _mail_link(
+            await mail_link(
                 session, "account.invitation", email, found[email].name, link,
                 expires_at=now + lifetime, now=now,
             )  # fmt: skip

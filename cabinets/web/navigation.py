@@ -17,6 +17,7 @@ class Section:
 
 CABINET_SECTIONS: list[Section] = [
     Section("Обращения", "", "message:read", own=True),
+    Section("Сотрудники", "/staff", "staff:manage"),
 ]
 
 OPERATOR_SECTIONS: list[Section] = []

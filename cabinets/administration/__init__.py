@@ -1,0 +1,7 @@
+"""The pages that run an organization's cabinet: its staff and roles, and more to come."""
+
+from starlette.routing import BaseRoute
+
+from cabinets.administration import staff
+
+routes: list[BaseRoute] = [*staff.routes]

@@ -2,6 +2,6 @@
 
 from starlette.routing import BaseRoute
 
-from cabinets.administration import staff
+from cabinets.administration import staff, templates
 
-routes: list[BaseRoute] = [*staff.routes]
+routes: list[BaseRoute] = [*staff.routes, *templates.routes]

@@ -18,6 +18,7 @@ class Section:
 CABINET_SECTIONS: list[Section] = [
     Section("Обращения", "", "message:read", own=True),
     Section("Сотрудники", "/staff", "staff:manage"),
+    Section("Шаблоны ответов", "/templates", "template:edit"),
 ]
 
 OPERATOR_SECTIONS: list[Section] = []

@@ -5,6 +5,7 @@ templates are not found."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -36,7 +37,7 @@ def _submit_a_message(page: Page, site: str) -> dict[str, Any]:
     """A pothole report with its photo, as a citizen's browser sends it."""
     uploaded = page.request.post(
         f"{site}/api/v1/uploads",
-        params={"topic": "pothole", "territory": POTHOLE["territory"], "filename": "яма.jpg"},
+        params={"topic": "pothole", "territory": str(POTHOLE["territory"]), "filename": "яма.jpg"},
         data=jpeg_with_gps(),
     )
     assert uploaded.status == 201, uploaded.text()

@@ -1,7 +1,8 @@
-"""The pages that run an organization's cabinet: its staff and roles, and more to come."""
+"""The pages that run an organization's cabinet: its staff and roles, answer templates and
+reports."""
 
 from starlette.routing import BaseRoute
 
-from cabinets.administration import staff, templates
+from cabinets.administration import reports, staff, templates
 
-routes: list[BaseRoute] = [*staff.routes, *templates.routes]
+routes: list[BaseRoute] = [*staff.routes, *templates.routes, *reports.routes]

@@ -19,6 +19,7 @@ CABINET_SECTIONS: list[Section] = [
     Section("Обращения", "", "message:read", own=True),
     Section("Сотрудники", "/staff", "staff:manage"),
     Section("Шаблоны ответов", "/templates", "template:edit"),
+    Section("Отчёты", "/reports", "report:read"),
 ]
 
 OPERATOR_SECTIONS: list[Section] = []

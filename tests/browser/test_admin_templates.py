@@ -5,19 +5,17 @@ templates are not found."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Any
 
 from playwright.sync_api import Page
 from sqlalchemy import text
 
 from cabinets.messages import templates
 from tenancy.database import Database, DatabaseUrls
+from tests.browser.citizen import submit_a_message
 from tests.browser.harness import Inspector, beside_the_browser, sign_in
-from tests.cabinets.message_world import PASSWORD, POTHOLE, STAFF
+from tests.cabinets.message_world import PASSWORD, STAFF
 from tests.databases import run_in_database
-from tests.storage.samples import jpeg_with_gps
 
 ADMIN = STAFF["admin"][0]
 TEMPLATES = "/cabinet/north-roads/templates"
@@ -33,26 +31,10 @@ def _stored(urls: DatabaseUrls) -> list[str]:
     return found
 
 
-def _submit_a_message(page: Page, site: str) -> dict[str, Any]:
-    """A pothole report with its photo, as a citizen's browser sends it."""
-    uploaded = page.request.post(
-        f"{site}/api/v1/uploads",
-        params={"topic": "pothole", "territory": str(POTHOLE["territory"]), "filename": "яма.jpg"},
-        data=jpeg_with_gps(),
-    )
-    assert uploaded.status == 201, uploaded.text()
-    photo = {"id": uploaded.json()["id"], "token": uploaded.json()["token"]}
-    response = page.request.post(f"{site}/api/v1/messages", data=POTHOLE | {"attachments": [photo]})
-    assert response.status == 201, response.text()
-    receipt: dict[str, Any] = response.json()
-    assert receipt["organization"] == "Organization north-roads", receipt
-    return receipt
-
-
 def test_a_template_is_written_previewed_from_the_latest_message_edited_and_deleted(
     site: str, page: Page, inspector: Inspector, clean_database: DatabaseUrls
 ) -> None:
-    receipt = _submit_a_message(page, site)
+    receipt = submit_a_message(page, site)
     sign_in(page, site, ADMIN, PASSWORD)
     page.goto(site + TEMPLATES)
     assert page.get_by_role("link", name="Шаблоны ответов").get_attribute("aria-current") == "page"

@@ -3,6 +3,6 @@ reports."""
 
 from starlette.routing import BaseRoute
 
-from cabinets.administration import reports, staff, templates
+from cabinets.administration import rating, reports, staff, templates
 
-routes: list[BaseRoute] = [*staff.routes, *templates.routes, *reports.routes]
+routes: list[BaseRoute] = [*staff.routes, *templates.routes, *reports.routes, *rating.routes]

@@ -59,7 +59,7 @@ def _staff(request: Request) -> Staff:
     return Staff.of(principal, request.app.state.policy.enforcer)
 
 
-def _asked(request: Request) -> ReportAsked:
+def report_asked(request: Request) -> ReportAsked:
     """The query string as a report; every problem named at its field, in Russian."""
     params = request.query_params
     form = {name: params.get(name, "") for name in ("from", "to", "by", "subtree")}
@@ -101,7 +101,7 @@ async def reports_page(request: Request) -> Response:
     db = _db(request)
     context: dict[str, Any] = {"groupings": list(GROUPINGS.items()), "slug": slug}
     try:
-        asked = _asked(request)
+        asked = report_asked(request)
     except InvalidInput as exc:
         return private_page(
             request, "administration/reports.html", 422, workplace=await workplace(request, slug),
@@ -126,7 +126,7 @@ async def reports_page(request: Request) -> Response:
 
 
 async def _export(request: Request) -> tuple[ReportAsked, list[reports.ReportRow]]:
-    asked = _asked(request)
+    asked = report_asked(request)
     rows = await reports.message_report(
         _db(request), _staff(request), request.state.tenant_id, by=asked.by,
         subtree=asked.subtree, received_from=asked.period.received_from,

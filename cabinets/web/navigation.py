@@ -20,6 +20,7 @@ CABINET_SECTIONS: list[Section] = [
     Section("Сотрудники", "/staff", "staff:manage"),
     Section("Шаблоны ответов", "/templates", "template:edit"),
     Section("Отчёты", "/reports", "report:read"),
+    Section("Рейтинг", "/rating", "report:read"),
 ]
 
 OPERATOR_SECTIONS: list[Section] = []

@@ -10,7 +10,8 @@ way, the JSON report endpoint the page's figures come from: the page's cost over
 Run: ``python -m tests.bench.reports`` (``PRIEMNAYA_BENCH_DATABASE_URL`` or
 ``PRIEMNAYA_TEST_DATABASE_URL``, a superuser URL; else an embedded server); ``--messages N``
 for a quick try, ``--keep`` / ``--reuse NAME`` as for the inbox benchmark. Prints
-``METRIC report_page_p95_ms`` and ``METRIC report_json_p95_ms``.
+``METRIC report_page_p95_ms``, ``METRIC report_json_p95_ms`` and ``METRIC rating_page_p95_ms``
+(the regional rating, ranked from the same figures by organization).
 """
 
 from __future__ import annotations
@@ -96,17 +97,22 @@ def measure(urls: DatabaseUrls, samples: int = SAMPLES) -> None:
                 _timed(client, page, query | {"subtree": "yes"})
             pages: list[float] = []
             answers: list[float] = []
+            ratings: list[float] = []
             for i in range(samples):
                 query = QUERIES[i % len(QUERIES)]
                 pages.append(_timed(client, page, query | {"subtree": "yes"}))
                 answers.append(_timed(client, api, query | {"subtree": "true"}))
+                ratings.append(_timed(client, f"/cabinet/{region}/rating", {}))
     page_p95, api_p95 = percentile(pages, 0.95), percentile(answers, 0.95)
+    rating_p95 = percentile(ratings, 0.95)
     print(
         f"# the region {region}: {size} organizations; {SAMPLES} samples each, by tenant and topic"
     )
     print(f"METRIC report_page_p95_ms {page_p95:.1f} ms")
     print(f"METRIC report_json_p95_ms {api_p95:.1f} ms")
     print(f"# page / JSON at p95: {page_p95 / api_p95:.2f}x (the trend query and rendering)")
+    print(f"METRIC rating_page_p95_ms {rating_p95:.1f} ms")
+    print(f"# rating page / JSON report at p95: {rating_p95 / api_p95:.2f}x")
 
 
 def main() -> None:

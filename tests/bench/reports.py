@@ -106,7 +106,7 @@ def measure(urls: DatabaseUrls, samples: int = SAMPLES) -> None:
     page_p95, api_p95 = percentile(pages, 0.95), percentile(answers, 0.95)
     rating_p95 = percentile(ratings, 0.95)
     print(
-        f"# the region {region}: {size} organizations; {SAMPLES} samples each, by tenant and topic"
+        f"# the region {region}: {size} organizations; {samples} samples each, by tenant and topic"
     )
     print(f"METRIC report_page_p95_ms {page_p95:.1f} ms")
     print(f"METRIC report_json_p95_ms {api_p95:.1f} ms")

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from cabinets import signin
+from cabinets import administration, signin
 from cabinets.attachments import endpoints as attachment_endpoints
 from cabinets.attachments.service import storage_config
 from cabinets.cabinet import card, card_actions
@@ -146,6 +146,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *card.routes,
         *card_actions.routes,
         *portal.routes,
+        *administration.routes,
         *attachment_endpoints.routes,
         *open311_endpoints.routes,
         Mount("/static", StaticFiles(directory=STATIC_FILES), name="static"),

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from cabinets.attachments import service
 from cabinets.messages import service as messages
-from rbac.access import Principal, public, requires
+from rbac.access import public, requires
 from storage.antivirus import VirusScanner
 from storage.attachments import download_headers, receive_signed_upload
 from storage.backends import ObjectStore
@@ -79,10 +79,7 @@ async def _json(request: Request, model: type[BaseModel]) -> Any:
 
 
 def _staff(request: Request) -> messages.Staff:
-    principal: Principal = request.user
-    if principal.user_id is None:
-        raise InvalidInput.one("authorization", "files are handled by people: sign in")
-    return messages.Staff(principal.user_id, principal.subject, request.app.state.policy.enforcer)
+    return messages.Staff.of(request.user, request.app.state.policy.enforcer)
 
 
 @public

@@ -75,6 +75,7 @@ class Sort(StrEnum):
     RECEIVED = "received"  # newest first
     DUE = "due"  # soonest deadline first; messages without a running one after, newest first
     RELEVANCE = "relevance"  # best match first (with q only)
+    UPDATED = "updated"  # least recently changed first: an integration pulling changes
 
 
 class InboxQuery(BaseModel):
@@ -95,6 +96,7 @@ class InboxQuery(BaseModel):
     received_to: date | None = None
     registered_from: date | None = None
     registered_to: date | None = None
+    updated_since: datetime | None = None
     number: str | None = Field(default=None, min_length=1, max_length=64)
     q: str | None = Field(default=None, max_length=MAX_QUERY)
     sort: Sort | None = None
@@ -129,6 +131,13 @@ class InboxQuery(BaseModel):
         except ValueError:
             raise ValueError("a user id, me, or none") from None
 
+    @field_validator("updated_since")
+    @classmethod
+    def _moment(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("a moment with its offset, e.g. 2026-03-01T09:00:00+03:00")
+        return value
+
     @field_validator("q")
     @classmethod
     def _words(cls, value: str | None) -> str | None:
@@ -155,6 +164,7 @@ class MessageSummary(BaseModel):
     address: str | None
     applicant_name: str | None
     received_at: datetime
+    updated_at: datetime = Field(description="The last change: any step, by anyone.")
     due_at: datetime | None
     stage_due_at: datetime | None
     sla: str | None = Field(description="overdue, due_soon, or null (on time or no deadline)")
@@ -246,6 +256,7 @@ class _Position:
     id: uuid.UUID
     deadline: datetime | None = None  # by due: None once past the messages with a deadline
     rank: float | None = None
+    updated_at: datetime | None = None  # by updated
 
     def encode(self) -> str:
         data = {
@@ -254,6 +265,7 @@ class _Position:
             "i": str(self.id),
             "d": self.deadline.isoformat() if self.deadline else None,
             "k": self.rank,
+            "u": self.updated_at.isoformat() if self.updated_at else None,
         }
         raw = json.dumps(data, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -268,6 +280,7 @@ class _Position:
                 id=uuid.UUID(data["i"]),
                 deadline=_aware(datetime.fromisoformat(data["d"])) if data["d"] else None,
                 rank=float(data["k"]) if data["k"] is not None else None,
+                updated_at=_aware(datetime.fromisoformat(data["u"])) if data.get("u") else None,
             )
         except (ValueError, TypeError, KeyError):  # base64, JSON, UTF-8 and UUID errors too
             raise InvalidInput.one(
@@ -278,6 +291,8 @@ class _Position:
                 "cursor", f"this cursor pages the {position.sort} order, not {sort}"
             )
         if sort is Sort.RELEVANCE and position.rank is None:
+            raise InvalidInput.one("cursor", "not a cursor this inbox gave out")
+        if sort is Sort.UPDATED and position.updated_at is None:
             raise InvalidInput.one("cursor", "not a cursor this inbox gave out")
         return position
 
@@ -293,7 +308,7 @@ def _aware(moment: datetime) -> datetime:
 _COLUMNS = """
     m.id, m.tracking_number, m.registration_number, m.status, m.version, m.topic_code,
     m.territory_code, m.summary, m.address, m.applicant ->> 'name' AS applicant_name,
-    m.received_at, m.due_at, m.stage_due_at, m.assignee_id, m.reopened_count
+    m.received_at, m.updated_at, m.due_at, m.stage_due_at, m.assignee_id, m.reopened_count
 """
 
 
@@ -338,6 +353,8 @@ def _check(query: InboxQuery) -> None:
         problems.append(FieldError("registered_to", "must not be before registered_from"))
     if query.order is Sort.RELEVANCE and not query.q:
         problems.append(FieldError("sort", "relevance needs words to search for (q)"))
+    if query.order is Sort.UPDATED and query.q:
+        problems.append(FieldError("sort", "updated pages changes, not a search: drop q"))
     if problems:
         raise InvalidInput(problems)
 
@@ -409,6 +426,8 @@ async def _filter(
     if query.assignee == "none":
         where.add("m.assignee_id IS NULL")
     elif query.assignee is not None:
+        if query.assignee == "me" and staff.user_id is None:
+            raise InvalidInput.one("assignee", "an integration has no assignments: give a user id")
         assignee = staff.user_id if query.assignee == "me" else uuid.UUID(query.assignee)
         where.add("m.assignee_id = :assignee", assignee=assignee)
     if query.returned:
@@ -447,6 +466,8 @@ async def _filter(
             day = day + timedelta(days=1) if op == "<" else day
             moment = await _local_midnight(session, tenant_id, day)
             where.add(f"m.registered_at {op} :{bound}", **{bound: moment})
+    if query.updated_since is not None:
+        where.add("m.updated_at > :updated_since", updated_since=query.updated_since)
     if query.number is not None:
         where.add(
             "(m.tracking_number = :number OR m.registration_number = :number)",
@@ -520,7 +541,9 @@ async def read_page(
     position = _Position.decode(query.cursor, sort) if query.cursor else None
     where = await _filter(session, staff, tenant_id, query, now)
     where.params["fetch"] = query.limit + 1  # one more tells whether a next page exists
-    if query.q is not None and sort is not Sort.DUE:
+    if sort is Sort.UPDATED:
+        rows = await _by_updated(session, where, query.status, position)
+    elif query.q is not None and sort is not Sort.DUE:
         rows = await _by_hits(session, where, query, position)
     elif sort is Sort.DUE:
         rows = await _by_deadline(session, where, query, position)
@@ -551,6 +574,27 @@ async def _by_received(
     else:
         branches = []
     sql = _received_sql(where, branches, after=position is not None)
+    return list(await session.execute(text(sql), params))
+
+
+async def _by_updated(
+    session: AsyncSession,
+    where: _Filter,
+    statuses: Sequence[Status],
+    position: _Position | None,
+) -> list[Row[Any]]:
+    """Least recently changed first, by ``messages_updated`` (tenant, updated_at, id): an
+    integration asks for what changed since its last pull and pages on by keyset, so a
+    message changed while it pages moves to the end and comes again, never lost."""
+    params = dict(where.params)
+    conditions = [f"m.status IN ({_status_list(statuses)})"] if statuses else []
+    if position is not None:
+        conditions.append("(m.updated_at, m.id) > (:after_updated, :after_id)")
+        params |= {"after_updated": position.updated_at, "after_id": position.id}
+    sql = (
+        f"SELECT {_COLUMNS} FROM messages m WHERE {where.sql(*conditions)} "
+        "ORDER BY m.updated_at, m.id LIMIT :fetch"
+    )
     return list(await session.execute(text(sql), params))
 
 
@@ -637,6 +681,7 @@ def _position_of(row: Row[Any], sort: Sort) -> _Position:
         id=row.id,
         deadline=deadline,
         rank=row.rank if sort is Sort.RELEVANCE else None,
+        updated_at=row.updated_at if sort is Sort.UPDATED else None,
     )
 
 
@@ -654,6 +699,7 @@ def _summary(row: Row[Any], now: datetime) -> MessageSummary:
         address=row.address,
         applicant_name=row.applicant_name,
         received_at=row.received_at,
+        updated_at=row.updated_at,
         due_at=row.due_at,
         stage_due_at=row.stage_due_at,
         sla=sla.remaining(_deadline_of(row), now) if status in CLOCK_STATUSES else None,

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from cabinets.messages import inbox, inbox_counts
 from cabinets.messages.service import Staff
-from rbac.access import Principal, requires
+from rbac.access import requires
 from tenancy.database import Database
 from tenancy.errors import InvalidInput
 
@@ -23,11 +23,7 @@ def _db(request: Request) -> Database:
 
 
 def _staff(request: Request) -> Staff:
-    principal: Principal = request.user
-    if principal.user_id is None:
-        # As for reading one message: the inbox is a person's (executors see their own).
-        raise InvalidInput.one("authorization", "the inbox is read by people: sign in")
-    return Staff(principal.user_id, principal.subject, request.app.state.policy.enforcer)
+    return Staff.of(request.user, request.app.state.policy.enforcer)
 
 
 def _inbox_query(request: Request) -> inbox.InboxQuery:
@@ -38,8 +34,9 @@ def _inbox_query(request: Request) -> inbox.InboxQuery:
 async def list_messages(request: Request) -> Response:
     """
     summary: The inbox - a tenant's messages, filtered, searched and paged by cursor.
-    description: An executor sees only the messages assigned to them. Pages are cut by
-      keyset, so messages that arrive while paging are neither repeated nor skipped.
+    description: An executor sees only the messages assigned to them; an API token, all of its
+      organization's if its role reads them all. Pages are cut by keyset, so messages that
+      arrive while paging are neither repeated nor skipped.
     tags: [inbox]
     security: [{bearer: []}, {cookie: []}]
     parameters:
@@ -75,16 +72,20 @@ async def list_messages(request: Request) -> Response:
          description: Registered on or after this day (the tenant's local day).}
       - {name: registered_to, in: query, required: false, schema: {type: string, format: date},
          description: Registered on or before this day (the tenant's local day).}
+      - {name: updated_since, in: query, required: false,
+         schema: {type: string, format: date-time},
+         description: "Changed after this moment (with its offset): what an integration has
+           not pulled yet. Use with sort=updated."}
       - {name: number, in: query, required: false, schema: {type: string},
          description: The tracking number or the registration number.}
       - {name: q, in: query, required: false, schema: {type: string, maxLength: 200},
          description: "Full-text search in the summary and text, with Russian stemming
            (web search syntax: \\"quoted phrases\\", or, -excluded)."}
       - {name: sort, in: query, required: false,
-         schema: {type: string, enum: [received, due, relevance]},
+         schema: {type: string, enum: [received, due, relevance, updated]},
          description: "received: newest first (the default); due: soonest deadline first,
            messages without a running deadline after; relevance: best match first (the
-           default with q)."}
+           default with q); updated: least recently changed first (for pulling changes)."}
       - {name: cursor, in: query, required: false, schema: {type: string},
          description: The `next_cursor` of the previous page.}
       - {name: limit, in: query, required: false,

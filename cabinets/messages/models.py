@@ -102,6 +102,7 @@ class Message(SQLModel, table=True):
             postgresql_where=text(f"reopened_count > 0 AND {_IN_WORK}"),
         ),
         Index("messages_tracking", "tenant_id", "tracking_number"),
+        Index("messages_updated", "tenant_id", "updated_at", "id"),
         # btree_gin puts the tenant into the search index, so one scan narrows both.
         Index("messages_search", "tenant_id", "search", postgresql_using="gin"),
     )

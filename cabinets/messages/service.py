@@ -62,6 +62,7 @@ from cabinets.responsible import (
     published_topic,
     responsible_tenant,
 )
+from rbac.access import Principal
 from rbac.enforcer import PolicyEnforcer
 from storage.antivirus import VirusScanner
 from storage.backends import ObjectStore
@@ -87,14 +88,28 @@ INTAKE_WINDOW = timedelta(hours=1)
 
 @dataclass(frozen=True)
 class Staff:
-    """A member of staff acting through the API; ``may`` asks the live policy."""
+    """Who works a message: a member of staff, or an integration acting with an API token
+    (``user_id`` None, ``integration`` its name). ``may`` asks the live policy."""
 
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None
     subject: str
     policy: PolicyEnforcer
+    integration: str | None = None
+
+    @classmethod
+    def of(cls, principal: Principal, policy: PolicyEnforcer) -> Staff:
+        """The caller of a request as the one who acts."""
+        if principal.kind == "token":
+            return cls(None, principal.subject, policy, integration=principal.name)
+        return cls(principal.user_id, principal.subject, policy)
 
     def may(self, tenant_id: uuid.UUID, permission: str, *, assigned: bool) -> bool:
-        return self.policy.allowed(self.subject, str(tenant_id), permission, assigned=assigned)
+        # Nothing is assigned to an integration: an executor's "own" reach never applies.
+        own = assigned and self.user_id is not None
+        return self.policy.allowed(self.subject, str(tenant_id), permission, assigned=own)
+
+    def is_assignee(self, assignee_id: uuid.UUID | None) -> bool:
+        return self.user_id is not None and assignee_id == self.user_id
 
 
 @dataclass(frozen=True)
@@ -678,7 +693,7 @@ def message_read(row: Row[Any], now: datetime | None = None) -> MessageRead:
 
 def _check_reader(staff: Staff, row: Row[Any]) -> bool:
     """Whether ``staff`` may see the message at all; returns whether it is assigned to them."""
-    assigned = bool(row.assignee_id == staff.user_id)
+    assigned = staff.is_assignee(row.assignee_id)
     if not staff.may(row.tenant_id, "message:read", assigned=assigned):
         # Never confirm that another tenant's (or another executor's) message exists.
         raise NotFound("message", str(row.id))
@@ -763,7 +778,7 @@ async def perform(
             raise Conflict(
                 str(exc), current=message_read(row, now).model_dump(mode="json")
             ) from None
-        official = await _official(session, staff.user_id)
+        actor = await _actor(session, staff)
         change = await _ACTIONS[action](session, row, staff, now, params)
         target = change.target or transition.target or Status(row.status)
         await _apply(session, row, target, change.columns, now)
@@ -773,8 +788,8 @@ async def perform(
         )  # fmt: skip
         await _record(
             session, tenant_id, message_id, transition, Status(row.status), target,
-            change.reason, change.payload, notices, actor_kind=Actor.STAFF,
-            actor_id=staff.user_id, actor_name=official.name, actor_position=official.position,
+            change.reason, change.payload, notices, actor_kind=actor.kind,
+            actor_id=staff.user_id, actor_name=actor.name, actor_position=actor.position,
             now=now,
         )  # fmt: skip
         if action == "approve_answer":
@@ -782,14 +797,26 @@ async def perform(
         return message_read(await _load(session, tenant_id, message_id, lock=False), now)
 
 
-async def _official(session: AsyncSession, user_id: uuid.UUID) -> Row[Any]:
+@dataclass(frozen=True)
+class _Signature:
+    """How the history signs a step: the official's name and position, or the integration's
+    name (never a person's for a token's step)."""
+
+    kind: Actor
+    name: str | None
+    position: str | None = None
+
+
+async def _actor(session: AsyncSession, staff: Staff) -> _Signature:
+    if staff.user_id is None:
+        return _Signature(Actor.INTEGRATION, staff.integration)
     found = (
         await session.execute(
-            text("SELECT name, position FROM users WHERE id = :u"), {"u": user_id}
+            text("SELECT name, position FROM users WHERE id = :u"), {"u": staff.user_id}
         )
     ).first()
     assert found is not None
-    return found
+    return _Signature(Actor.STAFF, found.name, found.position)
 
 
 async def _apply(
@@ -1464,7 +1491,7 @@ async def add_answer_file(
     check_transition("save_answer", Status(row.status))
     return await receive_answer_file(
         db, store, tenant_id, message_id, chunks, filename=filename,
-        uploaded_by=str(staff.user_id), scanner=scanner,
+        uploaded_by=staff.subject, scanner=scanner,
     )  # fmt: skip
 
 

@@ -40,16 +40,22 @@ class TemplateInput(BaseModel):
     @classmethod
     def _placeholders(cls, body: str) -> str:
         try:
-            names = {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
+            unknown = unknown_placeholders(body)
         except ValueError as exc:
             raise ValueError(f"a brace is not closed ({exc}); write {{{{ for a brace") from None
-        unknown = sorted(n for n in names if n not in PLACEHOLDERS)
         if unknown:
             raise ValueError(
                 f"unknown placeholders {', '.join(unknown)}; "
                 f"known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}"
             )
         return body
+
+
+def unknown_placeholders(body: str) -> list[str]:
+    """The placeholders ``body`` names that a message cannot fill; ValueError on a brace left
+    open."""
+    names = {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
+    return sorted(n for n in names if n not in PLACEHOLDERS)
 
 
 class TemplateRead(BaseModel):
@@ -80,6 +86,41 @@ async def list_templates(
             {"t": tenant_id, "topic": topic},
         )
         return [_read(r) for r in rows]
+
+
+async def get_template(db: Database, tenant_id: uuid.UUID, template_id: uuid.UUID) -> TemplateRead:
+    async with db.tenant_session([tenant_id]) as session:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT id, title, body, topic_code, updated_at FROM answer_templates "
+                    "WHERE tenant_id = :t AND id = :id"
+                ),
+                {"t": tenant_id, "id": template_id},
+            )
+        ).first()
+    if row is None:
+        raise NotFound("template", str(template_id))
+    return _read(row)
+
+
+async def preview_template(db: Database, tenant_id: uuid.UUID, body: str) -> str | None:
+    """``body`` filled from the organization's most recent message (by ``messages_recent``),
+    as an executor starting from it would see it; None before the first message. The body
+    must pass ``TemplateInput``'s check first."""
+    async with db.tenant_session([tenant_id]) as session:
+        message = (
+            await session.execute(
+                text(
+                    "SELECT m.tracking_number, m.registration_number, m.registered_at, "
+                    "m.received_at, m.applicant, m.address, m.summary, t.name AS tenant_name, "
+                    "t.timezone FROM messages m JOIN tenants t ON t.id = m.tenant_id "
+                    "WHERE m.tenant_id = :t ORDER BY m.received_at DESC, m.id DESC LIMIT 1"
+                ),
+                {"t": tenant_id},
+            )
+        ).first()
+    return fill_template(body, message, message.timezone) if message else None
 
 
 async def save_template(

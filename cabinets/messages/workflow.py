@@ -51,6 +51,7 @@ class Actor(StrEnum):
     STAFF = "staff"
     CITIZEN = "citizen"
     SYSTEM = "system"
+    INTEGRATION = "integration"  # an API token's system, signed with the token's name
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,10 @@ class Section:
 CABINET_SECTIONS: list[Section] = [
     Section("Обращения", "", "message:read", own=True),
     Section("Сводка", "/rollup", "report:read"),
+    Section("Сотрудники", "/staff", "staff:manage"),
+    Section("Шаблоны ответов", "/templates", "template:edit"),
+    Section("Отчёты", "/reports", "report:read"),
+    Section("Рейтинг", "/rating", "report:read"),
 ]
 
 OPERATOR_SECTIONS: list[Section] = []

@@ -269,7 +269,11 @@ def test_the_inbox_lists_newest_first_and_filters_by_every_parameter(world: Worl
     assert [m["summary"] for m in page["items"]] == NEWEST_FIRST
     assert page["next_cursor"] is None
     first = {m["summary"]: m for m in page["items"]}
-    assert first["registered, overdue"] | {"received_at": None, "due_at": None} == {
+    assert first["registered, overdue"] | {
+        "received_at": None,
+        "updated_at": None,
+        "due_at": None,
+    } == {
         "id": ids["registered, overdue"],
         "number": first["registered, overdue"]["number"],
         "registration_number": "7/2026",
@@ -281,6 +285,7 @@ def test_the_inbox_lists_newest_first_and_filters_by_every_parameter(world: Worl
         "address": None,
         "applicant_name": "Иван Петров",
         "received_at": None,
+        "updated_at": None,
         "due_at": None,
         "stage_due_at": None,
         "sla": "overdue",

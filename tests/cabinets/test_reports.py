@@ -6,8 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from tenancy.database import Database, DatabaseUrls
 from tests.cabinets.message_world import World
+from tests.databases import run_in_database
 
 
 def answer(world: World, receipt: dict[str, Any], rating: int | None) -> None:
@@ -85,3 +88,32 @@ def test_a_supervisor_sees_the_subtree_by_tenant_and_others_see_nothing(world: W
     bad = supervisor.get("/api/v1/tenants/region/reports/messages", params={"by": "colour"})
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "by"
+
+
+def test_a_report_period_that_ends_before_it_starts_is_refused_at_to(world: World) -> None:
+    response = world.desks["coordinator"].client.get(
+        "/api/v1/tenants/north-roads/reports/messages",
+        params={"from": "2026-03-10", "to": "2026-03-01"},
+    )
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["to"]
+
+
+def test_a_report_counts_what_is_overdue_now(world: World) -> None:
+    late, _ = world.submit(), world.submit()
+    desk = world.desks["coordinator"]
+    urls: DatabaseUrls = desk.client.app.state.database.urls  # type: ignore[attr-defined]
+
+    async def overdue(db: Database) -> None:
+        async with db.privileged_session() as session:
+            await session.execute(
+                text(
+                    "UPDATE messages SET stage_due_at = now() - interval '1 day' "
+                    "WHERE tracking_number = :n"
+                ),
+                {"n": late["number"]},
+            )
+
+    run_in_database(urls, overdue)
+    rows = desk.client.get("/api/v1/tenants/north-roads/reports/messages").json()
+    assert [(row["total"], row["overdue_now"]) for row in rows] == [(2, 1)]

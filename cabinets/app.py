@@ -34,6 +34,7 @@ from cabinets.messages import pages as message_pages
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.open311 import endpoints as open311_endpoints
 from cabinets.openapi import build_openapi, openapi_document
+from cabinets.operator import pages as operator_pages
 from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse
 from cabinets.security import CsrfProtection, SecurityHeaders
 from rbac.access import Credentials
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *message_pages.routes,
         *attachment_endpoints.routes,
         *open311_endpoints.routes,
+        *operator_pages.routes,
         Mount("/static", StaticFiles(directory=STATIC_FILES), name="static"),
     ]
 

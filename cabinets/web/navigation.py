@@ -19,4 +19,8 @@ CABINET_SECTIONS: list[Section] = [
     Section("Обращения", "", "message:read", own=True),
 ]
 
-OPERATOR_SECTIONS: list[Section] = []
+OPERATOR_SECTIONS: list[Section] = [
+    Section("Очередь", "/queue", "routing:edit"),
+    Section("Маршрутизация", "/routing", "routing:edit"),
+    Section("Покрытие", "/coverage", "routing:edit"),
+]

@@ -48,6 +48,7 @@ CATEGORY_COLUMNS = ("code", "parent", "title")
 TERRITORY_COLUMNS = ("code", "name", "parent")
 RULE_COLUMNS = ("topic", "territory", "tenant")
 RULE_OPTIONAL = ("priority", "valid_from", "valid_to")
+UNCOMPARED = frozenset({"revision"})  # a draft topic's edit counter is no change to publish
 
 
 def _rows(
@@ -71,7 +72,7 @@ FEDERAL_ROLES = ("operator", "platform_admin")
 Operator = uuid.UUID | str | None  # a user id, an e-mail (the command line's --as), or nobody
 
 
-async def _operator_regions(session: AsyncSession, operator: Operator) -> frozenset[str] | None:
+async def operator_regions(session: AsyncSession, operator: Operator) -> frozenset[str] | None:
     """The territories a regional operator may change, or None when the reach is the whole
     country: the command line (a platform admin), a federal operator or a platform admin."""
     if operator is None:
@@ -352,7 +353,7 @@ async def import_catalog(
         draft = await _draft(session, actor)
         have_categories, have_topics = await _catalog(session, draft)
         territories = await _territory_parents(session)
-        regions = await _operator_regions(session, operator)
+        regions = await operator_regions(session, operator)
         if regions is not None:
             errors += _regional_catalog_errors(
                 regions, categories, topics, have_topics, territories
@@ -476,7 +477,11 @@ def _changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> 
         elif code not in new:
             changes.append(TopicChange(code=code, change="removed"))
         else:
-            fields = {k: [old[code][k], v] for k, v in new[code].items() if old[code].get(k) != v}
+            fields = {
+                k: [old[code][k], v]
+                for k, v in new[code].items()
+                if old[code].get(k) != v and k not in UNCOMPARED
+            }
             if fields:
                 changes.append(TopicChange(code=code, change="changed", fields=fields))
     return changes
@@ -498,17 +503,31 @@ async def diff_catalog(db: Database) -> CatalogDiff:
     )
 
 
-async def publish_catalog(db: Database, *, actor: str, operator: Operator = None) -> int:
+async def publish_catalog(
+    db: Database, *, actor: str, operator: Operator = None, require_changes: bool = False
+) -> int:
     """Make the draft the published catalog, in one step; the old version is kept. The draft
-    holds every operator's changes, so only a federal operator publishes it."""
+    holds every operator's changes, so only a federal operator publishes it. With
+    ``require_changes``, a draft that changes nothing is refused (the pages' confirmation)."""
     async with db.privileged_session(actor=actor) as session:
-        if await _operator_regions(session, operator) is not None:
+        if await operator_regions(session, operator) is not None:
             raise Forbidden(
                 "the draft holds every region's changes: a federal operator publishes it"
             )
         draft = await _version(session, "draft")
         if draft is None:
-            raise InvalidInput.one("draft", "there is no draft to publish (import into it first)")
+            raise InvalidInput.one(
+                "draft", "there is no draft to publish (import into it first)", code="empty_draft"
+            )
+        if require_changes:
+            published = await _version(session, "published")
+            old_categories, old_topics = await _catalog(session, published)
+            new_categories, new_topics = await _catalog(session, draft)
+            if not (_changes(old_categories, new_categories) or _changes(old_topics, new_topics)):
+                raise InvalidInput.one(
+                    "draft", "the draft changes nothing in the published catalog",
+                    code="empty_draft",
+                )  # fmt: skip
         await session.execute(
             text("UPDATE catalog_versions SET status = 'superseded' WHERE status = 'published'")
         )
@@ -632,7 +651,7 @@ async def add_rules(
         categories, topics = await _catalog(session, published)
         keys = {ANY_TOPIC, *categories, *topics}
         territories = await _territory_parents(session)
-        regions = await _operator_regions(session, operator)
+        regions = await operator_regions(session, operator)
         tenants = {
             r.slug: r.id for r in await session.execute(text("SELECT id, slug FROM tenants"))
         }
@@ -657,16 +676,29 @@ async def add_rules(
                         "topic",
                         f"unknown topic or category {row.topic!r} in the published catalog",
                         where,
+                        code="unknown_topic",
                     )
                 )
             if row.territory not in territories:
-                errors.append(FieldError("territory", f"unknown territory {row.territory}", where))
+                errors.append(
+                    FieldError(
+                        "territory", f"unknown territory {row.territory}", where,
+                        code="unknown_territory",
+                    )
+                )  # fmt: skip
             elif regions is not None and not _within(row.territory, regions, territories):
                 errors.append(
-                    FieldError("territory", f"{row.territory} is {_outside(regions)}", where)
-                )
+                    FieldError(
+                        "territory", f"{row.territory} is {_outside(regions)}", where,
+                        code="outside_regions",
+                    )
+                )  # fmt: skip
             if row.tenant not in tenants:
-                errors.append(FieldError("tenant", f"unknown tenant {row.tenant!r}", where))
+                errors.append(
+                    FieldError(
+                        "tenant", f"unknown tenant {row.tenant!r}", where, code="unknown_tenant"
+                    )
+                )
             same = by_place.setdefault((row.topic, row.territory, row.priority), [])
             for other_where, other in same:
                 if _overlap(row, other):
@@ -676,6 +708,7 @@ async def add_rules(
                             f"overlaps {other_where} (same topic, territory and priority, "
                             "overlapping dates)",
                             where,
+                            code="overlap",
                         )
                     )
                     break

@@ -1,0 +1,9 @@
+"""Every operator page's route, for the app to mount in one line."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from cabinets.operator import coverage, home, queue, routing
+
+routes: list[BaseRoute] = [*home.routes, *queue.routes, *routing.routes, *coverage.routes]

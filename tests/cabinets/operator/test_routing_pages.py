@@ -23,7 +23,7 @@ def _rules(desk: OperatorWorld) -> list[tuple[str, str, str, int]]:
                     "JOIN tenants t ON t.id = r.responsible_tenant_id ORDER BY r.id"
                 )
             )
-            return [tuple(r) for r in rows]  # type: ignore[misc]
+            return [(r.topic, r.territory_code, r.slug, r.priority) for r in rows]
 
     found: list[tuple[str, str, str, int]] = desk.run(listed)
     return found

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from cabinets.operator import coverage, home, queue, routing
+from cabinets.operator import catalog, coverage, home, queue, routing
 
-routes: list[BaseRoute] = [*home.routes, *queue.routes, *routing.routes, *coverage.routes]
+routes: list[BaseRoute] = [
+    *home.routes,
+    *queue.routes,
+    *routing.routes,
+    *coverage.routes,
+    *catalog.routes,
+]

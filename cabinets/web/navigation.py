@@ -20,6 +20,7 @@ CABINET_SECTIONS: list[Section] = [
 ]
 
 OPERATOR_SECTIONS: list[Section] = [
+    Section("Справочник тем", "/catalog", "catalog:edit"),
     Section("Очередь", "/queue", "routing:edit"),
     Section("Маршрутизация", "/routing", "routing:edit"),
     Section("Покрытие", "/coverage", "routing:edit"),

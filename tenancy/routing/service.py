@@ -332,6 +332,37 @@ def _catalog_kind(path: Path) -> str:
     return "topics" if head and "deadline_days" in head[0].lower() else "categories"
 
 
+UPSERT_TOPIC = text(
+    """
+    INSERT INTO catalog_topics (version_id, code, category_code, title, description,
+        keywords, deadline_days, calendar, moderation_days, registration_days,
+        photo_required, address_required, fields, active, region_code)
+    VALUES (:v, :code, :category, :title, :description, :keywords, :deadline_days,
+        :calendar, :moderation_days, :registration_days, :photo_required,
+        :address_required, CAST(:fields AS jsonb), :active, :region)
+    ON CONFLICT (version_id, code) DO UPDATE SET
+        category_code = excluded.category_code, title = excluded.title,
+        description = excluded.description, keywords = excluded.keywords,
+        deadline_days = excluded.deadline_days, calendar = excluded.calendar,
+        moderation_days = excluded.moderation_days,
+        registration_days = excluded.registration_days,
+        photo_required = excluded.photo_required,
+        address_required = excluded.address_required, fields = excluded.fields,
+        active = excluded.active, region_code = excluded.region_code,
+        revision = catalog_topics.revision + 1
+    """
+)
+
+
+def topic_values(topic: TopicRow, draft: int) -> dict[str, Any]:
+    """The parameters of :data:`UPSERT_TOPIC` for one topic of the draft."""
+    return {
+        **topic.model_dump(exclude={"fields"}, mode="json"),
+        "v": draft,
+        "fields": json.dumps([f.model_dump(mode="json") for f in topic.fields]),
+    }
+
+
 async def import_catalog(
     db: Database, paths: list[Path], *, actor: str, operator: Operator = None
 ) -> dict[str, int]:
@@ -402,32 +433,7 @@ async def import_catalog(
                 },
             )
         for _, topic in topics:
-            await session.execute(
-                text(
-                    """
-                    INSERT INTO catalog_topics (version_id, code, category_code, title, description,
-                        keywords, deadline_days, calendar, moderation_days, registration_days,
-                        photo_required, address_required, fields, active, region_code)
-                    VALUES (:v, :code, :category, :title, :description, :keywords, :deadline_days,
-                        :calendar, :moderation_days, :registration_days, :photo_required,
-                        :address_required, CAST(:fields AS jsonb), :active, :region)
-                    ON CONFLICT (version_id, code) DO UPDATE SET
-                        category_code = excluded.category_code, title = excluded.title,
-                        description = excluded.description, keywords = excluded.keywords,
-                        deadline_days = excluded.deadline_days, calendar = excluded.calendar,
-                        moderation_days = excluded.moderation_days,
-                        registration_days = excluded.registration_days,
-                        photo_required = excluded.photo_required,
-                        address_required = excluded.address_required, fields = excluded.fields,
-                        active = excluded.active, region_code = excluded.region_code
-                    """
-                ),
-                {
-                    **topic.model_dump(exclude={"fields"}, mode="json"),
-                    "v": draft,
-                    "fields": json.dumps([f.model_dump(mode="json") for f in topic.fields]),
-                },
-            )
+            await session.execute(UPSERT_TOPIC, topic_values(topic, draft))
         record_audit(
             session,
             tenant_id=None,
@@ -455,17 +461,27 @@ def _regional_catalog_errors(
     for where, topic in topics:
         if topic.region is None:
             errors.append(
-                FieldError("region", "a regional operator's topic names its region", where)
-            )
+                FieldError(
+                    "region", "a regional operator's topic names its region", where,
+                    code="region_required",
+                )
+            )  # fmt: skip
         elif topic.region in territories and not _within(topic.region, regions, territories):
-            errors.append(FieldError("region", f"{topic.region} is {_outside(regions)}", where))
+            errors.append(
+                FieldError(
+                    "region", f"{topic.region} is {_outside(regions)}", where,
+                    code="outside_regions",
+                )
+            )  # fmt: skip
         stored = have_topics.get(topic.code)
         if stored is not None and (
             stored["region_code"] is None
             or not _within(stored["region_code"], regions, territories)
         ):
             owner = stored["region_code"] or "the federal catalog"
-            errors.append(FieldError("code", f"{topic.code} belongs to {owner}", where))
+            errors.append(
+                FieldError("code", f"{topic.code} belongs to {owner}", where, code="not_yours")
+            )
     return errors
 
 

@@ -1,6 +1,5 @@
-"""The message world with a federal operator signed in, and the road service's `*` rule for
-the whole region removed, so that some topics have nobody answering them (school meals in the
-northern district: the queue's case)."""
+"""The message world with a federal and a regional operator signed in (see
+operator_world.py)."""
 
 from __future__ import annotations
 
@@ -9,47 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from cabinets.app import create_app
-from tenancy.accounts import service as accounts
 from tenancy.database import Database, DatabaseUrls
-from tenancy.routing import rules
 from tenancy.settings import Settings
-from tenancy.staff import service as staff
-from tenancy.staff.schemas import StaffInput
 from tests.cabinets.message_world import PASSWORD, World, open_world, seed_message_world
+from tests.cabinets.operator.operator_world import CANTEEN, OPERATOR, REGIONAL, seed_operators
 from tests.databases import run_in_database
-
-OPERATOR = ("operator@priemnaya.example.ru", "Ольга Операторова")
-REGIONAL = ("north-operator@priemnaya.example.ru", "Никита Северов")
-CANTEEN = {
-    "topic": "canteen",
-    "territory": "46701101",
-    "address": "ул. Школьная, 1",
-    "summary": "Холодный обед в школе",
-    "text": "Третий день в школе посёлка Северный подают холодный обед.",
-    "applicant": {"name": "Ирина Смирнова", "email": "irina@mail.example.ru"},
-    "consent": True,
-}
-
-
-async def seed_operators(db: Database) -> None:
-    """A federal operator, and a regional one for the northern district; the region's `*`
-    rule removed."""
-    await staff.add_staff(db, [StaffInput(email=e, name=n) for e, n in (OPERATOR, REGIONAL)],
-                          actor="t")  # fmt: skip
-    await staff.grant_role(db, OPERATOR[0], "platform", "operator", actor="t")
-    await staff.grant_role(
-        db, REGIONAL[0], "platform", "regional_operator", regions=["46701000"], actor="t"
-    )
-    await accounts.set_known_password(db, [OPERATOR[0], REGIONAL[0]], PASSWORD, actor="t")
-    async with db.privileged_session() as session:
-        everything = (
-            await session.execute(text("SELECT id FROM routing_rules WHERE topic = '*'"))
-        ).scalar_one()
-    await rules.remove_rule(db, everything, actor="t")
 
 
 @dataclass

@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from cabinets.messages.schemas import MessageSubmission
 from cabinets.messages.service import file_submission
-from cabinets.responsible import ResponsibleTenant, published_topic
+from cabinets.responsible import ResponsibleTenant, published_topic, read_topics
 from tenancy.database import Database, Pipeline
 from tenancy.errors import Conflict, InvalidInput, NotFound
 from tenancy.routing.resolver import Resolution, RoutingIndex
@@ -219,6 +219,7 @@ async def requeue(
     async with db.public_session() as session:
         rows = (await session.execute(_ALL_WAITING)).all()
         regions = await operator_regions(session, operator)
+    await read_topics(db, routes, {row.topic_code for row in rows})
     by_tenant: dict[str, list[uuid.UUID]] = {}
     for row in rows:
         if row.topic_code not in routes.topic_category or row.territory_code not in routes.parents:

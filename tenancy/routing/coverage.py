@@ -66,8 +66,16 @@ class CellGaps:
     inactive_rules: list[Rule]
 
 
-async def _titles(db: Database) -> tuple[dict[str, str], dict[str, str | None], dict[str, str]]:
-    """Category titles and parents, and topic titles, of the published catalog."""
+Titles = tuple[dict[str, str], dict[str, str | None], dict[str, str]]
+
+
+async def _titles(db: Database, index: RoutingIndex) -> Titles:
+    """Category titles and parents, and topic titles, of the published catalog; read once per
+    index (publishing rebuilds it)."""
+    found = index.memo.get("coverage:titles")
+    if found is not None:
+        titles: Titles = found
+        return titles
     async with db.public_session() as session:
         categories = (
             await session.execute(
@@ -85,19 +93,26 @@ async def _titles(db: Database) -> tuple[dict[str, str], dict[str, str | None], 
                 )
             )
         ).all()
-    return (
+    titles = (
         {c.code: c.title for c in categories},
         {c.code: c.parent_code for c in categories},
         {t.code: t.title for t in topics},
     )
+    index.memo["coverage:titles"] = titles
+    return titles
 
 
-async def _names(db: Database, codes: list[str]) -> dict[str, str]:
-    async with db.public_session() as session:
-        rows = await session.execute(
-            text("SELECT code, name FROM territories WHERE code = ANY(:c)"), {"c": codes}
-        )
-        return {r.code: r.name for r in rows}
+async def _names(db: Database, index: RoutingIndex, codes: list[str]) -> dict[str, str]:
+    """Territory names, kept with the index (a change to territories rebuilds it)."""
+    known: dict[str, str] = index.memo.setdefault("coverage:names", {})
+    wanted = [c for c in codes if c not in known]
+    if wanted:
+        async with db.public_session() as session:
+            rows = await session.execute(
+                text("SELECT code, name FROM territories WHERE code = ANY(:c)"), {"c": wanted}
+            )
+            known.update({r.code: r.name for r in rows})
+    return {c: known.get(c, "") for c in codes}
 
 
 def _row_masks(
@@ -163,7 +178,7 @@ async def matrix(
     only the topics that exist there (federal ones and that region's own)."""
     _check_territory(index, within, "within")
     coverage = index.coverage(day)
-    titles, category_parents, topic_titles = await _titles(db)
+    titles, category_parents, topic_titles = await _titles(db, index)
     if category is not None and category not in titles:
         raise InvalidInput.one("category", f"unknown category {category}", code="unknown_category")
     masks = _row_masks(index, day, kind, category, category_parents)
@@ -183,7 +198,7 @@ async def matrix(
         shown.append(row)
         for column, state in states.items():
             cells[row, column] = state
-    names = await _names(db, [*columns, *([within] if within else [])])
+    names = await _names(db, index, [*columns, *([within] if within else [])])
     rows_named = [
         Named(r, titles.get(r, "") if kind is RowKind.CATEGORIES else topic_titles.get(r, ""))
         for r in shown
@@ -211,7 +226,7 @@ async def cell_gaps(
     """What nobody answers in one cell: each territory (at the highest level where every
     settlement below lacks them) with the topics of the row missing there."""
     _check_territory(index, column, "column")
-    titles, _, topic_titles = await _titles(db)
+    titles, _, topic_titles = await _titles(db, index)
     if row in topic_titles:
         row_title = topic_titles[row]
     elif row in titles:
@@ -232,7 +247,7 @@ async def cell_gaps(
         here = coverage.missing[code] & ~above & mask
         if here:
             found.append((code, coverage.leaves[code], here))
-    names = await _names(db, [code for code, _, _ in found] + [column])
+    names = await _names(db, index, [code for code, _, _ in found] + [column])
     lines = [
         GapLine(
             code,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from cabinets.operator import catalog, coverage, home, queue, routing
+from cabinets.operator import catalog, coverage, home, queue, routing, territories
 
 routes: list[BaseRoute] = [
     *home.routes,
@@ -12,4 +12,5 @@ routes: list[BaseRoute] = [
     *routing.routes,
     *coverage.routes,
     *catalog.routes,
+    *territories.routes,
 ]

@@ -75,15 +75,36 @@ def _number(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def russian(errors: Iterable[FieldError]) -> list[FieldError]:
-    """The same problems worded for the page (a code without wording keeps its message)."""
+# The territory import's problems (the code of a territory is OKTMO-like digits).
+TERRITORY_WORDING = {
+    "string_pattern_mismatch": "код территории — от 2 до 11 цифр",
+    "unknown_territory": "нет такой территории ни в справочнике, ни в файле",
+    "duplicate": "этот код уже встречается в файле ({message})",
+    "cycle": "территории замыкаются в круг ({message})",
+    "missing_columns": "не хватает столбцов ({message}); нужны code, name, parent",
+    "unknown_columns": "лишние столбцы ({message})",
+    "empty_file": "файл пустой",
+    "encoding": "файл не в кодировке UTF-8 или Windows-1251: сохраните его как CSV UTF-8",
+    "row_length": "число значений не совпадает с числом столбцов ({message})",
+    "string_too_short": "заполните",
+    "string_too_long": "слишком длинно: не больше {limit} знаков",
+    "missing": "заполните",
+}
+
+
+def russian(
+    errors: Iterable[FieldError], wording: dict[str, str] | None = None
+) -> list[FieldError]:
+    """The same problems worded for the page (a code without wording keeps its message);
+    ``wording`` adds to or overrides the common one."""
+    known = _WORDING | (wording or {})
     worded = []
     for error in errors:
-        text = _WORDING.get(error.code or "")
+        text = known.get(error.code or "")
         if text is None:
             worded.append(error)
             continue
-        message = text.format(limit=_number(error.limit))
+        message = text.format(limit=_number(error.limit), message=error.message)
         worded.append(FieldError(error.field, message, error.location))
     return worded
 

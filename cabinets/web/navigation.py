@@ -21,6 +21,7 @@ CABINET_SECTIONS: list[Section] = [
 
 OPERATOR_SECTIONS: list[Section] = [
     Section("Справочник тем", "/catalog", "catalog:edit"),
+    Section("Территории", "/territories", "catalog:edit"),
     Section("Очередь", "/queue", "routing:edit"),
     Section("Маршрутизация", "/routing", "routing:edit"),
     Section("Покрытие", "/coverage", "routing:edit"),

@@ -38,7 +38,6 @@ class RuleView:
     priority: int
     valid_from: date | None
     valid_to: date | None
-    mine: bool  # within the operator's reach
 
     @property
     def inactive(self) -> bool:
@@ -69,7 +68,8 @@ async def rules_for(
     operator: Operator = None,
     limit: int = 500,
 ) -> list[RuleView]:
-    """The rules of a topic, a territory or an organization (any combination)."""
+    """The rules of a topic, a territory or an organization (any combination); a regional
+    operator sees only those on their regions' territories."""
     async with db.privileged_session() as session:
         regions = await operator_regions(session, operator)
         parents = await _territory_parents(session) if regions is not None else {}
@@ -81,9 +81,9 @@ async def rules_for(
             RuleView(
                 r.id, r.topic, r.territory_code, r.territory_name, r.slug, r.name, r.status,
                 r.priority, r.valid_from, r.valid_to,
-                regions is None or _within(r.territory_code, regions, parents),
             )
             for r in rows
+            if regions is None or _within(r.territory_code, regions, parents)
         ]  # fmt: skip
 
 

@@ -121,10 +121,15 @@ async def _territory_parents(session: AsyncSession) -> dict[str, str | None]:
     return {r.code: r.parent_code for r in rows}
 
 
-async def import_territories(db: Database, path: Path, *, actor: str) -> dict[str, int]:
-    """Add or update territories from ``code,name,parent``; all or nothing."""
+async def import_territories(
+    db: Database, path: Path, *, actor: str, operator: Operator = None
+) -> dict[str, int]:
+    """Add or update territories from ``code,name,parent``; all or nothing. Territories are
+    the whole country's: a regional operator (``operator``) does not import them."""
     rows, errors = _rows(path, TERRITORY_COLUMNS, (), TerritoryRow)
     async with db.privileged_session(actor=actor) as session:
+        if await operator_regions(session, operator) is not None:
+            raise Forbidden("territories are the whole country's: a federal operator imports them")
         found = (
             await session.execute(text("SELECT code, name, parent_code FROM territories"))
         ).all()
@@ -134,14 +139,25 @@ async def import_territories(db: Database, path: Path, *, actor: str) -> dict[st
         seen: dict[str, str] = {}
         for where, row in rows:
             if row.code in seen:
-                errors.append(FieldError("code", f"{row.code} is also at {seen[row.code]}", where))
+                errors.append(
+                    FieldError(
+                        "code", f"{row.code} is also at {seen[row.code]}", where, code="duplicate"
+                    )
+                )
             seen[row.code] = where
             final[row.code] = row.parent
         for where, row in rows:
             if row.parent is not None and row.parent not in final:
-                errors.append(FieldError("parent", f"unknown territory {row.parent}", where))
+                errors.append(
+                    FieldError(
+                        "parent", f"unknown territory {row.parent}", where,
+                        code="unknown_territory",
+                    )
+                )  # fmt: skip
             elif (cycle := cycle_through(row.code, final)) is not None:
-                errors.append(FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where))
+                errors.append(
+                    FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where, code="cycle")
+                )
         if errors:
             raise InvalidInput(errors)
         changed = [

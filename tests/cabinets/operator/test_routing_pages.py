@@ -114,7 +114,8 @@ def test_a_regional_operator_adds_rules_only_on_their_regions(desk: OperatorWorl
     assert added.status_code == 303
     assert ("schools", "46701000", "north", 0) in _rules(desk)
     theirs = desk.regional.client.get("/operator/routing", params={"topic": "schools"})
-    assert "вне ваших регионов" in theirs.text  # the river district's rule: shown, not theirs
+    assert "Северный городской округ" in theirs.text
+    assert "Речной район" not in theirs.text  # the river district's rule is not theirs
 
 
 def test_a_rule_changes_priority_and_dates_and_is_removed(desk: OperatorWorld) -> None:
@@ -136,3 +137,15 @@ def test_a_rule_changes_priority_and_dates_and_is_removed(desk: OperatorWorld) -
     removed = desk.operator.post(f"/operator/routing/rules/{rule}/remove?topic=pothole")
     assert removed.status_code == 303
     assert all(r[0] != "pothole" for r in _rules(desk))
+
+
+def test_a_regional_operator_cannot_change_or_remove_a_rule_outside_their_regions(
+    desk: OperatorWorld,
+) -> None:
+    river = _rule_id(desk, "schools")
+    before = _rules(desk)
+    changed = desk.regional.post(f"/operator/routing/rules/{river}", priority="9")
+    assert changed.status_code == 403
+    removed = desk.regional.post(f"/operator/routing/rules/{river}/remove")
+    assert removed.status_code == 403
+    assert _rules(desk) == before

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from cabinets.operator import catalog, coverage, home, queue, routing, territories
+from cabinets.operator import (
+    catalog,
+    coverage,
+    home,
+    organizations,
+    queue,
+    routing,
+    territories,
+)
 
 routes: list[BaseRoute] = [
     *home.routes,
@@ -13,4 +21,5 @@ routes: list[BaseRoute] = [
     *coverage.routes,
     *catalog.routes,
     *territories.routes,
+    *organizations.routes,
 ]

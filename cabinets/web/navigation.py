@@ -25,4 +25,5 @@ OPERATOR_SECTIONS: list[Section] = [
     Section("Очередь", "/queue", "routing:edit"),
     Section("Маршрутизация", "/routing", "routing:edit"),
     Section("Покрытие", "/coverage", "routing:edit"),
+    Section("Организации", "/organizations", "tenant:provision"),
 ]

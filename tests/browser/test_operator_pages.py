@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 from sqlalchemy import text
 
 from tenancy.database import Database, DatabaseUrls
 from tests.browser.harness import Inspector, beside_the_browser, sign_in
 from tests.cabinets.message_world import PASSWORD
-from tests.cabinets.operator.operator_world import OPERATOR, seed_operators
+from tests.cabinets.operator.operator_world import ADMIN, OPERATOR, seed_operators
 from tests.databases import run_in_database
 
 HEATING = {
@@ -137,3 +137,43 @@ def test_an_operator_adds_a_topic_publishes_routes_it_and_dispatches_the_queue(
     page.goto(receipt["status_url"])
     expect(page.locator("main")).to_contain_text("Organization north")
     inspector.check(page, "citizen-status")
+
+
+def test_the_operators_other_pages_pass_the_inspection(
+    site: str, page: Page, inspector: Inspector, clean_database: DatabaseUrls
+) -> None:
+    beside_the_browser(run_in_database, clean_database, seed_operators)
+    sign_in(page, site, ADMIN[0], PASSWORD)
+    page.goto(f"{site}/operator/routing/test?topic=pothole&territory=46701101")
+    expect(page.get_by_role("heading", name="Отвечает: north-roads")).to_be_visible()
+    inspector.check(page, "route-tester")
+    page.goto(f"{site}/operator/routing?topic=pothole")
+    form = page.locator("#add-rule")
+    form.get_by_label("Тема или категория (код, * — все темы)").fill("pothole")
+    form.get_by_label("Территория (код)").fill("46701101")
+    form.get_by_label("Организация (код)").fill("north")
+    form.get_by_role("button", name="Добавить правило").click()
+    expect(page.get_by_role("alert").first).to_contain_text("Приоритет: пересекается по датам")
+    inspector.check(page, "rule-refused")
+    page.goto(f"{site}/operator/territories?under=46701000&q=Речн")
+    inspector.check(page, "territories")
+    bad: FilePayload = {
+        "name": "bad.csv",
+        "mimeType": "text/csv",
+        "buffer": "code,name,parent\n4670110A,деревня,46701000\n".encode(),
+    }
+    page.get_by_label("CSV-файл").set_input_files(files=[bad])
+    page.get_by_role("button", name="Загрузить").click()
+    expect(page.locator("#import")).to_contain_text("bad.csv:2: code: код территории")
+    inspector.check(page, "territories-refused")
+    page.goto(f"{site}/operator/organizations")
+    inspector.check(page, "organizations")
+    page.get_by_role("link", name="Organization river").click()
+    page.get_by_label("Приостановить").check()
+    page.get_by_label("Причина").fill("реорганизация")
+    page.get_by_role("button", name="Применить").click()
+    expect(page.get_by_role("status")).to_contain_text("Организация приостановлена")
+    inspector.check(page, "organization")
+    page.goto(f"{site}/operator/coverage?within=46000000")
+    expect(page.locator("main")).to_contain_text("Правила, которые указывают на неработающие")
+    inspector.check(page, "coverage-flagged")

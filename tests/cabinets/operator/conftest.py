@@ -14,7 +14,13 @@ from cabinets.app import create_app
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
 from tests.cabinets.message_world import PASSWORD, World, open_world, seed_message_world
-from tests.cabinets.operator.operator_world import CANTEEN, OPERATOR, REGIONAL, seed_operators
+from tests.cabinets.operator.operator_world import (
+    ADMIN,
+    CANTEEN,
+    OPERATOR,
+    REGIONAL,
+    seed_operators,
+)
 from tests.databases import run_in_database
 
 
@@ -33,6 +39,7 @@ class OperatorWorld:
     world: World
     operator: Desk
     regional: Desk
+    admin: Desk
     urls: DatabaseUrls
 
     def run(self, work: Callable[[Database], Any]) -> Any:
@@ -60,8 +67,8 @@ def desk(
     run_in_database(clean_database, seed_operators)
     app = create_app(settings)
     for world in open_world(app):
-        with TestClient(app) as federal, TestClient(app) as regional:
+        with TestClient(app) as federal, TestClient(app) as regional, TestClient(app) as admin:
             yield OperatorWorld(
                 world, _sign_in(federal, OPERATOR[0]), _sign_in(regional, REGIONAL[0]),
-                clean_database,
+                _sign_in(admin, ADMIN[0]), clean_database,
             )  # fmt: skip

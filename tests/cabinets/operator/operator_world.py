@@ -1,7 +1,7 @@
 """Operators for the message world: a federal operator, a regional one for the northern
-district, and the region's `*` rule removed, so that some topics have nobody answering them
-(school meals in the northern district: the queue's case). Shared by the page and browser
-tests."""
+district, a platform admin, and the region's `*` rule removed, so that some topics have nobody
+answering them (school meals in the northern district: the queue's case). Shared by the page
+and browser tests."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from tests.cabinets.message_world import PASSWORD
 
 OPERATOR = ("operator@priemnaya.example.ru", "Ольга Операторова")
 REGIONAL = ("north-operator@priemnaya.example.ru", "Никита Северов")
+ADMIN = ("admin@priemnaya.example.ru", "Пётр Платформов")
 CANTEEN = {
     "topic": "canteen",
     "territory": "46701101",
@@ -30,13 +31,14 @@ CANTEEN = {
 async def seed_operators(db: Database) -> None:
     """A federal operator, and a regional one for the northern district; the region's `*`
     rule removed."""
-    await staff.add_staff(db, [StaffInput(email=e, name=n) for e, n in (OPERATOR, REGIONAL)],
+    await staff.add_staff(db, [StaffInput(email=e, name=n) for e, n in (OPERATOR, REGIONAL, ADMIN)],
                           actor="t")  # fmt: skip
     await staff.grant_role(db, OPERATOR[0], "platform", "operator", actor="t")
     await staff.grant_role(
         db, REGIONAL[0], "platform", "regional_operator", regions=["46701000"], actor="t"
     )
-    await accounts.set_known_password(db, [OPERATOR[0], REGIONAL[0]], PASSWORD, actor="t")
+    await staff.grant_role(db, ADMIN[0], "platform", "platform_admin", actor="t")
+    await accounts.set_known_password(db, [OPERATOR[0], REGIONAL[0], ADMIN[0]], PASSWORD, actor="t")
     async with db.privileged_session() as session:
         everything = (
             await session.execute(text("SELECT id FROM routing_rules WHERE topic = '*'"))

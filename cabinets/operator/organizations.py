@@ -37,6 +37,22 @@ DONE = {
     Lifecycle.RESTORE: "возвращена из архива",
 }
 LABELS = {"reason": "Причина", "action": "Действие"}
+# A tenant's history in words; an action not listed here shows as recorded.
+HISTORY_WORDS = {
+    "tenant.created": "создана",
+    "tenant.updated": "изменена",
+    "tenant.moved": "перемещена",
+    "tenant.suspended": "приостановлена",
+    "tenant.active": "снова работает",
+    "tenant.archived": "отправлена в архив",
+    "grant.added": "выдана роль",
+    "grant.removed": "снята роль",
+    "token.created": "выпущен токен API",
+    "token.revoked": "отозван токен API",
+    "role.created": "создана роль",
+    "webhook.subscribed": "подключён вебхук",
+    "webhook.removed": "отключён вебхук",
+}
 
 
 @page_requires("tenant:provision", tenant_param=None)
@@ -56,7 +72,7 @@ async def _tenant_page(
     return await operator_page(
         request, "organization.html", status, tenant=tenant,
         tree=await tenants.tenant_tree(db, slug), history=await tenants.tenant_history(db, slug),
-        counts=(await tenant_counts(db)).get(slug), status_words=STATUS_WORDS,
+        counts=(await tenant_counts(db)).get(slug), status_words=STATUS_WORDS, words=HISTORY_WORDS,
         actions=[(a.value, ACTIONS[a]) for a in AVAILABLE[tenant.status.value]],
         errors=errors or FormErrors(), **context,
     )  # fmt: skip

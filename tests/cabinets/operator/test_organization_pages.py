@@ -40,6 +40,8 @@ def test_a_suspension_needs_a_reason_and_lands_in_the_history(desk: OperatorWorl
     page = desk.admin.client.get(suspended.headers["location"])
     assert "Организация приостановлена" in page.text
     assert "reason: реорганизация" in page.text
+    assert "приостановлена" in page.text
+    assert "страница оператора" in page.text
     assert "Возобновить" in page.text
     assert "Приостановить" not in page.text
     resumed = desk.admin.post(

@@ -107,14 +107,21 @@ def _queued(row: Any, routes: RoutingIndex, day: date) -> QueuedMessage:
 
 
 async def waiting(
-    db: Database, routes: RoutingIndex, *, limit: int = 200
+    db: Database, routes: RoutingIndex, *, operator: Operator = None, limit: int = 200
 ) -> tuple[list[QueuedMessage], int]:
-    """The oldest waiting messages with why no rule takes them today, and how many wait."""
+    """The oldest waiting messages with why no rule takes them today, and how many wait; a
+    regional operator sees those on their regions' territories."""
     day = datetime.now(UTC).date()
     async with db.public_session() as session:
-        rows = (await session.execute(_WAITING, {"limit": limit})).all()
-        total = (await session.execute(_COUNT)).scalar_one()
-    return [_queued(r, routes, day) for r in rows], int(total)
+        regions = await operator_regions(session, operator)
+        if regions is None:
+            rows = (await session.execute(_WAITING, {"limit": limit})).all()
+            total = int((await session.execute(_COUNT)).scalar_one())
+        else:
+            every = (await session.execute(_WAITING, {"limit": None})).all()
+            theirs = [r for r in every if routes.within(r.territory_code, regions)]
+            rows, total = theirs[:limit], len(theirs)
+    return [_queued(r, routes, day) for r in rows], total
 
 
 async def queued_message(db: Database, routes: RoutingIndex, queue_id: uuid.UUID) -> QueuedMessage:

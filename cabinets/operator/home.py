@@ -7,13 +7,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cabinets.messages import queue
-from cabinets.operator.desk import database, operator_page, routing_index
+from cabinets.operator.desk import database, operator_id, operator_page, routing_index
 from cabinets.web.guards import page_requires
 
 
 @page_requires("catalog:edit", tenant_param=None)
 async def home(request: Request) -> Response:
-    _, waiting = await queue.waiting(database(request), await routing_index(request), limit=0)
+    _, waiting = await queue.waiting(
+        database(request), await routing_index(request), operator=operator_id(request), limit=0
+    )
     return await operator_page(request, "home.html", waiting=waiting)
 
 

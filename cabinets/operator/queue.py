@@ -20,7 +20,9 @@ from tenancy.errors import Conflict, InvalidInput
 
 @page_requires("routing:edit", tenant_param=None)
 async def queue_page(request: Request) -> Response:
-    found, total = await queue.waiting(database(request), await routing_index(request))
+    found, total = await queue.waiting(
+        database(request), await routing_index(request), operator=operator_id(request)
+    )
     return await operator_page(request, "queue.html", messages=found, total=total)
 
 

@@ -99,10 +99,14 @@ def test_a_suspended_organization_takes_no_queued_message_and_it_keeps_waiting(
 def test_a_regional_operator_dispatches_only_on_their_regions(desk: OperatorWorld) -> None:
     receipt = desk.queued(topic="snow", territory="46702101")  # the river district, not theirs
     queue_id = _queue_id(desk, receipt["number"])
+    theirs = desk.queued()  # the northern district: theirs
+    listed = desk.regional.client.get("/operator/queue")
+    assert f"№ {theirs['number']}" in listed.text
+    assert f"№ {receipt['number']}" not in listed.text
     refused = desk.regional.post(f"/operator/queue/{queue_id}/dispatch", tenant="river")
     assert refused.status_code == 422
     assert "это вне ваших регионов" in refused.text
-    assert _waiting(desk) == 1
+    assert _waiting(desk) == 2
 
 
 def test_a_new_rule_re_routes_every_queued_message_it_covers(desk: OperatorWorld) -> None:

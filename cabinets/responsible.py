@@ -103,5 +103,5 @@ async def published_topic(db: Database, routes: RoutingIndex, code: str) -> Publ
     await read_topics(db, routes, [code])
     topic: PublishedTopic | None = routes.memo["topics"][code]
     if topic is None or not topic.active:
-        raise InvalidInput.one("topic", f"{code!r} is not an active topic")
+        raise InvalidInput.one("topic", f"{code!r} is not an active topic", code="inactive_topic")
     return topic

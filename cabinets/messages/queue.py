@@ -27,6 +27,9 @@ from tenancy.routing.resolver import Resolution, RoutingIndex
 from tenancy.routing.service import Operator, operator_regions
 
 BATCH = 500  # messages filed per transaction when re-routing
+# Who sent a dispatched message to its organization, as the citizen's timeline reads it
+# («Получено по компетенции», from …).
+SENT_BY = {"from": "оператор Приёмной"}
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,7 @@ async def _file_claimed(
         await file_submission(
             pipe, tenant, topic, submission, applicant,
             uuid.UUID(citizen) if citizen else None, row.tracking_number, message_id, (), now,
+            SENT_BY,
         )  # fmt: skip
         numbers.append(row.tracking_number)
         messages.append(message_id)

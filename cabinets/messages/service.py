@@ -496,10 +496,11 @@ async def file_submission(
     message_id: uuid.UUID,
     uploads: Sequence[UploadRef],
     now: datetime,
+    details: Mapping[str, Any] | None = None,
 ) -> None:
     """The message itself, new in its tenant, with its files, its first event and the notice
     telling the citizen where it is: intake's filing, and the operator's queue's dispatch (whose
-    number is already tracked)."""
+    number is already tracked; ``details`` says who sent it there)."""
     stage_due = sla.deadline(
         now, max(topic.moderation_days, 1), sla.DayCount.WORKING,
         timezone=tenant.timezone, calendar=tenant.calendar,
@@ -527,10 +528,10 @@ async def file_submission(
     )
     await attach_uploads(pipe, tenant.id, message_id, uploads, now=now)
     transition = TRANSITIONS["submit"]
-    notices = _citizen_notice(applicant, transition, number, tenant.name, {})
+    notices = _citizen_notice(applicant, transition, number, tenant.name, dict(details or {}))
     await _record(
-        pipe, tenant.id, message_id, transition, None, Status.NEW, None, {}, notices,
-        actor_kind=Actor.CITIZEN, actor_name=applicant.get("name"), now=now,
+        pipe, tenant.id, message_id, transition, None, Status.NEW, None, dict(details or {}),
+        notices, actor_kind=Actor.CITIZEN, actor_name=applicant.get("name"), now=now,
     )  # fmt: skip
 
 

@@ -39,6 +39,7 @@ TOPIC_FIELDS = (
     "moderation_days", "registration_days", "region",
 )  # fmt: skip
 FLAGS = ("photo_required", "address_required", "active")
+MAX_QUESTIONS = 50
 
 
 @page_requires("catalog:edit", tenant_param=None)
@@ -88,7 +89,8 @@ def _from_form(form: FormData) -> tuple[dict[str, Any], str]:
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in TOPIC_FIELDS}
     values.update({k: form.get(k) == "yes" for k in FLAGS})
     questions = []
-    for i in range(int(str(form.get("questions") or 0) or 0)):
+    asked = str(form.get("questions") or "0")
+    for i in range(min(int(asked), MAX_QUESTIONS) if asked.isdigit() else 0):
         if form.get(f"fields.{i}.remove") == "yes":
             continue
         order = str(form.get(f"fields.{i}.order") or i + 1)

@@ -22,12 +22,12 @@ from tenancy.routing.schemas import TopicRow
 from tenancy.routing.service import (
     UPSERT_TOPIC,
     Operator,
-    _catalog,
-    _draft,
-    _regional_catalog_errors,
-    _territory_parents,
-    _version,
+    catalog_rows,
+    catalog_version,
+    draft_version,
     operator_regions,
+    regional_catalog_errors,
+    territory_parents,
     topic_values,
 )
 
@@ -71,8 +71,11 @@ async def catalog_tree(db: Database, *, search: str = "") -> CatalogView:
     """Categories and their topics as the draft has them (the published catalog when there
     is no draft); with ``search``, only topics whose code, title or keywords hold it."""
     async with db.privileged_session() as session:
-        draft, published = await _version(session, "draft"), await _version(session, "published")
-        categories, topics = await _catalog(session, draft if draft is not None else published)
+        draft, published = (
+            await catalog_version(session, "draft"),
+            await catalog_version(session, "published"),
+        )
+        categories, topics = await catalog_rows(session, draft if draft is not None else published)
     search = search.strip()
     by_category: dict[str, list[dict[str, Any]]] = {}
     found = 0
@@ -111,9 +114,9 @@ def _has_found_below(
 async def draft_topic(db: Database, code: str) -> dict[str, Any]:
     """A topic as the draft has it (the published one when there is no draft yet)."""
     async with db.privileged_session() as session:
-        draft = await _version(session, "draft")
-        version = draft if draft is not None else await _version(session, "published")
-        _, topics = await _catalog(session, version)
+        draft = await catalog_version(session, "draft")
+        version = draft if draft is not None else await catalog_version(session, "published")
+        _, topics = await catalog_rows(session, version)
     if code not in topics:
         raise NotFound("topic", code)
     return topics[code]
@@ -122,9 +125,9 @@ async def draft_topic(db: Database, code: str) -> dict[str, Any]:
 async def categories(db: Database) -> list[tuple[str, str]]:
     """(code, title) of the draft's categories (or the published ones), by title."""
     async with db.privileged_session() as session:
-        draft = await _version(session, "draft")
-        found, _ = await _catalog(
-            session, draft if draft is not None else await _version(session, "published")
+        draft = await catalog_version(session, "draft")
+        found, _ = await catalog_rows(
+            session, draft if draft is not None else await catalog_version(session, "published")
         )
     return sorted(((c, v["title"]) for c, v in found.items()), key=lambda p: p[1])
 
@@ -142,13 +145,13 @@ async def save_topic(
     or region, a regional operator's topic outside their regions, and a topic changed since
     ``revision`` (``revision``: someone else saved it meanwhile)."""
     async with db.privileged_session(actor=actor) as session:
-        draft = await _draft(session, actor)
+        draft = await draft_version(session, actor)
         await session.execute(
             text("SELECT 1 FROM catalog_topics WHERE version_id = :v AND code = :c FOR UPDATE"),
             {"v": draft, "c": topic.code},
         )
-        have_categories, have_topics = await _catalog(session, draft)
-        territories = await _territory_parents(session)
+        have_categories, have_topics = await catalog_rows(session, draft)
+        territories = await territory_parents(session)
         errors: list[FieldError] = []
         stored = have_topics.get(topic.code)
         if revision is None and (stored is not None or topic.code in have_categories):
@@ -175,7 +178,7 @@ async def save_topic(
             )
         regions = await operator_regions(session, operator)
         if regions is not None:
-            errors += _regional_catalog_errors(
+            errors += regional_catalog_errors(
                 regions, [], [("form", topic)], have_topics, territories
             )
         if errors:

@@ -19,10 +19,10 @@ from tenancy.routing.resolver import Rule
 from tenancy.routing.schemas import RuleRow
 from tenancy.routing.service import (
     Operator,
-    _overlap,
-    _territory_parents,
-    _within,
     operator_regions,
+    overlaps,
+    territory_parents,
+    within_regions,
 )
 
 
@@ -72,7 +72,7 @@ async def rules_for(
     operator sees only those on their regions' territories."""
     async with db.privileged_session() as session:
         regions = await operator_regions(session, operator)
-        parents = await _territory_parents(session) if regions is not None else {}
+        parents = await territory_parents(session) if regions is not None else {}
         rows = await session.execute(
             _RULES,
             {"topic": topic, "territory": territory, "tenant": tenant, "limit": limit},
@@ -83,7 +83,7 @@ async def rules_for(
                 r.priority, r.valid_from, r.valid_to,
             )
             for r in rows
-            if regions is None or _within(r.territory_code, regions, parents)
+            if regions is None or within_regions(r.territory_code, regions, parents)
         ]  # fmt: skip
 
 
@@ -101,8 +101,8 @@ async def _reachable(session: AsyncSession, rule_id: int, operator: Operator) ->
     if row is None:
         raise NotFound("rule", str(rule_id))
     regions = await operator_regions(session, operator)
-    if regions is not None and not _within(
-        row.territory_code, regions, await _territory_parents(session)
+    if regions is not None and not within_regions(
+        row.territory_code, regions, await territory_parents(session)
     ):
         raise Forbidden(f"rule {rule_id} is on a territory outside your regions")
     return Rule(*row)
@@ -135,7 +135,7 @@ async def change_rule(
             {"topic": rule.topic, "territory": rule.territory, "priority": priority, "id": rule_id},
         )
         for other in others:
-            if _overlap(changed, Rule(*other)):
+            if overlaps(changed, Rule(*other)):
                 raise InvalidInput(
                     [
                         FieldError(

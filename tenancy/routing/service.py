@@ -97,7 +97,7 @@ async def operator_regions(session: AsyncSession, operator: Operator) -> frozens
     return frozenset(regions.scalars())
 
 
-def _within(code: str, regions: frozenset[str], parents: Mapping[str, str | None]) -> bool:
+def within_regions(code: str, regions: frozenset[str], parents: Mapping[str, str | None]) -> bool:
     """Whether territory ``code`` is one of ``regions`` or lies under one."""
     seen = 0
     current: str | None = code
@@ -116,7 +116,7 @@ def _outside(regions: frozenset[str]) -> str:
 # --- territories -------------------------------------------------------------------------
 
 
-async def _territory_parents(session: AsyncSession) -> dict[str, str | None]:
+async def territory_parents(session: AsyncSession) -> dict[str, str | None]:
     rows = await session.execute(text("SELECT code, parent_code FROM territories"))
     return {r.code: r.parent_code for r in rows}
 
@@ -266,16 +266,16 @@ async def territory_tree(db: Database) -> list[tuple[int, str, str]]:
 # --- the catalog -------------------------------------------------------------------------
 
 
-async def _version(session: AsyncSession, status: str) -> int | None:
+async def catalog_version(session: AsyncSession, status: str) -> int | None:
     found = await session.execute(
         text("SELECT id FROM catalog_versions WHERE status = :s"), {"s": status}
     )
     return found.scalar()
 
 
-async def _draft(session: AsyncSession, actor: str) -> int:
+async def draft_version(session: AsyncSession, actor: str) -> int:
     """The draft version, created as a copy of the published one when there is none."""
-    draft = await _version(session, "draft")
+    draft = await catalog_version(session, "draft")
     if draft is not None:
         return draft
     draft = (
@@ -287,7 +287,7 @@ async def _draft(session: AsyncSession, actor: str) -> int:
             {"a": actor},
         )
     ).scalar_one()
-    published = await _version(session, "published")
+    published = await catalog_version(session, "published")
     if published is not None:
         for table in ("catalog_categories", "catalog_topics"):
             columns = await _columns(session, table)
@@ -313,7 +313,7 @@ async def _columns(session: AsyncSession, table: str) -> list[str]:
     return [r.column_name for r in rows]
 
 
-async def _catalog(
+async def catalog_rows(
     session: AsyncSession, version: int | None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     if version is None:
@@ -397,14 +397,12 @@ async def import_catalog(
             categories += rows
         errors += problems
     async with db.privileged_session(actor=actor) as session:
-        draft = await _draft(session, actor)
-        have_categories, have_topics = await _catalog(session, draft)
-        territories = await _territory_parents(session)
+        draft = await draft_version(session, actor)
+        have_categories, have_topics = await catalog_rows(session, draft)
+        territories = await territory_parents(session)
         regions = await operator_regions(session, operator)
         if regions is not None:
-            errors += _regional_catalog_errors(
-                regions, categories, topics, have_topics, territories
-            )
+            errors += regional_catalog_errors(regions, categories, topics, have_topics, territories)
         parents = {c: v["parent_code"] for c, v in have_categories.items()}
         seen: dict[str, str] = {}
         codes = [(w, c.code) for w, c in categories] + [(w, t.code) for w, t in topics]
@@ -463,7 +461,7 @@ async def import_catalog(
         return {"draft": draft, "categories": len(categories), "topics": len(topics)}
 
 
-def _regional_catalog_errors(
+def regional_catalog_errors(
     regions: frozenset[str],
     categories: list[tuple[str, CategoryRow]],
     topics: list[tuple[str, TopicRow]],
@@ -482,7 +480,7 @@ def _regional_catalog_errors(
                     code="region_required",
                 )
             )  # fmt: skip
-        elif topic.region in territories and not _within(topic.region, regions, territories):
+        elif topic.region in territories and not within_regions(topic.region, regions, territories):
             errors.append(
                 FieldError(
                     "region", f"{topic.region} is {_outside(regions)}", where,
@@ -492,7 +490,7 @@ def _regional_catalog_errors(
         stored = have_topics.get(topic.code)
         if stored is not None and (
             stored["region_code"] is None
-            or not _within(stored["region_code"], regions, territories)
+            or not within_regions(stored["region_code"], regions, territories)
         ):
             owner = stored["region_code"] or "the federal catalog"
             errors.append(
@@ -522,9 +520,12 @@ def _changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> 
 async def diff_catalog(db: Database) -> CatalogDiff:
     """What publishing the draft would change."""
     async with db.privileged_session() as session:
-        draft, published = await _version(session, "draft"), await _version(session, "published")
-        old_categories, old_topics = await _catalog(session, published)
-        new_categories, new_topics = await _catalog(session, draft)
+        draft, published = (
+            await catalog_version(session, "draft"),
+            await catalog_version(session, "published"),
+        )
+        old_categories, old_topics = await catalog_rows(session, published)
+        new_categories, new_topics = await catalog_rows(session, draft)
     if draft is None:
         return CatalogDiff(draft=None, published=published)
     return CatalogDiff(
@@ -546,15 +547,15 @@ async def publish_catalog(
             raise Forbidden(
                 "the draft holds every region's changes: a federal operator publishes it"
             )
-        draft = await _version(session, "draft")
+        draft = await catalog_version(session, "draft")
         if draft is None:
             raise InvalidInput.one(
                 "draft", "there is no draft to publish (import into it first)", code="empty_draft"
             )
         if require_changes:
-            published = await _version(session, "published")
-            old_categories, old_topics = await _catalog(session, published)
-            new_categories, new_topics = await _catalog(session, draft)
+            published = await catalog_version(session, "published")
+            old_categories, old_topics = await catalog_rows(session, published)
+            new_categories, new_topics = await catalog_rows(session, draft)
             if not (_changes(old_categories, new_categories) or _changes(old_topics, new_topics)):
                 raise InvalidInput.one(
                     "draft", "the draft changes nothing in the published catalog",
@@ -600,8 +601,8 @@ async def list_topics(
     """Topics of the published catalog (or the draft); with ``territory``, only the active
     ones valid there (federal topics and that territory's region's own)."""
     async with db.public_session() as session:
-        version = await _version(session, "draft" if draft else "published")
-        _, topics = await _catalog(session, version)
+        version = await catalog_version(session, "draft" if draft else "published")
+        _, topics = await catalog_rows(session, version)
         chain: set[str] = set()
         if territory is not None:
             chain = set((await session.execute(_ANCESTORS, {"code": territory})).scalars())
@@ -620,7 +621,9 @@ async def list_topics(
 async def export_catalog(db: Database) -> tuple[str, str]:
     """The published catalog as ``categories.csv`` and ``topics.csv``."""
     async with db.public_session() as session:
-        categories, topics = await _catalog(session, await _version(session, "published"))
+        categories, topics = await catalog_rows(
+            session, await catalog_version(session, "published")
+        )
     out_c, out_t = io.StringIO(), io.StringIO()
     writer = csv.writer(out_c, lineterminator="\n")
     writer.writerow(CATEGORY_COLUMNS)
@@ -642,7 +645,7 @@ async def export_catalog(db: Database) -> tuple[str, str]:
 # --- the routing table ---------------------------------------------------------------------
 
 
-def _overlap(a: RuleRow | Rule, b: RuleRow | Rule) -> bool:
+def overlaps(a: RuleRow | Rule, b: RuleRow | Rule) -> bool:
     return (a.valid_from is None or b.valid_to is None or a.valid_from <= b.valid_to) and (
         b.valid_from is None or a.valid_to is None or b.valid_from <= a.valid_to
     )
@@ -679,10 +682,10 @@ async def add_rules(
     """
     errors: list[FieldError] = []
     async with db.privileged_session(actor=actor) as session:
-        published = await _version(session, "published")
-        categories, topics = await _catalog(session, published)
+        published = await catalog_version(session, "published")
+        categories, topics = await catalog_rows(session, published)
         keys = {ANY_TOPIC, *categories, *topics}
-        territories = await _territory_parents(session)
+        territories = await territory_parents(session)
         regions = await operator_regions(session, operator)
         tenants = {
             r.slug: r.id for r in await session.execute(text("SELECT id, slug FROM tenants"))
@@ -693,7 +696,7 @@ async def add_rules(
         elif regions is None:
             kept = []
         else:
-            kept = [r for r in stored if not _within(r.territory, regions, territories)]
+            kept = [r for r in stored if not within_regions(r.territory, regions, territories)]
         kept_ids = {r.id for r in kept}
         replaced = [r.id for r in stored if r.id not in kept_ids] if replace else []
         by_place: dict[tuple[str, str, int], list[tuple[str, RuleRow | Rule]]] = {}
@@ -718,7 +721,7 @@ async def add_rules(
                         code="unknown_territory",
                     )
                 )  # fmt: skip
-            elif regions is not None and not _within(row.territory, regions, territories):
+            elif regions is not None and not within_regions(row.territory, regions, territories):
                 errors.append(
                     FieldError(
                         "territory", f"{row.territory} is {_outside(regions)}", where,
@@ -733,7 +736,7 @@ async def add_rules(
                 )
             same = by_place.setdefault((row.topic, row.territory, row.priority), [])
             for other_where, other in same:
-                if _overlap(row, other):
+                if overlaps(row, other):
                     errors.append(
                         FieldError(
                             "priority",
@@ -818,8 +821,10 @@ async def export_rules(db: Database) -> str:
 async def load_index(db: Database) -> RoutingIndex:
     """The in-memory index of the published catalog and every rule."""
     async with db.public_session() as session:
-        categories, topics = await _catalog(session, await _version(session, "published"))
-        territories = await _territory_parents(session)
+        categories, topics = await catalog_rows(
+            session, await catalog_version(session, "published")
+        )
+        territories = await territory_parents(session)
         rules = await _stored_rules(session)
         status = {
             r.slug: r.status

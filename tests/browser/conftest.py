@@ -16,8 +16,10 @@ from tests.browser.harness import Inspector, beside_the_browser, free_port, laun
 from tests.cabinets.message_world import seed_message_world
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    # Package-wide, not session-wide: Playwright's sync API keeps an event loop running in the
+    # test thread while it lives, and the tests after this package run loops of their own.
     with sync_playwright() as playwright:
         chromium = launch(playwright)
         try:

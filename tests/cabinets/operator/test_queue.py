@@ -74,6 +74,9 @@ def test_the_operator_dispatches_a_queued_message_and_the_citizen_sees_where(
     timeline = desk.world.timeline(receipt)
     assert timeline["organization"] == "Organization north"
     assert timeline["status"] == "new"
+    sent = timeline["entries"][-1]
+    assert sent["title"] == "Получено по компетенции"
+    assert sent["details"] == {"from": "оператор Приёмной"}
     assert _waiting(desk) == 0
     again = desk.operator.client.get(f"/operator/queue/{queue_id}")
     assert again.status_code == 404

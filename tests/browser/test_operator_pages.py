@@ -43,6 +43,14 @@ def _inbox_of_north(urls: DatabaseUrls) -> list[tuple[str, str]]:
     return found
 
 
+def _add_rule(page: Page, topic: str, territory: str, tenant: str) -> None:
+    form = page.locator("#add-rule")
+    form.get_by_label("Тема или категория (код, * — все темы)").fill(topic)
+    form.get_by_label("Территория (код)").fill(territory)
+    form.get_by_label("Организация (код)").fill(tenant)
+    form.get_by_role("button", name="Добавить правило").click()
+
+
 def _matrix_cell(page: Page) -> Any:
     row = page.get_by_role("row", name="Холодно в классе")
     return row.get_by_role("cell").first
@@ -112,11 +120,7 @@ def test_an_operator_adds_a_topic_publishes_routes_it_and_dispatches_the_queue(
 
     # The missing rule; the cell turns covered.
     page.goto(f"{site}/operator/routing?territory=46701000")
-    form = page.locator("#add-rule")
-    form.get_by_label("Тема или категория (код, * — все темы)").fill("school-heating")
-    form.get_by_label("Территория (код)").fill("46701000")
-    form.get_by_label("Организация (код)").fill("north")
-    form.get_by_role("button", name="Добавить правило").click()
+    _add_rule(page, "school-heating", "46701000", "north")
     expect(page.get_by_role("status")).to_contain_text("Правило добавлено")
     inspector.check(page, "rules")
     page.goto(f"{site}/operator/coverage?rows=topics&within=46701000&category=schools")
@@ -148,11 +152,7 @@ def test_the_operators_other_pages_pass_the_inspection(
     expect(page.get_by_role("heading", name="Отвечает: north-roads")).to_be_visible()
     inspector.check(page, "route-tester")
     page.goto(f"{site}/operator/routing?topic=pothole")
-    form = page.locator("#add-rule")
-    form.get_by_label("Тема или категория (код, * — все темы)").fill("pothole")
-    form.get_by_label("Территория (код)").fill("46701101")
-    form.get_by_label("Организация (код)").fill("north")
-    form.get_by_role("button", name="Добавить правило").click()
+    _add_rule(page, "pothole", "46701101", "north")
     expect(page.get_by_role("alert").first).to_contain_text("Приоритет: пересекается по датам")
     inspector.check(page, "rule-refused")
     page.goto(f"{site}/operator/territories?under=46701000&q=Речн")

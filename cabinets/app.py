@@ -38,6 +38,7 @@ from cabinets.messages.live import LiveMessages
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.open311 import endpoints as open311_endpoints
 from cabinets.openapi import build_openapi, openapi_document
+from cabinets.operator import pages as operator_pages
 from cabinets.portal import routes as portal
 from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse, instance_of
 from cabinets.security import CSRF_EXEMPT, CsrfProtection, SecurityHeaders
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         *administration.routes,
         *attachment_endpoints.routes,
         *open311_endpoints.routes,
+        *operator_pages.routes,
         Mount("/static", StaticFiles(directory=STATIC_FILES), name="static"),
     ]
 

@@ -53,10 +53,10 @@ def read_table(
     except OSError as exc:
         return [], [FieldError("file", exc.strerror or str(exc), name)]
     if not data.strip():
-        return [], [FieldError("file", "the file is empty", f"{name}:1")]
+        return [], [FieldError("file", "the file is empty", f"{name}:1", code="empty_file")]
     text, problem = decode_csv(data)
     if problem:
-        return [], [FieldError("file", problem, name)]
+        return [], [FieldError("file", problem, name, code="encoding")]
     return parse_table(text, name, required, optional)
 
 
@@ -77,12 +77,20 @@ def parse_table(
     unknown = [c for c in header if c not in required + optional]
     errors = []
     if missing:
-        errors.append(FieldError("header", f"missing column(s): {', '.join(missing)}", f"{name}:1"))
+        errors.append(
+            FieldError(
+                "header", f"missing column(s): {', '.join(missing)}", f"{name}:1",
+                code="missing_columns",
+            )
+        )  # fmt: skip
     if unknown:
         known = ", ".join(required + optional)
         errors.append(
             FieldError(
-                "header", f"unknown column(s): {', '.join(unknown)} (known: {known})", f"{name}:1"
+                "header",
+                f"unknown column(s): {', '.join(unknown)} (known: {known})",
+                f"{name}:1",
+                code="unknown_columns",
             )
         )
     if errors:
@@ -95,7 +103,12 @@ def parse_table(
                 continue
             if len(values) != len(header):
                 errors.append(
-                    FieldError("row", f"has {len(values)} values for {len(header)} columns", where)
+                    FieldError(
+                        "row",
+                        f"has {len(values)} values for {len(header)} columns",
+                        where,
+                        code="row_length",
+                    )
                 )
                 continue
             unfit = [

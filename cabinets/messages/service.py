@@ -483,14 +483,43 @@ async def _file_message(
     event and the citizen's receipt."""
     message_id = uuid.uuid4()
     citizen_id = citizen.user_id if citizen else None
-    stage_due = sla.deadline(
-        now, max(topic.moderation_days, 1), sla.DayCount.WORKING,
-        timezone=tenant.timezone, calendar=tenant.calendar,
-    )  # fmt: skip
     await pipe.execute(
         _TRACK,
         {"n": number, "h": _digest(token), "citizen": citizen_id, "t": tenant.id, "id": message_id},
     )
+    await file_submission(
+        pipe, tenant, topic, submission, applicant, citizen_id, number, message_id, uploads, now
+    )
+    return Receipt(
+        number=number,
+        token=token,
+        status=Status.NEW,
+        status_label=CITIZEN_STATUS[Status.NEW],
+        organization=tenant.name,
+        status_url=_status_url(base_url, number, token),
+    )
+
+
+async def file_submission(
+    pipe: Pipeline,
+    tenant: ResponsibleTenant,
+    topic: PublishedTopic,
+    submission: MessageSubmission,
+    applicant: dict[str, Any],
+    citizen_id: uuid.UUID | None,
+    number: str,
+    message_id: uuid.UUID,
+    uploads: Sequence[UploadRef],
+    now: datetime,
+    details: Mapping[str, Any] | None = None,
+) -> None:
+    """The message itself, new in its tenant, with its files, its first event and the notice
+    telling the citizen where it is: intake's filing, and the operator's queue's dispatch (whose
+    number is already tracked; ``details`` says who sent it there)."""
+    stage_due = sla.deadline(
+        now, max(topic.moderation_days, 1), sla.DayCount.WORKING,
+        timezone=tenant.timezone, calendar=tenant.calendar,
+    )  # fmt: skip
     await pipe.execute(
         _FILE_MESSAGE,
         {
@@ -514,19 +543,11 @@ async def _file_message(
     )
     await attach_uploads(pipe, tenant.id, message_id, uploads, now=now)
     transition = TRANSITIONS["submit"]
-    notices = _citizen_notice(applicant, transition, number, tenant.name, {})
+    notices = _citizen_notice(applicant, transition, number, tenant.name, dict(details or {}))
     await _record(
-        pipe, tenant.id, message_id, transition, None, Status.NEW, None, {}, notices,
-        actor_kind=Actor.CITIZEN, actor_name=applicant.get("name"), now=now,
+        pipe, tenant.id, message_id, transition, None, Status.NEW, None, dict(details or {}),
+        notices, actor_kind=Actor.CITIZEN, actor_name=applicant.get("name"), now=now,
     )  # fmt: skip
-    return Receipt(
-        number=number,
-        token=token,
-        status=Status.NEW,
-        status_label=CITIZEN_STATUS[Status.NEW],
-        organization=tenant.name,
-        status_url=_status_url(base_url, number, token),
-    )
 
 
 async def _scope(session: AsyncSession, tenant_ids: Sequence[uuid.UUID]) -> None:

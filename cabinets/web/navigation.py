@@ -24,4 +24,11 @@ CABINET_SECTIONS: list[Section] = [
     Section("Рейтинг", "/rating", "report:read"),
 ]
 
-OPERATOR_SECTIONS: list[Section] = []
+OPERATOR_SECTIONS: list[Section] = [
+    Section("Справочник тем", "/catalog", "catalog:edit"),
+    Section("Территории", "/territories", "catalog:edit"),
+    Section("Очередь", "/queue", "routing:edit"),
+    Section("Маршрутизация", "/routing", "routing:edit"),
+    Section("Покрытие", "/coverage", "routing:edit"),
+    Section("Организации", "/organizations", "tenant:provision"),
+]

@@ -74,6 +74,21 @@ class GapReport:
     inactive_rules: list[Rule]
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """Topic bit masks per territory (bit ``i`` is ``topics[i]``): ``missing``, lacking in
+    every leaf below; ``somewhere_missing`` / ``somewhere_covered``, in at least one leaf."""
+
+    topics: list[str]
+    bit: dict[str, int]
+    children: dict[str | None, list[str]]
+    order: list[str]  # parents before children
+    missing: dict[str, int]
+    somewhere_missing: dict[str, int]
+    somewhere_covered: dict[str, int]
+    leaves: dict[str, int]
+
+
 class RoutingIndex:
     """Everything resolution needs, indexed once; rebuild it when anything changes."""
 
@@ -191,20 +206,24 @@ class RoutingIndex:
 
     # --- gaps ------------------------------------------------------------------------------
 
-    def gaps(self, day: date) -> GapReport:
-        """Every (topic, leaf territory) pair without an active responsible tenant, grouped
-        at the highest territory where the whole subtree lacks the topic.
+    def coverage(self, day: date) -> Coverage:
+        """Which topics each territory has covered on ``day``, as bit masks (kept in ``memo``
+        for the day: any change rebuilds the index).
 
         Set-wise: each territory gets a bit mask of the topics covered on it (its parent's,
         plus those its own valid rules with active tenants cover), so the work grows with
         territories + rules, not with territories × topics."""
+        key = f"coverage:{day.isoformat()}"
+        found = self.memo.get(key)
+        if isinstance(found, Coverage):
+            return found
         topics = sorted(self.topic_category)
         bit = {code: 1 << i for i, code in enumerate(topics)}
         everything = (1 << len(topics)) - 1
         key_mask: dict[str, int] = {ANY_TOPIC: everything}
         for code in topics:
-            for key in self.topic_keys(code)[:-1]:
-                key_mask[key] = key_mask.get(key, 0) | bit[code]
+            for topic_key in self.topic_keys(code)[:-1]:
+                key_mask[topic_key] = key_mask.get(topic_key, 0) | bit[code]
         regional: dict[str, int] = {}
         federal = everything
         for code, region in self.topic_regions.items():
@@ -230,33 +249,51 @@ class RoutingIndex:
             visible[code] = (visible[parent] if parent else federal) | regional.get(code, 0)
             order.append(code)
             stack.extend(children.get(code, []))
-        # Missing everywhere below: a leaf's own gaps, and the AND of the children above.
+        # Missing everywhere below: a leaf's own gaps, and the AND of the children above;
+        # missing somewhere below / covered somewhere below: the ORs.
         missing: dict[str, int] = {}
+        somewhere_missing: dict[str, int] = {}
+        somewhere_covered: dict[str, int] = {}
         leaves: dict[str, int] = {}
         for code in reversed(order):
             kids = children.get(code)
             if not kids:
-                missing[code] = visible[code] & ~covered[code]
+                missing[code] = somewhere_missing[code] = visible[code] & ~covered[code]
+                somewhere_covered[code] = visible[code] & covered[code]
                 leaves[code] = 1
             else:
-                mask = everything
+                mask, anywhere, some = everything, 0, 0
                 for kid in kids:
                     mask &= missing[kid]
-                missing[code] = mask
+                    anywhere |= somewhere_missing[kid]
+                    some |= somewhere_covered[kid]
+                missing[code], somewhere_missing[code] = mask, anywhere
+                somewhere_covered[code] = some
                 leaves[code] = sum(leaves[kid] for kid in kids)
+        found = Coverage(
+            topics, bit, children, order, missing, somewhere_missing, somewhere_covered, leaves
+        )
+        self.memo[key] = found
+        return found
+
+    def gaps(self, day: date) -> GapReport:
+        """Every (topic, leaf territory) pair without an active responsible tenant, grouped
+        at the highest territory where the whole subtree lacks the topic."""
+        found = self.coverage(day)
+        missing, children = found.missing, found.children
         groups = []
-        for code in order:
+        for code in found.order:
             parent = self.parents[code]
             here = missing[code] & ~(missing[parent] if parent else 0)
             if here:
-                groups.append(GapGroup(code, leaves[code], _names(here, topics)))
-        pairs = sum(missing[code].bit_count() for code in order if code not in children)
+                groups.append(GapGroup(code, found.leaves[code], topic_names(here, found.topics)))
+        pairs = sum(missing[code].bit_count() for code in found.order if code not in children)
         inactive = [r for r in self.rules if self.tenant_status.get(r.tenant) != "active"]
         groups.sort(key=lambda g: (-g.leaves * len(g.topics), g.territory))
         return GapReport(pairs, groups, inactive)
 
 
-def _names(mask: int, topics: list[str]) -> tuple[str, ...]:
+def topic_names(mask: int, topics: list[str]) -> tuple[str, ...]:
     """The topics whose bits are set, visiting only the set bits."""
     names = []
     while mask:

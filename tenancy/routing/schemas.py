@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 TERRITORY = r"^[0-9]{2,11}$"
@@ -40,7 +41,9 @@ class ExtraField(BaseModel):
     @model_validator(mode="after")
     def _choices(self) -> ExtraField:
         if self.type in (FieldType.SINGLE, FieldType.MULTI) and not self.choices:
-            raise ValueError(f"a {self.type.value} field needs choices")
+            raise PydanticCustomError(
+                "choices_required", "a {kind} field needs choices", {"kind": self.type.value}
+            )
         if self.type not in (FieldType.SINGLE, FieldType.MULTI) and self.choices:
             raise ValueError(f"a {self.type.value} field takes no choices")
         return self

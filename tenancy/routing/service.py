@@ -48,6 +48,7 @@ CATEGORY_COLUMNS = ("code", "parent", "title")
 TERRITORY_COLUMNS = ("code", "name", "parent")
 RULE_COLUMNS = ("topic", "territory", "tenant")
 RULE_OPTIONAL = ("priority", "valid_from", "valid_to")
+UNCOMPARED = frozenset({"revision"})  # a draft topic's edit counter is no change to publish
 
 
 def _rows(
@@ -71,7 +72,7 @@ FEDERAL_ROLES = ("operator", "platform_admin")
 Operator = uuid.UUID | str | None  # a user id, an e-mail (the command line's --as), or nobody
 
 
-async def _operator_regions(session: AsyncSession, operator: Operator) -> frozenset[str] | None:
+async def operator_regions(session: AsyncSession, operator: Operator) -> frozenset[str] | None:
     """The territories a regional operator may change, or None when the reach is the whole
     country: the command line (a platform admin), a federal operator or a platform admin."""
     if operator is None:
@@ -96,7 +97,7 @@ async def _operator_regions(session: AsyncSession, operator: Operator) -> frozen
     return frozenset(regions.scalars())
 
 
-def _within(code: str, regions: frozenset[str], parents: Mapping[str, str | None]) -> bool:
+def within_regions(code: str, regions: frozenset[str], parents: Mapping[str, str | None]) -> bool:
     """Whether territory ``code`` is one of ``regions`` or lies under one."""
     seen = 0
     current: str | None = code
@@ -115,15 +116,20 @@ def _outside(regions: frozenset[str]) -> str:
 # --- territories -------------------------------------------------------------------------
 
 
-async def _territory_parents(session: AsyncSession) -> dict[str, str | None]:
+async def territory_parents(session: AsyncSession) -> dict[str, str | None]:
     rows = await session.execute(text("SELECT code, parent_code FROM territories"))
     return {r.code: r.parent_code for r in rows}
 
 
-async def import_territories(db: Database, path: Path, *, actor: str) -> dict[str, int]:
-    """Add or update territories from ``code,name,parent``; all or nothing."""
+async def import_territories(
+    db: Database, path: Path, *, actor: str, operator: Operator = None
+) -> dict[str, int]:
+    """Add or update territories from ``code,name,parent``; all or nothing. Territories are
+    the whole country's: a regional operator (``operator``) does not import them."""
     rows, errors = _rows(path, TERRITORY_COLUMNS, (), TerritoryRow)
     async with db.privileged_session(actor=actor) as session:
+        if await operator_regions(session, operator) is not None:
+            raise Forbidden("territories are the whole country's: a federal operator imports them")
         found = (
             await session.execute(text("SELECT code, name, parent_code FROM territories"))
         ).all()
@@ -133,14 +139,25 @@ async def import_territories(db: Database, path: Path, *, actor: str) -> dict[st
         seen: dict[str, str] = {}
         for where, row in rows:
             if row.code in seen:
-                errors.append(FieldError("code", f"{row.code} is also at {seen[row.code]}", where))
+                errors.append(
+                    FieldError(
+                        "code", f"{row.code} is also at {seen[row.code]}", where, code="duplicate"
+                    )
+                )
             seen[row.code] = where
             final[row.code] = row.parent
         for where, row in rows:
             if row.parent is not None and row.parent not in final:
-                errors.append(FieldError("parent", f"unknown territory {row.parent}", where))
+                errors.append(
+                    FieldError(
+                        "parent", f"unknown territory {row.parent}", where,
+                        code="unknown_territory",
+                    )
+                )  # fmt: skip
             elif (cycle := cycle_through(row.code, final)) is not None:
-                errors.append(FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where))
+                errors.append(
+                    FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where, code="cycle")
+                )
         if errors:
             raise InvalidInput(errors)
         changed = [
@@ -249,16 +266,16 @@ async def territory_tree(db: Database) -> list[tuple[int, str, str]]:
 # --- the catalog -------------------------------------------------------------------------
 
 
-async def _version(session: AsyncSession, status: str) -> int | None:
+async def catalog_version(session: AsyncSession, status: str) -> int | None:
     found = await session.execute(
         text("SELECT id FROM catalog_versions WHERE status = :s"), {"s": status}
     )
     return found.scalar()
 
 
-async def _draft(session: AsyncSession, actor: str) -> int:
+async def draft_version(session: AsyncSession, actor: str) -> int:
     """The draft version, created as a copy of the published one when there is none."""
-    draft = await _version(session, "draft")
+    draft = await catalog_version(session, "draft")
     if draft is not None:
         return draft
     draft = (
@@ -270,7 +287,7 @@ async def _draft(session: AsyncSession, actor: str) -> int:
             {"a": actor},
         )
     ).scalar_one()
-    published = await _version(session, "published")
+    published = await catalog_version(session, "published")
     if published is not None:
         for table in ("catalog_categories", "catalog_topics"):
             columns = await _columns(session, table)
@@ -296,7 +313,7 @@ async def _columns(session: AsyncSession, table: str) -> list[str]:
     return [r.column_name for r in rows]
 
 
-async def _catalog(
+async def catalog_rows(
     session: AsyncSession, version: int | None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     if version is None:
@@ -331,6 +348,37 @@ def _catalog_kind(path: Path) -> str:
     return "topics" if head and "deadline_days" in head[0].lower() else "categories"
 
 
+UPSERT_TOPIC = text(
+    """
+    INSERT INTO catalog_topics (version_id, code, category_code, title, description,
+        keywords, deadline_days, calendar, moderation_days, registration_days,
+        photo_required, address_required, fields, active, region_code)
+    VALUES (:v, :code, :category, :title, :description, :keywords, :deadline_days,
+        :calendar, :moderation_days, :registration_days, :photo_required,
+        :address_required, CAST(:fields AS jsonb), :active, :region)
+    ON CONFLICT (version_id, code) DO UPDATE SET
+        category_code = excluded.category_code, title = excluded.title,
+        description = excluded.description, keywords = excluded.keywords,
+        deadline_days = excluded.deadline_days, calendar = excluded.calendar,
+        moderation_days = excluded.moderation_days,
+        registration_days = excluded.registration_days,
+        photo_required = excluded.photo_required,
+        address_required = excluded.address_required, fields = excluded.fields,
+        active = excluded.active, region_code = excluded.region_code,
+        revision = catalog_topics.revision + 1
+    """
+)
+
+
+def topic_values(topic: TopicRow, draft: int) -> dict[str, Any]:
+    """The parameters of :data:`UPSERT_TOPIC` for one topic of the draft."""
+    return {
+        **topic.model_dump(exclude={"fields"}, mode="json"),
+        "v": draft,
+        "fields": json.dumps([f.model_dump(mode="json") for f in topic.fields]),
+    }
+
+
 async def import_catalog(
     db: Database, paths: list[Path], *, actor: str, operator: Operator = None
 ) -> dict[str, int]:
@@ -349,14 +397,12 @@ async def import_catalog(
             categories += rows
         errors += problems
     async with db.privileged_session(actor=actor) as session:
-        draft = await _draft(session, actor)
-        have_categories, have_topics = await _catalog(session, draft)
-        territories = await _territory_parents(session)
-        regions = await _operator_regions(session, operator)
+        draft = await draft_version(session, actor)
+        have_categories, have_topics = await catalog_rows(session, draft)
+        territories = await territory_parents(session)
+        regions = await operator_regions(session, operator)
         if regions is not None:
-            errors += _regional_catalog_errors(
-                regions, categories, topics, have_topics, territories
-            )
+            errors += regional_catalog_errors(regions, categories, topics, have_topics, territories)
         parents = {c: v["parent_code"] for c, v in have_categories.items()}
         seen: dict[str, str] = {}
         codes = [(w, c.code) for w, c in categories] + [(w, t.code) for w, t in topics]
@@ -401,32 +447,7 @@ async def import_catalog(
                 },
             )
         for _, topic in topics:
-            await session.execute(
-                text(
-                    """
-                    INSERT INTO catalog_topics (version_id, code, category_code, title, description,
-                        keywords, deadline_days, calendar, moderation_days, registration_days,
-                        photo_required, address_required, fields, active, region_code)
-                    VALUES (:v, :code, :category, :title, :description, :keywords, :deadline_days,
-                        :calendar, :moderation_days, :registration_days, :photo_required,
-                        :address_required, CAST(:fields AS jsonb), :active, :region)
-                    ON CONFLICT (version_id, code) DO UPDATE SET
-                        category_code = excluded.category_code, title = excluded.title,
-                        description = excluded.description, keywords = excluded.keywords,
-                        deadline_days = excluded.deadline_days, calendar = excluded.calendar,
-                        moderation_days = excluded.moderation_days,
-                        registration_days = excluded.registration_days,
-                        photo_required = excluded.photo_required,
-                        address_required = excluded.address_required, fields = excluded.fields,
-                        active = excluded.active, region_code = excluded.region_code
-                    """
-                ),
-                {
-                    **topic.model_dump(exclude={"fields"}, mode="json"),
-                    "v": draft,
-                    "fields": json.dumps([f.model_dump(mode="json") for f in topic.fields]),
-                },
-            )
+            await session.execute(UPSERT_TOPIC, topic_values(topic, draft))
         record_audit(
             session,
             tenant_id=None,
@@ -440,7 +461,7 @@ async def import_catalog(
         return {"draft": draft, "categories": len(categories), "topics": len(topics)}
 
 
-def _regional_catalog_errors(
+def regional_catalog_errors(
     regions: frozenset[str],
     categories: list[tuple[str, CategoryRow]],
     topics: list[tuple[str, TopicRow]],
@@ -454,17 +475,27 @@ def _regional_catalog_errors(
     for where, topic in topics:
         if topic.region is None:
             errors.append(
-                FieldError("region", "a regional operator's topic names its region", where)
-            )
-        elif topic.region in territories and not _within(topic.region, regions, territories):
-            errors.append(FieldError("region", f"{topic.region} is {_outside(regions)}", where))
+                FieldError(
+                    "region", "a regional operator's topic names its region", where,
+                    code="region_required",
+                )
+            )  # fmt: skip
+        elif topic.region in territories and not within_regions(topic.region, regions, territories):
+            errors.append(
+                FieldError(
+                    "region", f"{topic.region} is {_outside(regions)}", where,
+                    code="outside_regions",
+                )
+            )  # fmt: skip
         stored = have_topics.get(topic.code)
         if stored is not None and (
             stored["region_code"] is None
-            or not _within(stored["region_code"], regions, territories)
+            or not within_regions(stored["region_code"], regions, territories)
         ):
             owner = stored["region_code"] or "the federal catalog"
-            errors.append(FieldError("code", f"{topic.code} belongs to {owner}", where))
+            errors.append(
+                FieldError("code", f"{topic.code} belongs to {owner}", where, code="not_yours")
+            )
     return errors
 
 
@@ -476,7 +507,11 @@ def _changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> 
         elif code not in new:
             changes.append(TopicChange(code=code, change="removed"))
         else:
-            fields = {k: [old[code][k], v] for k, v in new[code].items() if old[code].get(k) != v}
+            fields = {
+                k: [old[code][k], v]
+                for k, v in new[code].items()
+                if old[code].get(k) != v and k not in UNCOMPARED
+            }
             if fields:
                 changes.append(TopicChange(code=code, change="changed", fields=fields))
     return changes
@@ -485,9 +520,12 @@ def _changes(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> 
 async def diff_catalog(db: Database) -> CatalogDiff:
     """What publishing the draft would change."""
     async with db.privileged_session() as session:
-        draft, published = await _version(session, "draft"), await _version(session, "published")
-        old_categories, old_topics = await _catalog(session, published)
-        new_categories, new_topics = await _catalog(session, draft)
+        draft, published = (
+            await catalog_version(session, "draft"),
+            await catalog_version(session, "published"),
+        )
+        old_categories, old_topics = await catalog_rows(session, published)
+        new_categories, new_topics = await catalog_rows(session, draft)
     if draft is None:
         return CatalogDiff(draft=None, published=published)
     return CatalogDiff(
@@ -498,17 +536,31 @@ async def diff_catalog(db: Database) -> CatalogDiff:
     )
 
 
-async def publish_catalog(db: Database, *, actor: str, operator: Operator = None) -> int:
+async def publish_catalog(
+    db: Database, *, actor: str, operator: Operator = None, require_changes: bool = False
+) -> int:
     """Make the draft the published catalog, in one step; the old version is kept. The draft
-    holds every operator's changes, so only a federal operator publishes it."""
+    holds every operator's changes, so only a federal operator publishes it. With
+    ``require_changes``, a draft that changes nothing is refused (the pages' confirmation)."""
     async with db.privileged_session(actor=actor) as session:
-        if await _operator_regions(session, operator) is not None:
+        if await operator_regions(session, operator) is not None:
             raise Forbidden(
                 "the draft holds every region's changes: a federal operator publishes it"
             )
-        draft = await _version(session, "draft")
+        draft = await catalog_version(session, "draft")
         if draft is None:
-            raise InvalidInput.one("draft", "there is no draft to publish (import into it first)")
+            raise InvalidInput.one(
+                "draft", "there is no draft to publish (import into it first)", code="empty_draft"
+            )
+        if require_changes:
+            published = await catalog_version(session, "published")
+            old_categories, old_topics = await catalog_rows(session, published)
+            new_categories, new_topics = await catalog_rows(session, draft)
+            if not (_changes(old_categories, new_categories) or _changes(old_topics, new_topics)):
+                raise InvalidInput.one(
+                    "draft", "the draft changes nothing in the published catalog",
+                    code="empty_draft",
+                )  # fmt: skip
         await session.execute(
             text("UPDATE catalog_versions SET status = 'superseded' WHERE status = 'published'")
         )
@@ -549,8 +601,8 @@ async def list_topics(
     """Topics of the published catalog (or the draft); with ``territory``, only the active
     ones valid there (federal topics and that territory's region's own)."""
     async with db.public_session() as session:
-        version = await _version(session, "draft" if draft else "published")
-        _, topics = await _catalog(session, version)
+        version = await catalog_version(session, "draft" if draft else "published")
+        _, topics = await catalog_rows(session, version)
         chain: set[str] = set()
         if territory is not None:
             chain = set((await session.execute(_ANCESTORS, {"code": territory})).scalars())
@@ -569,7 +621,9 @@ async def list_topics(
 async def export_catalog(db: Database) -> tuple[str, str]:
     """The published catalog as ``categories.csv`` and ``topics.csv``."""
     async with db.public_session() as session:
-        categories, topics = await _catalog(session, await _version(session, "published"))
+        categories, topics = await catalog_rows(
+            session, await catalog_version(session, "published")
+        )
     out_c, out_t = io.StringIO(), io.StringIO()
     writer = csv.writer(out_c, lineterminator="\n")
     writer.writerow(CATEGORY_COLUMNS)
@@ -591,7 +645,7 @@ async def export_catalog(db: Database) -> tuple[str, str]:
 # --- the routing table ---------------------------------------------------------------------
 
 
-def _overlap(a: RuleRow | Rule, b: RuleRow | Rule) -> bool:
+def overlaps(a: RuleRow | Rule, b: RuleRow | Rule) -> bool:
     return (a.valid_from is None or b.valid_to is None or a.valid_from <= b.valid_to) and (
         b.valid_from is None or a.valid_to is None or b.valid_from <= a.valid_to
     )
@@ -628,11 +682,11 @@ async def add_rules(
     """
     errors: list[FieldError] = []
     async with db.privileged_session(actor=actor) as session:
-        published = await _version(session, "published")
-        categories, topics = await _catalog(session, published)
+        published = await catalog_version(session, "published")
+        categories, topics = await catalog_rows(session, published)
         keys = {ANY_TOPIC, *categories, *topics}
-        territories = await _territory_parents(session)
-        regions = await _operator_regions(session, operator)
+        territories = await territory_parents(session)
+        regions = await operator_regions(session, operator)
         tenants = {
             r.slug: r.id for r in await session.execute(text("SELECT id, slug FROM tenants"))
         }
@@ -642,7 +696,7 @@ async def add_rules(
         elif regions is None:
             kept = []
         else:
-            kept = [r for r in stored if not _within(r.territory, regions, territories)]
+            kept = [r for r in stored if not within_regions(r.territory, regions, territories)]
         kept_ids = {r.id for r in kept}
         replaced = [r.id for r in stored if r.id not in kept_ids] if replace else []
         by_place: dict[tuple[str, str, int], list[tuple[str, RuleRow | Rule]]] = {}
@@ -657,25 +711,39 @@ async def add_rules(
                         "topic",
                         f"unknown topic or category {row.topic!r} in the published catalog",
                         where,
+                        code="unknown_topic",
                     )
                 )
             if row.territory not in territories:
-                errors.append(FieldError("territory", f"unknown territory {row.territory}", where))
-            elif regions is not None and not _within(row.territory, regions, territories):
                 errors.append(
-                    FieldError("territory", f"{row.territory} is {_outside(regions)}", where)
-                )
+                    FieldError(
+                        "territory", f"unknown territory {row.territory}", where,
+                        code="unknown_territory",
+                    )
+                )  # fmt: skip
+            elif regions is not None and not within_regions(row.territory, regions, territories):
+                errors.append(
+                    FieldError(
+                        "territory", f"{row.territory} is {_outside(regions)}", where,
+                        code="outside_regions",
+                    )
+                )  # fmt: skip
             if row.tenant not in tenants:
-                errors.append(FieldError("tenant", f"unknown tenant {row.tenant!r}", where))
+                errors.append(
+                    FieldError(
+                        "tenant", f"unknown tenant {row.tenant!r}", where, code="unknown_tenant"
+                    )
+                )
             same = by_place.setdefault((row.topic, row.territory, row.priority), [])
             for other_where, other in same:
-                if _overlap(row, other):
+                if overlaps(row, other):
                     errors.append(
                         FieldError(
                             "priority",
                             f"overlaps {other_where} (same topic, territory and priority, "
                             "overlapping dates)",
                             where,
+                            code="overlap",
                         )
                     )
                     break
@@ -753,8 +821,10 @@ async def export_rules(db: Database) -> str:
 async def load_index(db: Database) -> RoutingIndex:
     """The in-memory index of the published catalog and every rule."""
     async with db.public_session() as session:
-        categories, topics = await _catalog(session, await _version(session, "published"))
-        territories = await _territory_parents(session)
+        categories, topics = await catalog_rows(
+            session, await catalog_version(session, "published")
+        )
+        territories = await territory_parents(session)
         rules = await _stored_rules(session)
         status = {
             r.slug: r.status

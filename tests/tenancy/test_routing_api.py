@@ -116,6 +116,7 @@ def test_a_regional_operator_signed_in_keeps_to_their_region(
         {
             "field": "territory",
             "message": "46702101 is outside your regions (46701000)",
+            "code": "outside_regions",
             "location": "rules[1]",
         }
     ]

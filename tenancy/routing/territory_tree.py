@@ -1,0 +1,68 @@
+"""The territory tree one level at a time, for the operator's pages: tens of thousands of
+territories are browsed from the top, each level with the way back up and how many lie below
+each child."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+
+from tenancy.database import Database
+from tenancy.errors import NotFound
+
+
+@dataclass(frozen=True)
+class TerritoryNode:
+    code: str
+    name: str
+    children: int
+
+
+@dataclass(frozen=True)
+class TerritoryLevel:
+    under: TerritoryNode | None  # None: the top level
+    ancestors: list[TerritoryNode]  # from the top down to ``under``'s parent
+    children: list[TerritoryNode]
+
+
+_LEVEL = """
+    SELECT t.code, t.name, (SELECT count(*) FROM territories k WHERE k.parent_code = t.code) AS n
+    FROM territories t WHERE {where} ORDER BY t.name, t.code
+"""
+_CHILDREN = text(_LEVEL.format(where="t.parent_code = :under"))
+_TOP = text(_LEVEL.format(where="t.parent_code IS NULL"))
+_ANCESTORS = text(
+    """
+    WITH RECURSIVE up AS (
+        SELECT code, name, parent_code, 0 AS depth FROM territories WHERE code = :code
+        UNION ALL
+        SELECT t.code, t.name, t.parent_code, up.depth + 1
+        FROM territories t JOIN up ON t.code = up.parent_code WHERE up.depth < 20
+    )
+    SELECT code, name, depth,
+           (SELECT count(*) FROM territories k WHERE k.parent_code = up.code) AS n
+    FROM up ORDER BY depth DESC
+    """
+)
+
+
+async def territory_level(db: Database, under: str | None = None) -> TerritoryLevel:
+    """The children of ``under`` (the top-level territories without it); NotFound for an
+    unknown territory."""
+    async with db.public_session() as session:
+        chain = []
+        if under is not None:
+            chain = [
+                TerritoryNode(r.code, r.name, r.n)
+                for r in await session.execute(_ANCESTORS, {"code": under})
+            ]
+            if not chain:
+                raise NotFound("territory", under)
+        children = [
+            TerritoryNode(r.code, r.name, r.n)
+            for r in await session.execute(
+                _CHILDREN if under is not None else _TOP, {"under": under}
+            )
+        ]
+    return TerritoryLevel(chain[-1] if chain else None, chain[:-1], children)

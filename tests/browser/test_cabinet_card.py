@@ -58,7 +58,7 @@ def write_in(page: Page, site: str, tmp_path: Path, summary: str = "Яма на 
     page.get_by_label("Имя").fill("Иван Петров")
     page.get_by_label("Эл. почта").fill("ivan@mail.example.ru")
     page.get_by_label("Согласен(на)").check()
-    page.get_by_role("button", name="Отправить").click()
+    page.get_by_role("button", name="Отправить", exact=True).click()
     page.wait_for_url(re.compile(r"/track/"))
     return page.url
 
@@ -119,7 +119,7 @@ def test_a_message_goes_from_the_citizen_through_every_desk_and_back_with_its_an
     open_card(moderator, site, message)
     expect(moderator.locator(".thumbnail img")).to_have_count(1)
     inspector.check(moderator, "card-new")
-    section(moderator, "accept").get_by_role("button", name="Зарегистрировать").click()
+    section(moderator, "accept").get_by_role("button", name="Зарегистрировать", exact=True).click()
     done(moderator, "зарегистрировано")
     inspector.check(moderator, "card-registered")
 
@@ -127,7 +127,7 @@ def test_a_message_goes_from_the_citizen_through_every_desk_and_back_with_its_an
     open_card(coordinator, site, message)
     assign = section(coordinator, "assign")
     assign.get_by_label("Исполнитель").select_option("exec@roads.example.ru")
-    assign.get_by_role("button", name="Назначить").click()
+    assign.get_by_role("button", name="Назначить", exact=True).click()
     done(coordinator, "рассматривается")
     inspector.check(coordinator, "card-assigned")
 
@@ -135,20 +135,26 @@ def test_a_message_goes_from_the_citizen_through_every_desk_and_back_with_its_an
     open_card(executor, site, message)
     answer = section(executor, "save_answer")
     answer.get_by_label("Шаблон ответа").select_option(label="Ремонт дороги")
-    answer.get_by_role("button", name="Подставить шаблон").click()
+    answer.get_by_role("button", name="Подставить шаблон", exact=True).click()
     text_box = section(executor, "save_answer").get_by_label("Текст ответа")
     expect(text_box).to_have_value(re.compile(r"Уважаемый\(ая\) Иван Петров! По обращению № "))
     inspector.check(executor, "card-template-preview")
     text_box.fill(text_box.input_value() + "яма будет заделана до 1 июля.")
-    section(executor, "save_answer").get_by_role("button", name="Сохранить черновик").click()
+    section(executor, "save_answer").get_by_role(
+        "button", name="Сохранить черновик", exact=True
+    ).click()
     done(executor, "черновик ответа")
     document = tmp_path / "акт.txt"
     document.write_bytes(utf8_text())
     section(executor, "save_answer").get_by_label("Файл к ответу").set_input_files(str(document))
-    section(executor, "save_answer").get_by_role("button", name="Приложить файл").click()
+    section(executor, "save_answer").get_by_role(
+        "button", name="Приложить файл", exact=True
+    ).click()
     expect(executor.get_by_role("status").first).to_contain_text("«акт.txt» приложен")
     inspector.check(executor, "card-answer-file")
-    section(executor, "save_answer").get_by_role("button", name="Отправить на согласование").click()
+    section(executor, "save_answer").get_by_role(
+        "button", name="Отправить на согласование", exact=True
+    ).click()
     done(executor, "ответ на согласовании")
 
     approver = desk("approver")
@@ -157,7 +163,7 @@ def test_a_message_goes_from_the_citizen_through_every_desk_and_back_with_its_an
     back = section(approver, "return_answer")
     back.get_by_label("Нет сроков: когда и что будет сделано").check()
     back.get_by_label("Замечания исполнителю").fill("Укажите подрядчика.")
-    back.get_by_role("button", name="Вернуть на доработку").click()
+    back.get_by_role("button", name="Вернуть на доработку", exact=True).click()
     done(approver, "возвращён на доработку")
     inspector.check(approver, "card-returned")
 
@@ -165,7 +171,9 @@ def test_a_message_goes_from_the_citizen_through_every_desk_and_back_with_its_an
     expect(executor.locator(".event-return_answer")).to_contain_text("Укажите подрядчика.")
     box = section(executor, "save_answer").get_by_label("Текст ответа")
     box.fill(box.input_value() + " Работы выполнит ООО «Дорстрой».")
-    section(executor, "save_answer").get_by_role("button", name="Отправить на согласование").click()
+    section(executor, "save_answer").get_by_role(
+        "button", name="Отправить на согласование", exact=True
+    ).click()
     done(executor, "ответ на согласовании")
 
     open_card(approver, site, message)
@@ -186,7 +194,7 @@ def registered_message(
     message = message_id(urls, write_in(page, site, tmp_path, summary))
     moderator = desk("moderator")
     open_card(moderator, site, message)
-    section(moderator, "accept").get_by_role("button", name="Зарегистрировать").click()
+    section(moderator, "accept").get_by_role("button", name="Зарегистрировать", exact=True).click()
     done(moderator, "зарегистрировано")
     return message
 
@@ -207,7 +215,7 @@ def test_the_coordinator_forwards_extends_and_merges_from_the_card(
     extend = section(coordinator, "extend")
     extend.get_by_label("На сколько дней продлить").fill("45")
     extend.get_by_label("Основание продления").fill("Нужна экспертиза покрытия")
-    extend.get_by_role("button", name="Продлить срок").click()
+    extend.get_by_role("button", name="Продлить срок", exact=True).click()
     summary = coordinator.get_by_role("alert").filter(has_text="Исправьте")
     expect(summary).to_contain_text("На сколько дней продлить: не больше 30")
     expect(section(coordinator, "extend").get_by_label("На сколько дней продлить")).to_have_value(
@@ -215,26 +223,26 @@ def test_the_coordinator_forwards_extends_and_merges_from_the_card(
     )
     inspector.check(coordinator, "card-extend-refused")
     section(coordinator, "extend").get_by_label("На сколько дней продлить").fill("30")
-    section(coordinator, "extend").get_by_role("button", name="Продлить срок").click()
+    section(coordinator, "extend").get_by_role("button", name="Продлить срок", exact=True).click()
     done(coordinator, "срок продлён")
     expect(section(coordinator, "extend")).to_contain_text("только один раз")
 
     open_card(coordinator, site, second)
     merge = section(coordinator, "merge")
     merge.get_by_label(re.compile("Яма у дома 5")).check()
-    merge.get_by_role("button", name="Объединить").click()
+    merge.get_by_role("button", name="Объединить", exact=True).click()
     done(coordinator, "объединено")
     inspector.check(coordinator, "card-merged")
 
     open_card(coordinator, site, first)
     forward = section(coordinator, "forward")
     forward.get_by_label("Найти организацию").fill("river")
-    forward.get_by_role("button", name="Найти").click()
+    forward.get_by_role("button", name="Найти", exact=True).click()
     forward = section(coordinator, "forward")
     forward.get_by_label("Organization river").check()
     forward.get_by_label("Почему не наша компетенция").fill("Дорога на балансе района")
     inspector.check(coordinator, "card-forward-search")
-    forward.get_by_role("button", name="Направить").click()
+    forward.get_by_role("button", name="Направить", exact=True).click()
     done(coordinator, "направлено по компетенции")
     expect(coordinator.locator(".status")).to_have_text("Направлено по компетенции")
     inspector.check(coordinator, "card-forwarded")
@@ -261,15 +269,17 @@ def test_of_two_people_on_one_card_the_second_is_told_who_acted_first(
         comment.get_by_label("Комментарий").fill("Похоже на дубль")
         forward = section(colleague, "forward")
         forward.get_by_label("Найти организацию").fill("river")
-        forward.get_by_role("button", name="Найти").click()
+        forward.get_by_role("button", name="Найти", exact=True).click()
         forward = section(colleague, "forward")
         forward.get_by_label("Organization river").check()
         forward.get_by_label("Почему не наша компетенция").fill("Не наша дорога")
 
-        section(moderator, "accept").get_by_role("button", name="Зарегистрировать").click()
+        section(moderator, "accept").get_by_role(
+            "button", name="Зарегистрировать", exact=True
+        ).click()
         done(moderator, "зарегистрировано")
 
-        section(colleague, "forward").get_by_role("button", name="Направить").click()
+        section(colleague, "forward").get_by_role("button", name="Направить", exact=True).click()
         stale = colleague.get_by_role("alert").filter(has_text="Обращение уже изменили")
         expect(stale).to_contain_text("Мария Модерова")
         expect(stale).to_contain_text("«Зарегистрировано»")

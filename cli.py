@@ -1600,9 +1600,14 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from tenancy.logs import configure_logging
 
-    configure_logging(settings())
+    current = settings()
+    configure_logging(current)
     if problem := port_problem(host, port):
         raise CommandError(problem)
+    if workers > 1:
+        from cabinets.metrics import share_between_processes
+
+        share_between_processes(current.home / "metrics")
     uvicorn.run(
         "cabinets.app:create_served_app",
         factory=True,

@@ -31,6 +31,7 @@ from cabinets.health import healthz, readyz
 from cabinets.messages import endpoints as message_endpoints
 from cabinets.messages import inbox_endpoints
 from cabinets.messages import pages as message_pages
+from cabinets.metrics import RequestMetrics, metrics, process_metrics
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.open311 import endpoints as open311_endpoints
 from cabinets.openapi import build_openapi, openapi_document
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/api/openapi.json", openapi_document, methods=["GET"], include_in_schema=False),
         *tenant_endpoints.routes,
         *staff_endpoints.routes,
@@ -156,7 +158,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             # Serve as soon as the policy is in; a slow load shows in /readyz meanwhile.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(policy.ready.wait()), timeout=10)
-            yield
+            async with process_metrics(app.state, pool_capacity=2 * settings.database_pool_size):
+                yield
         finally:
             for task in (following, routing_changes):
                 task.cancel()
@@ -169,6 +172,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         routes=routes,
         middleware=[
             Middleware(RequestContextMiddleware),
+            Middleware(RequestMetrics),
             Middleware(SecurityHeaders, https=settings.https),
             Middleware(
                 SessionMiddleware,

@@ -54,6 +54,7 @@ from cabinets.messages.workflow import (
     TransitionRefused,
     check_transition,
 )
+from cabinets.metrics import MESSAGES_RECEIVED
 from cabinets.notifications.outbox import write_notices
 from cabinets.responsible import (
     PublishedTopic,
@@ -219,7 +220,8 @@ async def submit_message(
                     "r": receipt.model_dump_json(),
                 },
             )
-        return receipt
+    MESSAGES_RECEIVED.labels("queued" if filed is None else "filed").inc()  # committed
+    return receipt
 
 
 async def _citizen(db: Database, user_id: uuid.UUID) -> Citizen:

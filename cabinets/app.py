@@ -13,7 +13,6 @@ from pathlib import Path
 import anyio.to_thread
 import structlog
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
 from starlette.middleware import Middleware
@@ -90,10 +89,6 @@ def refused_credentials(conn: HTTPConnection, exc: AuthenticationError) -> Respo
     )
 
 
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 SESSION_COOKIE = "priemnaya_session"
 STATIC_FILES = Path(__file__).with_name("static")
 
@@ -148,10 +143,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         await check_app_role(db)
         app.state.database = db
         await prepare_store(app.state.store)
-        policy = LivePolicy(_libpq(db.urls.app), lambda: load_policy(db))
+        policy = LivePolicy(db.urls.listen_url, lambda: load_policy(db))
         app.state.policy = policy
         following = asyncio.create_task(policy.run(), name="policy-sync")
-        routing = RoutingCache(_libpq(db.urls.app), lambda: load_index(db))
+        routing = RoutingCache(db.urls.listen_url, lambda: load_index(db))
         app.state.routing = routing
         routing_changes = asyncio.create_task(routing.follow(), name="routing-changes")
         try:

@@ -18,6 +18,7 @@ import structlog
 from tenancy.routing.resolver import RoutingIndex
 
 CHANNEL = "priemnaya_routing"
+APPLICATION_NAME = "priemnaya-routing-sync"
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +50,7 @@ class RoutingCache:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
+                    self.conninfo, autocommit=True, application_name=APPLICATION_NAME
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self.invalidate()  # anything may have changed while we were not listening

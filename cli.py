@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import wraps
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
@@ -215,6 +216,44 @@ def db_upgrade(revision: str) -> None:
         click.echo(f"schema already at {after}")
     else:
         click.echo(f"schema migrated from {before or 'nothing'} to {after}")
+
+
+def embedded_server(action: str) -> EmbeddedPostgres:
+    current = settings()
+    if not current.embedded:
+        raise CommandError(
+            f"PRIEMNAYA_DATABASE_URL is set: {action} your PostgreSQL with pg_basebackup and "
+            "WAL archiving (deploy/RUNBOOK.md, Backups)"
+        )
+    return EmbeddedPostgres(current.pgdata)
+
+
+@db.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def db_backup(target: Path) -> None:
+    """Write a backup of the embedded database to TARGET (while it runs)."""
+    from tenancy.backup import BackupFailed, backup
+
+    try:
+        made = backup(embedded_server("back up"), target)
+    except BackupFailed as exc:
+        raise CommandError(str(exc)) from None
+    click.echo(f"backup written to {made.path} ({made.size} bytes)")
+
+
+@db.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def db_restore(source: Path) -> None:
+    """Replace the embedded database with the backup SOURCE (stop the app and worker first)."""
+    from tenancy.backup import BackupFailed, restore
+
+    try:
+        restore(embedded_server("restore"), source)
+    except BackupFailed as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(f"database restored from {source}")
 
 
 # --- tenants ----------------------------------------------------------------------------------

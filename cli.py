@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import getpass
+import importlib
 import json
 import os
 import signal
@@ -1682,6 +1683,8 @@ def worker_command() -> None:
 
     asyncio.run(go())
 
+
+main.add_command(importlib.import_module("cabinets.records.commands").records)  # uses the above
 
 if __name__ == "__main__":
     main()

@@ -56,6 +56,8 @@ max_client_conn = 2000
 max_db_connections = {pool_size}
 ignore_startup_parameters = extra_float_digits
 logfile = {directory}/pgbouncer.log
+log_connections = 0
+log_disconnections = 0
 pidfile = {directory}/pgbouncer.pid
 admin_users = postgres
 """
@@ -76,7 +78,8 @@ def running_pgbouncer(server_url: str, *, pool_size: int = 20) -> Iterator[str]:
             for path in directory.iterdir():
                 shutil.chown(path, RUN_AS)
             command = [PGBOUNCER, "-u", RUN_AS, str(ini)]
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # Its log goes to the file only: an unread pipe would fill up and stop it.
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             _wait_until_serving(process, port, directory)
             yield f"127.0.0.1:{port}"
@@ -90,9 +93,7 @@ def _wait_until_serving(process: subprocess.Popen[bytes], port: int, directory: 
     while time.monotonic() < deadline:
         if process.poll() is not None:
             log = directory / "pgbouncer.log"
-            raise RuntimeError(
-                f"pgbouncer stopped: {log.read_text() if log.exists() else process.stderr}"
-            )
+            raise RuntimeError(f"pgbouncer stopped: {log.read_text() if log.exists() else ''}")
         try:
             psycopg.connect(
                 host="127.0.0.1", port=port, user="postgres", dbname="pgbouncer", autocommit=True

@@ -164,6 +164,12 @@ async def track(request: Request) -> Response:
         content:
           application/problem+json:
             schema: {$ref: '#/components/schemas/Problem'}
+      410:
+        description: The message was destroyed at the end of its retention period
+          (`destroyed_on` says when).
+        content:
+          application/problem+json:
+            schema: {$ref: '#/components/schemas/Problem'}
     """
     found = await tracking.timeline(_db(request), request.path_params["number"], _token(request))
     return JSONResponse(found.model_dump(mode="json"))

@@ -71,6 +71,7 @@ from tenancy.errors import (
     Conflict,
     FieldError,
     Forbidden,
+    Gone,
     InvalidInput,
     NotFound,
     TooManyRequests,
@@ -1194,12 +1195,13 @@ class TrackingRefused(NotFound):
 
 async def holder(db: Database, number: str, token: str) -> tuple[uuid.UUID, uuid.UUID] | None:
     """Where the message with this public number lives now (tenant, message), or None while it
-    waits in the operator's queue; TrackingRefused for a wrong number or token."""
+    waits in the operator's queue; TrackingRefused for a wrong number or token, Gone once the
+    message was destroyed at the end of its retention period."""
     async with db.public_session() as session:
         found = (
             await session.execute(
                 text(
-                    "SELECT secret_hash, holder_tenant_id, holder_message_id "
+                    "SELECT secret_hash, holder_tenant_id, holder_message_id, destroyed_at "
                     "FROM message_tracking WHERE number = :n"
                 ),
                 {"n": number},
@@ -1207,6 +1209,13 @@ async def holder(db: Database, number: str, token: str) -> tuple[uuid.UUID, uuid
         ).first()
     if found is None or not hmac.compare_digest(bytes(found.secret_hash), _digest(token)):
         raise TrackingRefused()
+    if found.destroyed_at is not None:
+        on = found.destroyed_at.date()
+        raise Gone(
+            f"the message {number} was destroyed on {on.isoformat()}: its retention period "
+            "had ended",
+            on=on,
+        )
     if found.holder_tenant_id is None:
         return None
     return found.holder_tenant_id, found.holder_message_id

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime, ForeignKey, Text, func
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, Text, func
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlmodel import Field, SQLModel
 
@@ -47,6 +47,7 @@ class Tenant(SQLModel, table=True):
     timezone: str = Field(default="Europe/Moscow", sa_column=Column(Text, nullable=False))
     calendar: str = Field(default="ru", sa_column=Column(Text, nullable=False))
     status: str = Field(default=TenantStatus.ACTIVE.value, sa_column=Column(Text, nullable=False))
+    retention_years: int = Field(default=5, sa_column=Column(Integer, nullable=False))
     created_at: datetime | None = Field(
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),

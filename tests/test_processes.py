@@ -70,7 +70,7 @@ def processes(
 
 def rows(urls: DatabaseUrls, query: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(libpq_url(urls.privileged)) as conn:
-        return conn.execute(query).fetchall()  # type: ignore[arg-type]
+        return conn.execute(query).fetchall()
 
 
 def test_each_notification_is_delivered_once_and_each_message_closed_once(

@@ -1684,7 +1684,9 @@ def worker_command() -> None:
     asyncio.run(go())
 
 
-main.add_command(importlib.import_module("cabinets.records.commands").records)  # uses the above
-
 if __name__ == "__main__":
-    main()
+    # Run the importable module's command: command groups kept in their own modules import
+    # the helpers above from it, and register with its `main`.
+    importlib.import_module("cli").main()
+else:
+    main.add_command(importlib.import_module("cabinets.records.commands").records)

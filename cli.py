@@ -1684,9 +1684,9 @@ def worker_command() -> None:
     asyncio.run(go())
 
 
-if __name__ == "__main__":
-    # Run the importable module's command: command groups kept in their own modules import
-    # the helpers above from it, and register with its `main`.
-    importlib.import_module("cli").main()
-else:
+# Command groups kept in their own modules import the helpers above from the module `cli`,
+# and register with its `main` (not with a copy run as a script or a spawned process's main).
+if __name__ == "cli":
     main.add_command(importlib.import_module("cabinets.records.commands").records)
+if __name__ == "__main__":
+    importlib.import_module("cli").main()

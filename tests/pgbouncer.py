@@ -27,8 +27,12 @@ from tests.s3_server import free_port
 PGBOUNCER_VARIABLE = "PRIEMNAYA_TEST_PGBOUNCER"  # "1": the test run goes through PgBouncer
 PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 ROLES = ("postgres", APP_ROLE)
-# PgBouncer refuses to run as root; it then runs as the server's own system user.
-RUN_AS = "postgres"
+
+
+def _system_user(host: str) -> str:
+    """Whom PgBouncer runs as when we are root (it refuses to run as root): the owner of the
+    server's socket directory (the embedded server's own user), else Debian's postgres."""
+    return Path(host).owner() if host.startswith("/") else "postgres"
 
 
 def _server_address(server_url: str) -> tuple[str, int]:
@@ -74,10 +78,11 @@ def running_pgbouncer(server_url: str, *, pool_size: int = 20) -> Iterator[str]:
         ini.write_text(_configuration(server_url, directory, port, pool_size))
         command = [PGBOUNCER, str(ini)]
         if os.geteuid() == 0:
-            shutil.chown(directory, RUN_AS)
+            user = _system_user(_server_address(server_url)[0])
+            shutil.chown(directory, user)
             for path in directory.iterdir():
-                shutil.chown(path, RUN_AS)
-            command = [PGBOUNCER, "-u", RUN_AS, str(ini)]
+                shutil.chown(path, user)
+            command = [PGBOUNCER, "-u", user, str(ini)]
         # Its log goes to the file only: an unread pipe would fill up and stop it.
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

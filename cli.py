@@ -25,6 +25,7 @@ from tenancy.errors import Conflict, Forbidden, InvalidInput, NotFound
 # commands that use it, so that `--help` and the quick commands answer at once.
 if TYPE_CHECKING:
     from tenancy.database import Database, DatabaseUrls
+    from tenancy.embedded import EmbeddedPostgres
     from tenancy.settings import Settings
 
 P = ParamSpec("P")
@@ -254,6 +255,46 @@ def db_upgrade(revision: str) -> None:
         click.echo(f"schema already at {after}")
     else:
         click.echo(f"schema migrated from {before or 'nothing'} to {after}")
+
+
+def embedded_server(action: str) -> EmbeddedPostgres:
+    from tenancy.embedded import EmbeddedPostgres
+
+    current = settings()
+    if not current.embedded:
+        raise CommandError(
+            f"PRIEMNAYA_DATABASE_URL is set: {action} your PostgreSQL with pg_basebackup and "
+            "WAL archiving (deploy/RUNBOOK.md, Backups)"
+        )
+    return EmbeddedPostgres(current.pgdata)
+
+
+@db.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def db_backup(target: Path) -> None:
+    """Write a backup of the embedded database to TARGET (while it runs)."""
+    from tenancy.backup import BackupFailed, backup
+
+    try:
+        made = backup(embedded_server("back up"), target)
+    except BackupFailed as exc:
+        raise CommandError(str(exc)) from None
+    click.echo(f"backup written to {made.path} ({made.size} bytes)")
+
+
+@db.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@reports_errors
+def db_restore(source: Path) -> None:
+    """Replace the embedded database with the backup SOURCE (stop the app and worker first)."""
+    from tenancy.backup import BackupFailed, restore
+
+    try:
+        restore(embedded_server("restore"), source)
+    except BackupFailed as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(f"database restored from {source}")
 
 
 # --- tenants ----------------------------------------------------------------------------------
@@ -1701,9 +1742,14 @@ def serve(host: str, port: int, workers: int) -> None:
 
     from tenancy.logs import configure_logging
 
-    configure_logging(settings())
+    current = settings()
+    configure_logging(current)
     if problem := port_problem(host, port):
         raise CommandError(problem)
+    if workers > 1:
+        from cabinets.metrics import share_between_processes
+
+        share_between_processes(current.home / "metrics")
     uvicorn.run(
         "cabinets.app:create_served_app",
         factory=True,
@@ -1746,6 +1792,109 @@ def worker_command(alive_file: Path | None) -> None:
             await database.dispose()
 
     asyncio.run(go())
+
+
+# --- records retention ---------------------------------------------------------------------
+
+
+@main.group()
+def records() -> None:
+    """Records retention: what is kept how long, and destroying what is due."""
+
+
+def _day(value: datetime) -> str:
+    return value.date().isoformat()
+
+
+@records.command("purge")
+@click.option(
+    "--closed-before",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Destroy messages finished before this date (YYYY-MM-DD) whose retention ended.",
+)
+@click.option("--tenant", "slug", default=None, help="Only this tenant.")
+@click.option("--dry-run", is_flag=True, help="Only report what would be destroyed.")
+@json_option
+@reports_errors
+def records_purge(closed_before: datetime, slug: str | None, dry_run: bool, as_json: bool) -> None:
+    """Destroy finished messages past their retention, leaving a destruction record per tenant."""
+    from cabinets.records import retention
+
+    purged = run_with_database(
+        lambda db: retention.purge(
+            db, _store(), closed_before.date(), actor=actor(), tenant=slug, dry_run=dry_run
+        )
+    )
+    if as_json:
+        emit_json([p.model_dump(mode="json") | {"dry_run": dry_run} for p in purged])
+        return
+    if not purged:
+        click.echo("nothing is due for destruction")
+        return
+    render_table(
+        [
+            (
+                p.tenant,
+                p.count,
+                _day(p.first_closed_at),
+                _day(p.last_closed_at),
+                "(dry run)" if dry_run else f"№ {p.record_number}",
+            )
+            for p in purged
+        ],
+        ["tenant", "messages", "first closed", "last closed", "destruction record"],
+    )
+
+
+@records.command("retention")
+@click.argument("slug")
+@click.option("--years", type=int, default=None, help="Set the period (5-75 years).")
+@json_option
+@reports_errors
+def records_retention(slug: str, years: int | None, as_json: bool) -> None:
+    """Show or set how long a tenant keeps its finished messages."""
+    from cabinets.records import retention
+
+    found = run_with_database(
+        lambda db: (
+            retention.get_retention(db, slug)
+            if years is None
+            else retention.set_retention(db, slug, years, actor=actor())
+        )
+    )
+    if as_json:
+        emit_json(found)
+    else:
+        click.echo(f"{found.tenant} keeps finished messages {found.years} years")
+
+
+@records.command("list")
+@click.argument("slug")
+@json_option
+@reports_errors
+def records_list(slug: str, as_json: bool) -> None:
+    """A tenant's destruction records, the latest first."""
+    from cabinets.records import retention
+
+    found = run_with_database(lambda db: retention.destruction_records(db, slug))
+    if as_json:
+        emit_json([r.model_dump(mode="json") for r in found])
+        return
+    render_table(
+        [
+            (
+                r.number,
+                _day(r.executed_at),
+                r.executed_by,
+                r.message_count,
+                r.closed_before.isoformat(),
+                ", ".join(r.tracking_numbers),
+            )
+            for r in found
+        ],
+        ["number", "executed", "by", "messages", "closed before", "tracking numbers"],
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from pathlib import Path
 import anyio.to_thread
 import structlog
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.authentication import AuthenticationError
 from starlette.middleware import Middleware
@@ -35,6 +34,7 @@ from cabinets.messages import endpoints as message_endpoints
 from cabinets.messages import inbox_endpoints
 from cabinets.messages import pages as message_pages
 from cabinets.messages.live import LiveMessages
+from cabinets.metrics import RequestMetrics, metrics, process_metrics
 from cabinets.middleware import RequestContextMiddleware
 from cabinets.open311 import endpoints as open311_endpoints
 from cabinets.openapi import build_openapi, openapi_document
@@ -95,10 +95,6 @@ def refused_credentials(conn: HTTPConnection, exc: AuthenticationError) -> Respo
     )
 
 
-def _libpq(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 SESSION_COOKIE = "priemnaya_session"
 # The routes whose body is a file, streamed to storage under the upload limits.
 STREAMED_BODIES = (
@@ -134,6 +130,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     routes: list[BaseRoute] = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         Route("/api/openapi.json", openapi_document, methods=["GET"], include_in_schema=False),
         *tenant_endpoints.routes,
         *staff_endpoints.routes,
@@ -164,19 +161,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         await check_app_role(db)
         app.state.database = db
         await prepare_store(app.state.store)
-        policy = LivePolicy(_libpq(db.urls.app), lambda: load_policy(db))
+        policy = LivePolicy(db.urls.listen_url, lambda: load_policy(db))
         app.state.policy = policy
         following = asyncio.create_task(policy.run(), name="policy-sync")
-        routing = RoutingCache(_libpq(db.urls.app), lambda: load_index(db))
+        routing = RoutingCache(db.urls.listen_url, lambda: load_index(db))
         app.state.routing = routing
         routing_changes = asyncio.create_task(routing.follow(), name="routing-changes")
-        app.state.live = LiveMessages(_libpq(db.urls.app))
+        app.state.live = LiveMessages(db.urls.listen_url)
         message_changes = asyncio.create_task(app.state.live.run(), name="message-changes")
         try:
             # Serve as soon as the policy is in; a slow load shows in /readyz meanwhile.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(policy.ready.wait()), timeout=10)
-            yield
+            async with process_metrics(app.state, pool_capacity=2 * settings.database_pool_size):
+                yield
         finally:
             for task in (following, routing_changes, message_changes):
                 task.cancel()
@@ -189,6 +187,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         routes=routes,
         middleware=[
             Middleware(RequestContextMiddleware),
+            Middleware(RequestMetrics),
             Middleware(SecurityHeaders, https=settings.https),
             Middleware(
                 EdgeGuard,

@@ -30,6 +30,7 @@ from tenancy.database import DatabaseUnavailable
 from tenancy.errors import (
     Conflict,
     Forbidden,
+    Gone,
     InvalidInput,
     NotFound,
     TooManyRequests,
@@ -137,6 +138,11 @@ async def conflict(request: Request, exc: Exception) -> Response:
     current = exc.current if isinstance(exc, Conflict) else None
     extra: dict[str, Any] = {"current": current} if current is not None else {}
     return ProblemResponse(409, "Conflict", str(exc), **extra, **_instance(request))
+
+
+async def gone(request: Request, exc: Exception) -> Response:
+    on: dict[str, Any] = {"destroyed_on": exc.on.isoformat()} if isinstance(exc, Gone) else {}
+    return ProblemResponse(410, "Gone", str(exc), **on, **_instance(request))
 
 
 async def too_many_requests(request: Request, exc: Exception) -> Response:
@@ -250,6 +256,7 @@ EXCEPTION_HANDLERS = {
     InvalidInput: invalid_input,
     ValidationError: invalid_input,
     NotFound: not_found,
+    Gone: gone,
     Conflict: conflict,
     Forbidden: forbidden,
     TooManyRequests: too_many_requests,

@@ -50,6 +50,7 @@ class LivePolicy:
         self.ready = asyncio.Event()
         self.full_loads = 0
         self.changes_applied = 0
+        self.heard_at: float | None = None  # when the feed last spoke (a load, a change, a ping)
         self.slugs: dict[str, str] = {}  # tenant slug → tenant id, for routes that name a slug
         self._slug_of: dict[str, str] = {}
 
@@ -94,6 +95,7 @@ class LivePolicy:
             gc.unfreeze()
             gc.collect()
         gc.freeze()
+        self.heard_at = time.time()
         self.ready.set()
         log.info("policy loaded", **counts, seconds=round(time.perf_counter() - started, 3))
 
@@ -101,8 +103,10 @@ class LivePolicy:
         while True:
             async for notification in conn.notifies(timeout=self.keepalive):
                 self.apply(json.loads(notification.payload))
+                self.heard_at = time.time()
             # Quiet for a while: make sure the connection is still alive.
             await conn.execute("SELECT 1")
+            self.heard_at = time.time()
 
     def slug_of(self, tenant_id: str) -> str:
         return self._slug_of.get(tenant_id, tenant_id)

@@ -48,6 +48,18 @@ class DatabaseUnavailable(Exception):
 class DatabaseUrls:
     privileged: str
     app: str
+    # A direct connection for LISTEN (None: the app URL). A pooler in transaction mode hands
+    # each transaction any server connection, so a LISTEN on it hears nothing.
+    listen: str | None = None
+    # ``privileged`` and ``app`` go through a pooler in transaction mode (PgBouncer): a
+    # statement prepared on one server connection is not there on the next one.
+    pooled: bool = False
+
+    @property
+    def listen_url(self) -> str:
+        """The URL to LISTEN on, in the form psycopg itself accepts."""
+        url = make_url(self.listen or self.app).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
 
 
 def driver_url(url: str) -> str:
@@ -82,7 +94,8 @@ def resolve_database_urls(settings: Settings, *, start_embedded: bool = True) ->
             .set(username=APP_ROLE, password=None)
             .render_as_string(hide_password=False)
         )
-    return DatabaseUrls(privileged=privileged, app=app)
+    listen = driver_url(settings.listen_database_url) if settings.listen_database_url else None
+    return DatabaseUrls(privileged, app, listen=listen, pooled=settings.transaction_pooler)
 
 
 def _scope(session: AsyncSession, tenant_ids: str, actor: str) -> None:
@@ -171,6 +184,8 @@ class Database:
     def __init__(self, urls: DatabaseUrls, *, pool_size: int = 5, **engine_options: Any) -> None:
         self.urls = urls
         options: dict[str, Any] = {"pool_size": pool_size, "pool_recycle": RECYCLE_SECONDS}
+        if urls.pooled:
+            options["connect_args"] = {"prepare_threshold": None}
         options.update(engine_options)
         self.privileged_engine: AsyncEngine = create_async_engine(urls.privileged, **options)
         self.app_engine: AsyncEngine = create_async_engine(urls.app, **options)

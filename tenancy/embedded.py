@@ -65,6 +65,10 @@ class EmbeddedPostgres:
         _library().pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
         return True
 
+    def tool(self, name: str) -> Path:
+        """One of the server's own client programs (``pg_dump``, ``pg_restore``)."""
+        return Path(_library().__file__).parent / "pginstall" / "bin" / name
+
     def url(self) -> str | None:
         """The superuser URL when the server runs, else None."""
         status = self.status()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -52,6 +53,14 @@ class NotFound(DomainError):
         self.what = what
         self.key = key
         super().__init__(f"{what} {key!r} not found")
+
+
+class Gone(DomainError):
+    """What was asked for existed, and was destroyed on ``on`` (records retention)."""
+
+    def __init__(self, message: str, *, on: date) -> None:
+        self.on = on
+        super().__init__(message)
 
 
 class Conflict(DomainError):

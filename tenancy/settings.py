@@ -54,6 +54,16 @@ class Settings(BaseSettings):
         "(a role that owns nothing and has no BYPASSRLS). Unset: DATABASE_URL with "
         "the user replaced by `priemnaya_app`.",
     )
+    listen_database_url: str | None = Field(
+        default=None,
+        description="A direct connection (not through a transaction pooler) on which each "
+        "process LISTENs for policy and routing changes. Unset: APP_DATABASE_URL.",
+    )
+    transaction_pooler: bool = Field(
+        default=False,
+        description="DATABASE_URL and APP_DATABASE_URL go through a pooler in transaction mode "
+        "(PgBouncer): no server-side prepared statements; LISTEN_DATABASE_URL is required.",
+    )
     home: Path = Field(default=Path(".priemnaya"), description="State directory.")
     base_url: str = Field(default="http://127.0.0.1:8000", description="Public URL.")
     secret_key: str | None = Field(default=None, description="Signing key, 32+ characters.")
@@ -126,6 +136,11 @@ class Settings(BaseSettings):
     def _app_database_url(cls, value: str | None) -> str | None:
         return _check_postgres_url(value, "PRIEMNAYA_APP_DATABASE_URL")
 
+    @field_validator("listen_database_url")
+    @classmethod
+    def _listen_database_url(cls, value: str | None) -> str | None:
+        return _check_postgres_url(value, "PRIEMNAYA_LISTEN_DATABASE_URL")
+
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
@@ -147,6 +162,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "PRIEMNAYA_SECRET_KEY is required when PRIEMNAYA_DATABASE_URL is set "
                 "(it is generated only for the embedded default)"
+            )
+        if self.transaction_pooler and not self.listen_database_url:
+            raise ValueError(
+                "PRIEMNAYA_LISTEN_DATABASE_URL is required with PRIEMNAYA_TRANSACTION_POOLER: "
+                "a pooler in transaction mode does not deliver LISTEN notifications"
             )
         names = [p.name for p in self.oidc_providers]
         if len(names) != len(set(names)):

@@ -3,7 +3,8 @@ slate for each test.
 
 By default the embedded server is started in a temporary directory; set
 ``PRIEMNAYA_TEST_DATABASE_URL`` (a superuser URL) to run against another server instead. Each
-run creates its own database there and drops it at the end.
+run creates its own database there and drops it at the end. ``PRIEMNAYA_TEST_PGBOUNCER=1``
+puts PgBouncer (transaction pooling) between the tests and that database.
 
 Tests exercise two real connections (the owner and the app role under row-level security), so
 one test cannot be wrapped in a single rolled-back transaction; instead every table is
@@ -13,6 +14,7 @@ truncated after each database test, which costs a few milliseconds.
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from psycopg import sql
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
 from tests.databases import fresh_database, libpq_url, postgres_server
+from tests.pgbouncer import PGBOUNCER_VARIABLE, running_pgbouncer, through_pgbouncer
 from tests.s3_server import S3Server, running_s3_server
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-to-pass-validation"
@@ -50,10 +53,22 @@ def server_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def database_urls(server_url: str) -> Iterator[DatabaseUrls]:
-    """A freshly created and migrated database for this run."""
+def pgbouncer_address(server_url: str) -> Iterator[str | None]:
+    """With ``PRIEMNAYA_TEST_PGBOUNCER=1``, PgBouncer in transaction mode in front of the
+    server, through which the run's database is reached; otherwise None."""
+    if os.environ.get(PGBOUNCER_VARIABLE) != "1":
+        yield None
+        return
+    with running_pgbouncer(server_url) as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
+def database_urls(server_url: str, pgbouncer_address: str | None) -> Iterator[DatabaseUrls]:
+    """A freshly created and migrated database for this run (migrated directly, then reached
+    through PgBouncer when the run asks for it, as a release job and the app would)."""
     with fresh_database(server_url) as urls:
-        yield urls
+        yield through_pgbouncer(urls, pgbouncer_address) if pgbouncer_address else urls
 
 
 def truncate_all(urls: DatabaseUrls) -> None:
@@ -97,6 +112,8 @@ def settings(clean_database: DatabaseUrls, tmp_path: Path) -> Settings:
     return Settings(
         database_url=clean_database.privileged,
         app_database_url=clean_database.app,
+        listen_database_url=clean_database.listen,
+        transaction_pooler=clean_database.pooled,
         home=tmp_path / "home",
         secret_key=TEST_SECRET_KEY,
     )
@@ -110,6 +127,10 @@ def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     assert settings.secret_key
     monkeypatch.setenv("PRIEMNAYA_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("PRIEMNAYA_APP_DATABASE_URL", settings.app_database_url)
+    if settings.transaction_pooler:
+        assert settings.listen_database_url
+        monkeypatch.setenv("PRIEMNAYA_LISTEN_DATABASE_URL", settings.listen_database_url)
+        monkeypatch.setenv("PRIEMNAYA_TRANSACTION_POOLER", "true")
     monkeypatch.setenv("PRIEMNAYA_SECRET_KEY", settings.secret_key)
     monkeypatch.setenv("PRIEMNAYA_HOME", str(settings.home))
     monkeypatch.setenv("PRIEMNAYA_ACTOR", "test-admin")

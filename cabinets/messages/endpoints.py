@@ -151,6 +151,9 @@ async def track(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/Timeline'}
       404:
         description: A wrong number or token (the same answer for both).
+      410:
+        description: The message was destroyed at the end of its retention period
+          (`destroyed_on` says when).
     """
     found = await tracking.timeline(_db(request), request.path_params["number"], _token(request))
     return JSONResponse(found.model_dump(mode="json"))

@@ -36,7 +36,7 @@ from rbac.access import Principal, public
 from storage.errors import AttachmentRejected
 from storage.validation import MiB
 from tenancy.database import Database
-from tenancy.errors import Conflict, InvalidInput, NotFound, TooManyRequests
+from tenancy.errors import Conflict, Gone, InvalidInput, NotFound, TooManyRequests
 from tenancy.routing import service as routing
 from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
@@ -62,6 +62,15 @@ async def status_response(
     number = request.path_params["number"]
     try:
         found = await tracking.timeline(_db(request), number, token, citizen_id=owner)
+    except Gone as destroyed:
+        response = render_page(
+            request, "notice.html", 410, title="Обращение уничтожено",
+            text=f"Обращение № {number} уничтожено {destroyed.on:%d.%m.%Y} по истечении срока "
+            "хранения, по акту об уничтожении.",
+            link="/", link_text="На главную",
+        )  # fmt: skip
+        response.headers.update(PRIVATE)
+        return response
     except NotFound:
         response = render_page(
             request, "notice.html", 404, title="Обращение не найдено",

@@ -54,6 +54,7 @@ from cabinets.messages.workflow import (
     TransitionRefused,
     check_transition,
 )
+from cabinets.metrics import MESSAGES_RECEIVED
 from cabinets.notifications.outbox import write_notices
 from cabinets.responsible import (
     PublishedTopic,
@@ -71,6 +72,7 @@ from tenancy.errors import (
     Conflict,
     FieldError,
     Forbidden,
+    Gone,
     InvalidInput,
     NotFound,
     TooManyRequests,
@@ -234,7 +236,8 @@ async def submit_message(
                     "r": receipt.model_dump_json(),
                 },
             )
-        return receipt
+    MESSAGES_RECEIVED.labels("queued" if filed is None else "filed").inc()  # committed
+    return receipt
 
 
 async def _citizen(db: Database, user_id: uuid.UUID) -> Citizen:
@@ -1270,14 +1273,15 @@ async def holder(
     db: Database, number: str, token: str, *, citizen_id: uuid.UUID | None = None
 ) -> tuple[uuid.UUID, uuid.UUID] | None:
     """Where the message with this public number lives now (tenant, message), or None while it
-    waits in the operator's queue; TrackingRefused for a wrong number or token. The signed-in
-    citizen whose message it is (``citizen_id``) needs no token."""
+    waits in the operator's queue; TrackingRefused for a wrong number or token, Gone once the
+    message was destroyed at the end of its retention period. The signed-in citizen whose
+    message it is (``citizen_id``) needs no token."""
     async with db.public_session() as session:
         found = (
             await session.execute(
                 text(
-                    "SELECT secret_hash, holder_tenant_id, holder_message_id, citizen_id "
-                    "FROM message_tracking WHERE number = :n"
+                    "SELECT secret_hash, holder_tenant_id, holder_message_id, citizen_id, "
+                    "destroyed_at FROM message_tracking WHERE number = :n"
                 ),
                 {"n": number},
             )
@@ -1287,6 +1291,13 @@ async def holder(
         owner or hmac.compare_digest(bytes(found.secret_hash), _digest(token))
     ):
         raise TrackingRefused()
+    if found.destroyed_at is not None:
+        on = found.destroyed_at.date()
+        raise Gone(
+            f"the message {number} was destroyed on {on.isoformat()}: its retention period "
+            "had ended",
+            on=on,
+        )
     if found.holder_tenant_id is None:
         return None
     return found.holder_tenant_id, found.holder_message_id

@@ -18,6 +18,7 @@ from cabinets.messages import service
 from cabinets.messages.schemas import Official, Timeline, TimelineEntry
 from cabinets.messages.workflow import CITIZEN_STATUS, TRANSITIONS, Status
 from tenancy.database import Database
+from tenancy.errors import NotFound
 
 # What of an event's payload the citizen may read.
 PUBLIC_DETAILS = frozenset(
@@ -41,7 +42,12 @@ async def timeline(
     while next_place is not None and len(chain) < 20:
         tenant_id, message_id = next_place
         async with db.tenant_session([tenant_id]) as session:
-            row = await service.load_message(session, tenant_id, message_id)
+            try:
+                row = await service.load_message(session, tenant_id, message_id)
+            except NotFound:
+                if not chain:
+                    raise
+                break  # the sender's copy was destroyed when its own retention ended
             events = (
                 await session.execute(
                     text(

@@ -9,6 +9,7 @@ process never serves from an index that may have missed a change.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import psycopg
@@ -17,6 +18,7 @@ import structlog
 from tenancy.routing.resolver import RoutingIndex
 
 CHANNEL = "priemnaya_routing"
+APPLICATION_NAME = "priemnaya-routing-sync"
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +30,7 @@ class RoutingCache:
         self._index: RoutingIndex | None = None
         self._lock = asyncio.Lock()
         self.builds = 0
+        self.heard_at: float | None = None  # when the change feed last spoke
 
     def invalidate(self) -> None:
         self._index = None
@@ -47,14 +50,17 @@ class RoutingCache:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
+                    self.conninfo, autocommit=True, application_name=APPLICATION_NAME
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self.invalidate()  # anything may have changed while we were not listening
+                    self.heard_at = time.time()
                     while True:
                         async for _ in conn.notifies(timeout=15.0):
                             self.invalidate()
+                            self.heard_at = time.time()
                         await conn.execute("SELECT 1")
+                        self.heard_at = time.time()
             except (psycopg.Error, OSError) as exc:
                 log.warning("routing change feed interrupted", error=str(exc))
                 self.invalidate()

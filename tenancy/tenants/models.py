@@ -55,6 +55,11 @@ class Tenant(SQLModel, table=True):
         default=TenantStatus.ACTIVE.value,
         sa_column=Column(Text, nullable=False, server_default=text("'active'")),
     )
+    # How long this organization keeps finished appeals before they are destroyed (59-ФЗ
+    # practice: 5 years at least).
+    retention_years: int = Field(
+        default=5, sa_column=Column(Integer, nullable=False, server_default=text("5"))
+    )
     created_at: datetime | None = Field(
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -105,6 +105,11 @@ async def test_a_connection_dropped_in_steady_use_fails_once_then_the_pool_is_re
 ) -> None:
     dropped = await backend_of(db)
     await drop_connection(db, dropped)
+    if db.urls.pooled:
+        # Behind PgBouncer only its server connection died: it opens another one, and ours
+        # to PgBouncer never noticed.
+        assert await backend_of(db) != dropped
+        return
     with pytest.raises(DBAPIError) as failed:
         await backend_of(db)
     assert failed.value.connection_invalidated
@@ -165,6 +170,10 @@ async def test_a_tenant_write_on_a_dropped_connection_fails_once_then_the_pool_i
 ) -> None:
     a, _ = two_tenants
     await drop_connection(one_connection, await backend_of(one_connection))
+    if one_connection.urls.pooled:  # PgBouncer replaced its server connection unnoticed
+        await one_connection.tenant_write([a.id], RECORD, {"t": a.id, "a": "on.a.new.line"})
+        assert "on.a.new.line" in await actions(one_connection, a)
+        return
     with pytest.raises(psycopg.OperationalError):
         await one_connection.tenant_write([a.id], RECORD, {"t": a.id, "a": "on.a.dead.line"})
     await one_connection.tenant_write([a.id], RECORD, {"t": a.id, "a": "on.a.new.line"})

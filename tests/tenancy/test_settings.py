@@ -44,6 +44,7 @@ def test_external_database_requires_a_secret_key(monkeypatch: pytest.MonkeyPatch
         ("PRIEMNAYA_SECRET_KEY", "short", "PRIEMNAYA_SECRET_KEY: must be at least 32"),
         ("PRIEMNAYA_SMTP_PORT", "seventy", "PRIEMNAYA_SMTP_PORT:"),
         ("PRIEMNAYA_LOG_LEVEL", "LOUD", "PRIEMNAYA_LOG_LEVEL:"),
+        ("PRIEMNAYA_LISTEN_DATABASE_URL", "redis://x", "PRIEMNAYA_LISTEN_DATABASE_URL: must be"),
     ],
 )
 def test_bad_setting_is_named(
@@ -58,4 +59,12 @@ def test_bad_setting_is_named(
 def test_s3_endpoint_needs_its_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PRIEMNAYA_S3_ENDPOINT", "http://127.0.0.1:9000")
     with pytest.raises(SettingsError, match="PRIEMNAYA_S3_ACCESS_KEY"):
+        load_settings()
+
+
+def test_a_transaction_pooler_needs_a_direct_connection_to_listen_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PRIEMNAYA_TRANSACTION_POOLER", "true")
+    with pytest.raises(SettingsError, match="PRIEMNAYA_LISTEN_DATABASE_URL is required"):
         load_settings()

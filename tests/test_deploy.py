@@ -55,7 +55,8 @@ def test_web_and_worker_are_separate_deployments_with_probes_and_requests() -> N
     assert serve["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert serve["readinessProbe"]["httpGet"]["path"] == "/readyz"
     (work,) = containers(named("Deployment", "priemnaya-worker"))
-    assert work["command"] == ["priemnaya", "worker"]
+    assert work["command"][:2] == ["priemnaya", "worker"]
+    assert work["livenessProbe"]["exec"]["command"]
     for resource in resources():
         if resource["kind"] in ("Deployment", "Job"):
             for container in containers(resource):

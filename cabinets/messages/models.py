@@ -262,12 +262,20 @@ class MessageTracking(SQLModel, table=True):
         default=None, sa_column=Column(PgUUID(as_uuid=True), ForeignKey("users.id"))
     )
     created_at: datetime | None = Field(default=None, sa_column=_now())
+    # Set when the message was destroyed at the end of its retention period: the number then
+    # answers "destroyed on" instead of "not found".
+    destroyed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
 class OperatorQueueEntry(SQLModel, table=True):
     """A message no tenant is responsible for, kept whole for the operator: never lost."""
 
     __tablename__ = "operator_queue"
+    __table_args__ = (
+        Index(
+            "operator_queue_waiting", "received_at", postgresql_where=text("dispatched_at IS NULL")
+        ),
+    )
 
     id: uuid.UUID = Field(sa_column=Column(PgUUID(as_uuid=True), primary_key=True))
     tracking_number: str = Field(

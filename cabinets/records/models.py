@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import ARRAY, Column, Date, DateTime, ForeignKey, Integer, Text
+from sqlalchemy import ARRAY, Column, Date, DateTime, ForeignKey, Integer, Text, func
 from sqlalchemy.dialects.postgresql import UUID as PgUUID
 from sqlmodel import Field, SQLModel
 
@@ -18,7 +18,9 @@ class DestructionRecord(SQLModel, table=True):
     )
     number: int = Field(sa_column=Column(Integer, primary_key=True))
     closed_before: date = Field(sa_column=Column(Date, nullable=False))
-    executed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    executed_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
     executed_by: str = Field(sa_column=Column(Text, nullable=False))
     message_count: int = Field(sa_column=Column(Integer, nullable=False))
     first_closed_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -130,6 +130,10 @@ class CatalogTopic(SQLModel, table=True):
     region_code: str | None = Field(
         default=None, sa_column=Column(Text, ForeignKey("territories.code"))
     )
+    # Each save of a draft topic counts up: the second of two operators editing it is told.
+    revision: int = Field(
+        default=1, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
 
 
 class RoutingRule(SQLModel, table=True):

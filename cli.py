@@ -1685,9 +1685,14 @@ def up(demo: bool, host: str, port: int) -> None:
         if demo:
 
             async def seed() -> int:
+                from cabinets.demo import seed_demo_messages
+
                 database = Database(urls, pool_size=1)
                 try:
-                    return await seed_demo(database, actor=actor())
+                    created = await seed_demo(database, actor=actor())
+                    if created:
+                        await seed_demo_messages(database, base_url=current.base_url)
+                    return created
                 finally:
                     await database.dispose()
 

@@ -137,7 +137,11 @@ def requires(
                 log.info(
                     "access refused", subject=principal.subject, tenant=slug, permission=permission
                 )
-                if principal.kind == "token" and str(principal.tenant_id) != domain:
+                if (
+                    tenant_param is not None
+                    and principal.kind == "token"
+                    and str(principal.tenant_id) != domain
+                ):
                     # A token never learns what exists beyond the organization it acts for.
                     raise HTTPException(404, f"tenant {slug!r} not found")
                 raise HTTPException(403, f"this needs the permission {permission} in {slug!r}")

@@ -109,6 +109,10 @@ def test_up_demo_serves_then_stops_cleanly(home_env: dict[str, str]) -> None:
             )
             assert signed.status_code == 200, signed.text
             assert browser.get("/api/v1/me").json()["grants"]
+            # The coordinator's cabinet has the demo's citizens' messages to work.
+            inbox = browser.get("/api/v1/tenants/demo-minobr/messages").json()
+            assert [m["status"] for m in inbox["items"]] == ["new", "new"]
+            assert "Нет меню на неделю" in browser.get("/cabinet/demo-minobr").text
             # A citizen finds the demo town on the form and sees its topics.
             found = browser.get("/write", params={"q": "Северный"})
             assert 'href="/write?territory=99701000"' in found.text

@@ -241,6 +241,6 @@ routes = [
     Route("/my/data", my_data, methods=["GET"]),
     Route("/my/data", correct_data, methods=["POST"]),
     Route("/my/data/withdrawal", withdraw, methods=["POST"]),
-    Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"]),
-    Route("/unsubscribe/{token}", unsubscribe, methods=["POST"]),
+    Route("/unsubscribe/{token}", unsubscribe_page, methods=["GET"], include_in_schema=False),
+    Route("/unsubscribe/{token}", unsubscribe, methods=["POST"], include_in_schema=False),
 ]

@@ -57,8 +57,11 @@ def refusal_page(request: Request, status: int, **context: Any) -> Response:
     else:
         title = "Сервис временно недоступен"
         text = "Попробуйте обновить страницу через минуту."
+    # The accessible-version switch leads back home, not to the refused address: the page is
+    # then the same whatever was asked for.
     response = private_page(request, "notice.html", status, title=title, text=text,
-                            link="/", link_text="На главную", **context)  # fmt: skip
+                            link="/", link_text="На главную", view_back="/",
+                            **context)  # fmt: skip
     if status == 503:
         response.headers["Retry-After"] = "5"
     return response

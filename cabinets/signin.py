@@ -59,6 +59,32 @@ def _begin_session(request: Request, signed: SignedIn) -> None:
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
+# What the sign-in pages say for each kind of refusal (the JSON twin keeps the service's words).
+_REFUSALS = {
+    "wrong_password": "Неверная эл. почта или пароль.",
+    "deactivated": "Учётная запись отключена: обратитесь к администратору.",
+    "unconfirmed": "Сначала подтвердите адрес эл. почты: откройте ссылку из нашего письма.",
+    "no_email": "Сервис входа не передал адрес эл. почты: разрешите передать его.",
+    "unverified_email": "Сервис входа не подтвердил ваш адрес эл. почты: подтвердите его там.",
+    "no_account": "Для этого адреса здесь нет учётной записи: обратитесь к администратору.",
+}
+
+
+def refusal_words(refused: service.SignInRefused) -> str:
+    if refused.code.startswith("throttled_") and refused.retry_after is not None:
+        minutes = max(1, round(refused.retry_after.total_seconds() / 60))
+        if refused.code == "throttled_account":
+            return (
+                "Слишком много неудачных попыток входа в эту учётную запись: попробуйте снова "
+                f"через {minutes} мин. или восстановите пароль."
+            )
+        return (
+            "Слишком много неудачных попыток входа с вашего адреса: попробуйте снова через "
+            f"{minutes} мин."
+        )
+    return _REFUSALS.get(refused.code, refused.reason)
+
+
 def _refusal(request: Request, refused: service.SignInRefused, **context: Any) -> Response:
     headers = (
         {"Retry-After": str(max(1, int(refused.retry_after.total_seconds())))}
@@ -70,7 +96,9 @@ def _refusal(request: Request, refused: service.SignInRefused, **context: Any) -
             refused.status, "Sign-in refused", refused.reason, headers=headers,
             **instance_of(request.scope),
         )  # fmt: skip
-    response = render_page(request, "sign_in.html", refused.status, error=refused.reason, **context)
+    response = render_page(
+        request, "sign_in.html", refused.status, error=refusal_words(refused), **context
+    )
     if headers:
         response.headers.update(headers)
     return response
@@ -152,7 +180,8 @@ async def sign_in(request: Request) -> Response:
         if _wants_json(request):
             raise InvalidInput.one(missing, "required")
         return render_page(
-            request, "sign_in.html", 422, error=f"{missing}: required", email=email,
+            request, "sign_in.html", 422,
+            error="Укажите эл. почту" if missing == "email" else "Укажите пароль", email=email,
             next=next_path, providers=list(_providers(request).configs.values()),
         )  # fmt: skip
     try:
@@ -251,8 +280,9 @@ async def provider_callback(request: Request) -> Response:
         )
     except service.SignInRefused as refused:
         return render_page(
-            request, "notice.html", refused.status, title="Вход не выполнен", text=refused.reason
-        )
+            request, "notice.html", refused.status, title="Вход не выполнен",
+            text=refusal_words(refused),
+        )  # fmt: skip
     _begin_session(request, signed)
     landing = await _landing(request.app.state.database, signed, next_path)
     return RedirectResponse(landing, status_code=303)

@@ -33,10 +33,13 @@ class SignInRefused(DomainError):
     """No session: ``status`` is 401 (who are you?), 403 (known, but not allowed) or 429
     (throttled, see ``retry_after``)."""
 
-    def __init__(self, status: int, reason: str, retry_after: timedelta | None = None) -> None:
+    def __init__(
+        self, status: int, reason: str, retry_after: timedelta | None = None, *, code: str = ""
+    ) -> None:
         self.status = status
         self.reason = reason
         self.retry_after = retry_after
+        self.code = code  # the kind of refusal, for pages that word it in the person's language
         super().__init__(reason)
 
 
@@ -59,7 +62,9 @@ async def sign_in_with_password(
     async with db.public_session() as session:
         throttled = await sign_in_throttle.throttled(session, account=account, ip=ip, now=now)
         if throttled is not None:
-            refusal = SignInRefused(429, throttled.message, throttled.retry_after)
+            refusal = SignInRefused(
+                429, throttled.message, throttled.retry_after, code=f"throttled_{throttled.scope}"
+            )
         else:
             user = (
                 await session.execute(
@@ -77,12 +82,16 @@ async def sign_in_with_password(
                 await sign_in_throttle.record_failure(
                     session, account=account, ip=ip, reason="wrong password", now=now
                 )
-                refusal = SignInRefused(401, "wrong e-mail or password")
+                refusal = SignInRefused(401, "wrong e-mail or password", code="wrong_password")
             elif user.status != "active":
-                refusal = SignInRefused(403, "this account is deactivated: ask your administrator")
+                refusal = SignInRefused(
+                    403, "this account is deactivated: ask your administrator", code="deactivated"
+                )
             elif user.email_confirmed_at is None:
                 refusal = SignInRefused(
-                    403, "confirm your e-mail address first: open the link in our letter"
+                    403,
+                    "confirm your e-mail address first: open the link in our letter",
+                    code="unconfirmed",
                 )
             else:
                 await sign_in_throttle.forget_failures(session, account=account, ip=ip, now=now)
@@ -130,11 +139,15 @@ async def sign_in_with_provider(
         if user is None:
             if not identity.email:
                 refusal = SignInRefused(
-                    403, "the provider shared no e-mail address: allow it to share your e-mail"
+                    403,
+                    "the provider shared no e-mail address: allow it to share your e-mail",
+                    code="no_email",
                 )
             elif not identity.email_verified:
                 refusal = SignInRefused(
-                    403, "the provider has not confirmed your e-mail address: confirm it there"
+                    403,
+                    "the provider has not confirmed your e-mail address: confirm it there",
+                    code="unverified_email",
                 )
             else:
                 email = normalise_email(identity.email)
@@ -162,7 +175,9 @@ async def sign_in_with_provider(
                     ).first()
                 if user is None:
                     refusal = SignInRefused(
-                        403, f"{email} has no account here: ask your administrator for one"
+                        403,
+                        f"{email} has no account here: ask your administrator for one",
+                        code="no_account",
                     )
                 else:
                     await session.execute(
@@ -178,7 +193,9 @@ async def sign_in_with_provider(
         if refusal is None:
             assert user is not None
             if user.status != "active":
-                refusal = SignInRefused(403, "this account is deactivated: ask your administrator")
+                refusal = SignInRefused(
+                    403, "this account is deactivated: ask your administrator", code="deactivated"
+                )
             else:
                 await session.execute(
                     text(

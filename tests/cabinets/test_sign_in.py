@@ -115,7 +115,7 @@ def test_a_password_sign_in_starts_a_fresh_session_and_sign_out_ends_it(
 def test_a_wrong_password_gets_401_and_no_session(client: TestClient) -> None:
     response = sign_in(client, password="not the password")
     assert response.status_code == 401
-    assert "wrong e-mail or password" in response.text
+    assert "Неверная эл. почта или пароль" in response.text
     assert client.get("/api/v1/me").status_code == 401
     unknown = client.post(
         "/auth/sign-in", json={"email": "nobody@x.ru", "password": "whatever it is"}
@@ -164,8 +164,8 @@ def test_failed_sign_ins_are_throttled_per_account_with_a_clear_message(
     throttled = sign_in(client)  # even the right password waits now
     assert throttled.status_code == 429
     assert int(throttled.headers["retry-after"]) > 800
-    assert "too many failed sign-ins for this account" in throttled.text
-    assert "reset the password" in throttled.text
+    assert "неудачных попыток входа в эту учётную запись" in throttled.text
+    assert "восстановите пароль" in throttled.text
     assert client.get("/api/v1/me").status_code == 401
     # Another account from the same address is not locked by Anna's failures.
     other = sign_in(client, email="boris@x.ru", password="anything at all")

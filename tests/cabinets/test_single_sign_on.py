@@ -260,7 +260,7 @@ def test_an_unverified_email_or_a_deactivated_person_gets_no_session(
 ) -> None:
     unverified = back_to_app(client, sign_in_at_provider(browser, start(client), UNVERIFIED.sub))
     assert unverified.status_code == 403
-    assert "has not confirmed your e-mail" in unverified.text
+    assert "не подтвердил ваш адрес" in unverified.text
     run_in_database(
         staff_member,
         lambda db: staff.set_staff_status(
@@ -270,7 +270,7 @@ def test_an_unverified_email_or_a_deactivated_person_gets_no_session(
     browser.cookies.clear()
     deactivated = back_to_app(client, sign_in_at_provider(browser, start(client), ANNA.sub))
     assert deactivated.status_code == 403
-    assert "deactivated" in deactivated.text
+    assert "Учётная запись отключена" in deactivated.text
     assert client.get("/api/v1/me").status_code == 401
 
 

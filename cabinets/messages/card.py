@@ -63,6 +63,7 @@ class Card:
     draft: str | None = None  # the answer's text to edit: a filled-in template, or the saved one
     template: TemplateRead | None = None  # the template ``draft`` was filled in from
     problems: list[FieldError] = field(default_factory=list)
+    place: str = ""  # the territory's name
 
     @property
     def latest(self) -> HistoryEvent | None:
@@ -96,6 +97,7 @@ def allowed_actions(staff: service.Staff, row: Any) -> list[str]:
 _TOPIC = text("SELECT title, fields, registration_days FROM catalog_topics "
               "WHERE version_id = :v AND code = :c")  # fmt: skip
 _ASSIGNEE = text("SELECT name FROM users WHERE id = :u")
+_PLACE = text("SELECT name FROM territories WHERE code = :c")
 
 
 def _answers(topic: Row[Any] | None, given: dict[str, Any]) -> list[tuple[str, str]]:
@@ -190,6 +192,7 @@ async def message_card(
             may_take=False,
             draft=row.answer_body,
         )
+        card.place = (await session.execute(_PLACE, {"c": row.territory_code})).scalar() or ""
         await _choices(session, staff, row, card, forward_query=forward_query, now=now)
     if "save_answer" in card.actions:
         card.templates = await list_templates(db, tenant_id, topic=row.topic_code)

@@ -56,6 +56,7 @@ def test_the_card_shows_the_message_its_applicant_its_files_and_its_deadlines(
     assert "Яма на дороге у дома 5" in text
     assert "машины объезжают по тротуару" in text
     assert "посёлок Северный, ул. Лесная, 5" in text
+    assert "посёлок Северный (46701101)" in text  # the territory by its name
     assert "Иван Петров" in text
     assert "ivan@mail.example.ru" in text
     assert "физическое лицо" in text

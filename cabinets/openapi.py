@@ -15,7 +15,7 @@ from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
-from starlette.schemas import BaseSchemaGenerator
+from starlette.schemas import SchemaGenerator
 
 from cabinets.attachments.endpoints import ConfirmUpload, DirectUploadRequest
 from cabinets.messages.endpoints import ACTION_INPUTS
@@ -76,13 +76,6 @@ UNAVAILABLE = (
 )
 
 
-class _Endpoints(BaseSchemaGenerator):
-    """Only Starlette's walk over the routes and its docstring parsing."""
-
-    def get_schema(self, routes: list[BaseRoute]) -> dict[str, Any]:
-        raise NotImplementedError
-
-
 def derived_responses(
     access: Access | None, method: str, path: str, operation: dict[str, Any]
 ) -> dict[str, str]:
@@ -140,7 +133,8 @@ def build_openapi(routes: list[BaseRoute], version: str) -> dict[str, Any]:
     )
     schemas = dict(definitions.get("$defs", {}))
     schemas["Problem"] = PROBLEM_SCHEMA
-    walker = _Endpoints()
+    # Starlette's walk over the routes and its docstring parsing; the document is built here.
+    walker = SchemaGenerator({})
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in walker.get_endpoints(routes):
         spec = walker.parse_docstring(endpoint.func)

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
         le=1 << 30,
         description="Largest JSON or form body a request may send (files have their own limits).",
     )
+    webhook_private_addresses: bool = Field(
+        default=False,
+        description="Webhook subscriptions may point at loopback or private addresses "
+        "(a receiver inside the same network, a developer's machine).",
+    )
     oidc_providers: list[OidcProviderConfig] = Field(
         default_factory=list,
         description="OpenID Connect providers for single sign-on, as a JSON list.",

@@ -3,6 +3,12 @@ reports."""
 
 from starlette.routing import BaseRoute
 
-from cabinets.administration import rating, reports, staff, templates
+from cabinets.administration import integrations, rating, reports, staff, templates
 
-routes: list[BaseRoute] = [*staff.routes, *templates.routes, *reports.routes, *rating.routes]
+routes: list[BaseRoute] = [
+    *staff.routes,
+    *templates.routes,
+    *reports.routes,
+    *rating.routes,
+    *integrations.routes,
+]

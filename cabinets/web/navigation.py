@@ -22,6 +22,7 @@ CABINET_SECTIONS: list[Section] = [
     Section("Шаблоны ответов", "/templates", "template:edit"),
     Section("Отчёты", "/reports", "report:read"),
     Section("Рейтинг", "/rating", "report:read"),
+    Section("Интеграции", "/integrations", "tenant:settings"),
 ]
 
 OPERATOR_SECTIONS: list[Section] = [

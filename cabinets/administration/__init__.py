@@ -3,7 +3,7 @@ reports."""
 
 from starlette.routing import BaseRoute
 
-from cabinets.administration import integrations, rating, reports, staff, templates
+from cabinets.administration import integrations, rating, reports, staff, templates, widget
 
 routes: list[BaseRoute] = [
     *staff.routes,
@@ -11,4 +11,5 @@ routes: list[BaseRoute] = [
     *reports.routes,
     *rating.routes,
     *integrations.routes,
+    *widget.routes,
 ]

@@ -23,6 +23,7 @@ CABINET_SECTIONS: list[Section] = [
     Section("Отчёты", "/reports", "report:read"),
     Section("Рейтинг", "/rating", "report:read"),
     Section("Интеграции", "/integrations", "tenant:settings"),
+    Section("Виджет", "/widget", "tenant:settings"),
 ]
 
 OPERATOR_SECTIONS: list[Section] = [

@@ -3,7 +3,15 @@ reports."""
 
 from starlette.routing import BaseRoute
 
-from cabinets.administration import integrations, rating, reports, staff, templates, widget
+from cabinets.administration import (
+    integrations,
+    rating,
+    reports,
+    settings,
+    staff,
+    templates,
+    widget,
+)
 
 routes: list[BaseRoute] = [
     *staff.routes,
@@ -12,4 +20,5 @@ routes: list[BaseRoute] = [
     *rating.routes,
     *integrations.routes,
     *widget.routes,
+    *settings.routes,
 ]

@@ -40,6 +40,7 @@ from tenancy.errors import Conflict, Gone, InvalidInput, NotFound, TooManyReques
 from tenancy.routing import service as routing
 from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
+from tenancy.tenants.contacts import contacts_of_holder
 
 MAX_FORM_FILES = 20
 WIDGET_LABEL = "Сообщить о проблеме"
@@ -83,7 +84,8 @@ async def status_response(
         context["workplace"] = citizen_header(request)
     response = render_page(
         request, "track.html", status, timeline=found, token=token, own=owner is not None,
-        notice=request.query_params.get("notice"), **context,
+        notice=request.query_params.get("notice"),
+        contacts=await contacts_of_holder(_db(request), number), **context,
     )  # fmt: skip
     response.headers.update(PRIVATE)
     return response

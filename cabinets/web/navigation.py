@@ -24,6 +24,7 @@ CABINET_SECTIONS: list[Section] = [
     Section("Рейтинг", "/rating", "report:read"),
     Section("Интеграции", "/integrations", "tenant:settings"),
     Section("Виджет", "/widget", "tenant:settings"),
+    Section("Настройки", "/settings", "tenant:settings"),
 ]
 
 OPERATOR_SECTIONS: list[Section] = [

@@ -78,3 +78,8 @@ class Tenant(SQLModel, table=True):
     attachment_max_files: int = Field(
         default=5, sa_column=Column(Integer, nullable=False, server_default=text("5"))
     )
+    # What citizens are told about reaching the organization (set in its cabinet's settings).
+    contact_address: str | None = Field(default=None, sa_column=Column(Text))
+    contact_phone: str | None = Field(default=None, sa_column=Column(Text))
+    contact_email: str | None = Field(default=None, sa_column=Column(Text))
+    contact_hours: str | None = Field(default=None, sa_column=Column(Text))

@@ -4,6 +4,7 @@ reports."""
 from starlette.routing import BaseRoute
 
 from cabinets.administration import (
+    audit,
     integrations,
     rating,
     reports,
@@ -21,4 +22,5 @@ routes: list[BaseRoute] = [
     *integrations.routes,
     *widget.routes,
     *settings.routes,
+    *audit.routes,
 ]

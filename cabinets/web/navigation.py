@@ -25,6 +25,7 @@ CABINET_SECTIONS: list[Section] = [
     Section("Интеграции", "/integrations", "tenant:settings"),
     Section("Виджет", "/widget", "tenant:settings"),
     Section("Настройки", "/settings", "tenant:settings"),
+    Section("Журнал", "/audit", "tenant:settings"),
 ]
 
 OPERATOR_SECTIONS: list[Section] = [

@@ -1,5 +1,5 @@
-"""The pages that run an organization's cabinet: its staff and roles, answer templates and
-reports."""
+"""The pages that run an organization's cabinet: its staff and roles, answer templates,
+reports, integrations, the widget, settings and the audit log."""
 
 from starlette.routing import BaseRoute
 
@@ -10,11 +10,15 @@ from cabinets.administration import (
     reports,
     settings,
     staff,
+    staff_roles,
+    staff_status,
     templates,
     widget,
 )
 
 routes: list[BaseRoute] = [
+    *staff_roles.routes,  # before the staff's /staff/{email}
+    *staff_status.routes,
     *staff.routes,
     *templates.routes,
     *reports.routes,

@@ -39,6 +39,9 @@ NOTICES = {
     "invited": "Приглашение отправлено: письмо со ссылкой для входа уйдёт в ближайшую минуту.",
     "granted": "Роль выдана.",
     "revoked": "Роль отозвана.",
+    "deactivated": "Сотрудник отключён: он не может войти, и ему ничего не назначить.",
+    "reactivated": "Сотрудник снова работает с прежними ролями.",
+    "role_saved": "Роль сохранена: её можно выдавать сотрудникам.",
 }
 
 
@@ -113,11 +116,11 @@ async def invite(request: Request) -> Response:
     return RedirectResponse(f"/cabinet/{slug}/staff?notice=invited", status_code=303)
 
 
-def _person_path(slug: str, email: str) -> str:
+def person_path(slug: str, email: str) -> str:
     return f"/cabinet/{slug}/staff/{quote(email)}"
 
 
-async def _person_page(
+async def person_page_with(
     request: Request, status: int = 200, errors: FormErrors | None = None
 ) -> Response:
     slug, email = request.path_params["slug"], request.path_params["email"]
@@ -143,7 +146,7 @@ async def _person_page(
 
 @page_requires("staff:manage")
 async def person_page(request: Request) -> Response:
-    return await _person_page(request)
+    return await person_page_with(request)
 
 
 async def _change(request: Request, change: str) -> Response:
@@ -153,9 +156,9 @@ async def _change(request: Request, change: str) -> Response:
     try:
         await act(_db(request), slug, email, role, actor=_actor(request))
     except InvalidInput as exc:
-        return await _person_page(request, 422, _errors(exc))
+        return await person_page_with(request, 422, _errors(exc))
     query = urlencode({"notice": change})
-    return RedirectResponse(f"{_person_path(slug, email)}?{query}", status_code=303)
+    return RedirectResponse(f"{person_path(slug, email)}?{query}", status_code=303)
 
 
 @page_requires("staff:manage")

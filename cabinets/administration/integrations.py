@@ -25,6 +25,7 @@ from cabinets.web.workplace import workplace
 from tenancy.errors import FieldError, InvalidInput
 from tenancy.settings import Settings
 from tenancy.staff import organization, organization_tokens
+from tenancy.tenants import service as tenants
 
 EVENT_WORDS = {
     ANY_EVENT: "Все события",
@@ -100,6 +101,7 @@ async def _page(
     slug = request.path_params["slug"]
     db = database(request)
     roles = await organization.grantable_roles(db, slug)
+    timezone = (await tenants.get_tenant(db, slug)).timezone
     default_until = (datetime.now(UTC) + timedelta(days=DEFAULT_TOKEN_DAYS)).date().isoformat()
     return private_page(
         request, "administration/integrations.html", status,
@@ -113,6 +115,7 @@ async def _page(
         webhook_errors=webhook_errors, token_errors=token_errors,
         webhook_form=shown.pop("webhook_form", {}), token_form=shown.pop("token_form", {}),
         default_until=default_until, now=datetime.now(UTC),
+        last_day=lambda moment: organization_tokens.last_day(moment, timezone), timezone=timezone,
         notice=NOTICES.get(request.query_params.get("notice", "")), **shown,
     )  # fmt: skip
 

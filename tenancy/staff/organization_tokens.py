@@ -22,6 +22,11 @@ def _last_moment(day: date, timezone: str) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(timezone)).astimezone(UTC)
 
 
+def last_day(expires_at: datetime, timezone: str) -> date:
+    """The last day a token works, as it was chosen (it expires as the next day begins)."""
+    return (expires_at - timedelta(microseconds=1)).astimezone(ZoneInfo(timezone)).date()
+
+
 async def issue(
     db: Database, tenant: str, name: str, role: str, until: str, *, actor: str
 ) -> TokenCreated:

@@ -56,6 +56,8 @@ def test_the_admin_subscribes_a_receiver_and_issues_a_token_each_shown_once(
 
     page.goto(site + PAGE)
     assert token not in page.content()
+    row = page.get_by_role("row").filter(has_text="СЭД Дело")
+    assert "31.03.2027" in row.inner_text()  # the last day it works, as chosen
     page.get_by_role("button", name="Отозвать токен «СЭД Дело»").click()
     assert "Токен отозван" in page.get_by_role("status").inner_text()
     inspector.check(page, "integrations-revoked")

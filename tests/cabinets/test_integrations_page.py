@@ -174,7 +174,7 @@ def test_a_token_is_shown_once_works_and_is_revoked(
     until = _in_days(30)
     created = _post(admin, PAGE + "/tokens", {"name": "СЭД Дело", "role": "viewer", "until": until})
     assert created.status_code == 201
-    token = re.search(r'id="shown-token"[^>]*value="([^"]+)"', created.text)
+    token = re.search(r'id="shown-token"[^>]*>([^<]+)</textarea>', created.text)
     assert token is not None
     page = admin.client.get(PAGE).text
     assert "СЭД Дело" in page

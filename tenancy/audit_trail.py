@@ -122,14 +122,26 @@ _LINES = """
 
 
 def _line(row: Any) -> AuditLine:
-    return AuditLine(row.id, row.occurred_at, row.actor, row.actor_name, row.action,
-                     row.object_type, row.object_id, dict(row.changes))  # fmt: skip
+    return AuditLine(
+        row.id,
+        row.occurred_at,
+        row.actor,
+        row.actor_name,
+        row.action,
+        row.object_type,
+        row.object_id,
+        dict(row.changes),
+    )
 
 
 async def audit_page(
-    db: Database, tenant: str, chosen: AuditFilter, *, after: str | None = None,
+    db: Database,
+    tenant: str,
+    chosen: AuditFilter,
+    *,
+    after: str | None = None,
     size: int = PAGE_SIZE,
-) -> AuditPage:  # fmt: skip
+) -> AuditPage:
     async with db.privileged_session() as session:
         where, params, timezone = await _where(session, tenant, chosen)
         if after:

@@ -62,11 +62,19 @@ ACTION_WORDS = {
     "records.destroyed": "Обращения уничтожены",
     "attachments.purged": "Удалены файлы",
 }
-FIELD_WORDS = SETTING_LABELS | {"email": "сотрудник", "role": "роль", "url": "адрес",
-                                "events": "события", "name": "название",
-                                "expires_at": "действует до", "status": "состояние",
-                                "reason": "причина", "permissions": "права",
-                                "description": "описание", "tenant": "организация"}  # fmt: skip
+FIELD_WORDS = SETTING_LABELS | {
+    "email": "сотрудник",
+    "role": "роль",
+    "url": "адрес",
+    "events": "события",
+    "name": "название",
+    "expires_at": "действует до",
+    "status": "состояние",
+    "reason": "причина",
+    "permissions": "права",
+    "description": "описание",
+    "tenant": "организация",
+}
 LABELS = {"actor": "Кто", "kind": "Что", "since": "С", "until": "По", "after": "Страница"}
 _RUSSIAN = {
     "date": "укажите дату",
@@ -101,8 +109,12 @@ def change_lines(changes: dict[str, Any]) -> list[str]:
 def _filter(request: Request) -> tuple[AuditFilter, FormErrors | None]:
     asked = request.query_params
     try:
-        chosen = parse_filter(asked.get("actor", ""), asked.get("kind", ""),
-                              asked.get("since", ""), asked.get("until", ""))  # fmt: skip
+        chosen = parse_filter(
+            asked.get("actor", ""),
+            asked.get("kind", ""),
+            asked.get("since", ""),
+            asked.get("until", ""),
+        )
     except InvalidInput as exc:
         worded = [FieldError(e.field, _RUSSIAN.get(e.code or "", e.message)) for e in exc.errors]
         return AuditFilter(), FormErrors.of(worded, LABELS)
@@ -133,13 +145,22 @@ async def audit_log_page(request: Request) -> Response:
         )
         found = await audit_page(database(request), slug, chosen)
     return private_page(
-        request, "administration/audit.html", 422 if errors else 200,
-        workplace=await workplace(request, slug), slug=slug, page=found, chosen=chosen,
-        errors=errors, kinds=list(KIND_WORDS.items()), action_words=ACTION_WORDS,
-        change_lines=change_lines, first_page=bool(after) and errors is None,
+        request,
+        "administration/audit.html",
+        422 if errors else 200,
+        workplace=await workplace(request, slug),
+        slug=slug,
+        page=found,
+        chosen=chosen,
+        errors=errors,
+        kinds=list(KIND_WORDS.items()),
+        action_words=ACTION_WORDS,
+        change_lines=change_lines,
+        first_page=bool(after) and errors is None,
         next_query=_query(chosen, after=found.next_cursor) if found.next_cursor else None,
-        csv_query=_query(chosen), asked=request.query_params,
-    )  # fmt: skip
+        csv_query=_query(chosen),
+        asked=request.query_params,
+    )
 
 
 def _csv(lines: list[AuditLine], timezone: str) -> str:
@@ -147,11 +168,16 @@ def _csv(lines: list[AuditLine], timezone: str) -> str:
     writer = csv.writer(out)
     writer.writerow(["Когда", "Кто", "Действие", "Объект", "Изменения", "Код действия"])
     for line in lines:
-        writer.writerow([
-            ru_datetime(line.occurred_at, timezone), line.actor_name,
-            ACTION_WORDS.get(line.action, line.action), f"{line.object_type} {line.object_id}",
-            "; ".join(change_lines(line.changes)), line.action,
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                ru_datetime(line.occurred_at, timezone),
+                line.actor_name,
+                ACTION_WORDS.get(line.action, line.action),
+                f"{line.object_type} {line.object_id}",
+                "; ".join(change_lines(line.changes)),
+                line.action,
+            ]
+        )
     return out.getvalue()
 
 

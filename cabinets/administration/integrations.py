@@ -52,8 +52,13 @@ assert set(EVENT_KINDS) <= set(EVENT_WORDS), "every event kind is worded"
 # Offered in the order a message lives through them (the words above follow it).
 EVENT_ORDER = [k for k in EVENT_WORDS if k in EVENT_KINDS]
 STATE_WORDS = {"delivered": "доставлено", "pending": "ждёт отправки", "dead": "не доставлено"}
-LABELS = {"url": "Адрес получателя", "events": "События", "name": "Название",
-          "role": "Роль", "until": "Действует до"}  # fmt: skip
+LABELS = {
+    "url": "Адрес получателя",
+    "events": "События",
+    "name": "Название",
+    "role": "Роль",
+    "until": "Действует до",
+}
 _RUSSIAN_BY_CODE = {
     "private_address": "это локальный или внутренний адрес: укажите адрес сервера в интернете",
     "required": "укажите, что будет пользоваться токеном",
@@ -104,20 +109,31 @@ async def _page(
     timezone = (await tenants.get_tenant(db, slug)).timezone
     default_until = (datetime.now(UTC) + timedelta(days=DEFAULT_TOKEN_DAYS)).date().isoformat()
     return private_page(
-        request, "administration/integrations.html", status,
-        workplace=await workplace(request, slug), slug=slug,
+        request,
+        "administration/integrations.html",
+        status,
+        workplace=await workplace(request, slug),
+        slug=slug,
         subscriptions=await integrations.subscriptions(db, slug),
         deliveries=await integrations.delivery_log(db, slug),
         tokens=await organization_tokens.tokens(db, slug),
-        roles=[(r.name, role_words(r.name)) for r in roles], role_words=role_words,
+        roles=[(r.name, role_words(r.name)) for r in roles],
+        role_words=role_words,
         events=[(k, EVENT_WORDS[k]) for k in (ANY_EVENT, *EVENT_ORDER)],
-        event_words=EVENT_WORDS, state_of=integrations.state_of, state_words=STATE_WORDS,
-        webhook_errors=webhook_errors, token_errors=token_errors,
-        webhook_form=shown.pop("webhook_form", {}), token_form=shown.pop("token_form", {}),
-        default_until=default_until, now=datetime.now(UTC),
-        last_day=lambda moment: organization_tokens.last_day(moment, timezone), timezone=timezone,
-        notice=NOTICES.get(request.query_params.get("notice", "")), **shown,
-    )  # fmt: skip
+        event_words=EVENT_WORDS,
+        state_of=integrations.state_of,
+        state_words=STATE_WORDS,
+        webhook_errors=webhook_errors,
+        token_errors=token_errors,
+        webhook_form=shown.pop("webhook_form", {}),
+        token_form=shown.pop("token_form", {}),
+        default_until=default_until,
+        now=datetime.now(UTC),
+        last_day=lambda moment: organization_tokens.last_day(moment, timezone),
+        timezone=timezone,
+        notice=NOTICES.get(request.query_params.get("notice", "")),
+        **shown,
+    )
 
 
 @page_requires("tenant:settings")
@@ -132,9 +148,13 @@ async def subscribe(request: Request) -> Response:
     url, events = first(fields, "url"), fields.get("events", [])
     try:
         created = await integrations.subscribe(
-            database(request), request.path_params["slug"], url, events,
-            allow_private=settings.webhook_private_addresses, actor=actor(request),
-        )  # fmt: skip
+            database(request),
+            request.path_params["slug"],
+            url,
+            events,
+            allow_private=settings.webhook_private_addresses,
+            actor=actor(request),
+        )
     except InvalidInput as exc:
         form = {"url": url, "events": events}
         return await _page(request, 422, webhook_errors=_errors(exc), webhook_form=form)
@@ -144,18 +164,22 @@ async def subscribe(request: Request) -> Response:
 @page_requires("tenant:settings")
 async def send_test(request: Request) -> Response:
     await integrations.send_test(
-        database(request), request.path_params["slug"], request.path_params["id"],
+        database(request),
+        request.path_params["slug"],
+        request.path_params["id"],
         actor=actor(request),
-    )  # fmt: skip
+    )
     return RedirectResponse(f"{_path(request)}?notice=tested#deliveries", status_code=303)
 
 
 @page_requires("tenant:settings")
 async def remove(request: Request) -> Response:
     await integrations.remove(
-        database(request), request.path_params["slug"], request.path_params["id"],
+        database(request),
+        request.path_params["slug"],
+        request.path_params["id"],
         actor=actor(request),
-    )  # fmt: skip
+    )
     return RedirectResponse(f"{_path(request)}?notice=removed", status_code=303)
 
 
@@ -163,9 +187,11 @@ async def remove(request: Request) -> Response:
 async def retry(request: Request) -> Response:
     try:
         await integrations.retry(
-            database(request), request.path_params["slug"], request.path_params["id"],
+            database(request),
+            request.path_params["slug"],
+            request.path_params["id"],
             actor=actor(request),
-        )  # fmt: skip
+        )
     except InvalidInput:
         # Already pending again or delivered meanwhile (another tab, the worker): the log says.
         return RedirectResponse(f"{_path(request)}#deliveries", status_code=303)
@@ -178,9 +204,13 @@ async def issue_token(request: Request) -> Response:
     form = {k: first(fields, k) for k in ("name", "role", "until")}
     try:
         created = await organization_tokens.issue(
-            database(request), request.path_params["slug"], form["name"], form["role"],
-            form["until"], actor=actor(request),
-        )  # fmt: skip
+            database(request),
+            request.path_params["slug"],
+            form["name"],
+            form["role"],
+            form["until"],
+            actor=actor(request),
+        )
     except InvalidInput as exc:
         return await _page(request, 422, token_errors=_errors(exc), token_form=form)
     return await _page(request, 201, created_token=created)
@@ -189,9 +219,11 @@ async def issue_token(request: Request) -> Response:
 @page_requires("tenant:settings")
 async def revoke_token(request: Request) -> Response:
     await organization_tokens.revoke(
-        database(request), request.path_params["slug"], request.path_params["id"],
+        database(request),
+        request.path_params["slug"],
+        request.path_params["id"],
         actor=actor(request),
-    )  # fmt: skip
+    )
     return RedirectResponse(f"{_path(request)}?notice=revoked#tokens", status_code=303)
 
 

@@ -67,9 +67,11 @@ def _errors(exc: InvalidInput) -> FormErrors:
 
 
 async def _page(
-    request: Request, status: int = 200, errors: FormErrors | None = None,
+    request: Request,
+    status: int = 200,
+    errors: FormErrors | None = None,
     form: dict[str, Any] | None = None,
-) -> Response:  # fmt: skip
+) -> Response:
     slug = request.path_params["slug"]
     current = await cabinet_settings(database(request), slug)
     shown = {name: getattr(current, name) for name in NAMES} | (form or {})
@@ -79,12 +81,19 @@ async def _page(
     calendars.setdefault(current.calendar, f"{current.calendar} (региональный)")
     today = datetime.now(UTC).date()
     return private_page(
-        request, "administration/settings.html", status,
-        workplace=await workplace(request, slug), slug=slug, form=shown, errors=errors,
-        timezones=list(timezones.items()), calendars=list(calendars.items()),
-        days=special_days(current.calendar, today), current=current,
+        request,
+        "administration/settings.html",
+        status,
+        workplace=await workplace(request, slug),
+        slug=slug,
+        form=shown,
+        errors=errors,
+        timezones=list(timezones.items()),
+        calendars=list(calendars.items()),
+        days=special_days(current.calendar, today),
+        current=current,
         notice=NOTICES.get(request.query_params.get("notice", "")),
-    )  # fmt: skip
+    )
 
 
 @page_requires("tenant:settings")

@@ -41,24 +41,37 @@ def _errors(exc: InvalidInput) -> FormErrors:
 
 
 async def _page(
-    request: Request, status: int = 200, errors: FormErrors | None = None,
+    request: Request,
+    status: int = 200,
+    errors: FormErrors | None = None,
     form: dict[str, Any] | None = None,
-) -> Response:  # fmt: skip
+) -> Response:
     slug = request.path_params["slug"]
     roles = await organization_roles(database(request), slug)
     editing = next((r for r in roles if r.name == request.query_params.get("edit")), None)
     if form is None:
         form = (
-            {"name": editing.name, "description": editing.description,
-             "permissions": editing.permissions}
-            if editing else {}
-        )  # fmt: skip
+            {
+                "name": editing.name,
+                "description": editing.description,
+                "permissions": editing.permissions,
+            }
+            if editing
+            else {}
+        )
     return private_page(
-        request, "administration/roles.html", status, workplace=await workplace(request, slug),
-        slug=slug, roles=roles, form=form, errors=errors, words=PERMISSION_WORDS,
+        request,
+        "administration/roles.html",
+        status,
+        workplace=await workplace(request, slug),
+        slug=slug,
+        roles=roles,
+        form=form,
+        errors=errors,
+        words=PERMISSION_WORDS,
         permissions=[(p, PERMISSION_WORDS[p]) for p in PERMISSIONS],
         max_description=MAX_DESCRIPTION,
-    )  # fmt: skip
+    )
 
 
 @page_requires("staff:manage")
@@ -74,8 +87,7 @@ async def save_role(request: Request) -> Response:
     permissions = fields.get("permissions", [])
     form = {"name": name, "description": description, "permissions": permissions}
     try:
-        await define(database(request), slug, name, description, permissions,
-                     actor=actor(request))  # fmt: skip
+        await define(database(request), slug, name, description, permissions, actor=actor(request))
     except InvalidInput as exc:
         return await _page(request, 422, _errors(exc), form)
     return RedirectResponse(f"/cabinet/{slug}/staff?notice=role_saved", status_code=303)

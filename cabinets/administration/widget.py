@@ -37,10 +37,18 @@ async def widget_page(request: Request) -> Response:
             database(request), routes, slug, base_url=settings.base_url
         )
     return private_page(
-        request, "administration/widget.html", status, workplace=await workplace(request, slug),
-        slug=slug, widget=widget, asked=asked, errors=errors, default_label=WIDGET_LABEL,
-        max_label=MAX_LABEL, base_url=settings.base_url,
-    )  # fmt: skip
+        request,
+        "administration/widget.html",
+        status,
+        workplace=await workplace(request, slug),
+        slug=slug,
+        widget=widget,
+        asked=asked,
+        errors=errors,
+        default_label=WIDGET_LABEL,
+        max_label=MAX_LABEL,
+        base_url=settings.base_url,
+    )
 
 
 routes: list[BaseRoute] = [Route("/cabinet/{slug}/widget", widget_page, methods=["GET"])]

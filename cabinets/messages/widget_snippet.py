@@ -45,9 +45,15 @@ async def organization_widget(
     label = " ".join(label.split()) or WIDGET_LABEL
     if len(label) > MAX_LABEL:
         raise InvalidInput(
-            [FieldError("label", f"at most {MAX_LABEL} characters", code="string_too_long",
-                        limit=MAX_LABEL)]
-        )  # fmt: skip
+            [
+                FieldError(
+                    "label",
+                    f"at most {MAX_LABEL} characters",
+                    code="string_too_long",
+                    limit=MAX_LABEL,
+                )
+            ]
+        )
     found = await tenants.get_tenant(db, slug)
     places = routes.places_of(slug, datetime.now(UTC).date())
     return WidgetSnippet(

@@ -44,8 +44,13 @@ async def set_member_status(
             ).scalar_one()
             action = "user.deactivated" if status is UserStatus.DEACTIVATED else "user.activated"
             for tenant_id in (here, None):
-                record_audit(session, tenant_id=tenant_id, actor=actor, action=action,
-                             object_type="user", object_id=member.email,
-                             changes={"status": {"before": found.status,
-                                                 "after": status.value}})  # fmt: skip
+                record_audit(
+                    session,
+                    tenant_id=tenant_id,
+                    actor=actor,
+                    action=action,
+                    object_type="user",
+                    object_id=member.email,
+                    changes={"status": {"before": found.status, "after": status.value}},
+                )
     return await staff_member(db, tenant, email)

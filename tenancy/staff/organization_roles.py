@@ -23,31 +23,38 @@ async def organization_roles(db: Database, tenant: str) -> list[RoleRead]:
 
 
 async def define(
-    db: Database, tenant: str, name: str, description: str, permissions: Sequence[str],
-    *, actor: str,
-) -> RoleRead:  # fmt: skip
+    db: Database,
+    tenant: str,
+    name: str,
+    description: str,
+    permissions: Sequence[str],
+    *,
+    actor: str,
+) -> RoleRead:
     """Create the role, or replace it when the organization has one by that name."""
     name, description = name.strip(), " ".join(description.split())
     problems: list[FieldError] = []
     if name in ROLE_TEMPLATES:
         problems.append(FieldError("name", f"{name!r} is a shared role", code="shared"))
     elif not service.CUSTOM_ROLE_NAME.fullmatch(name):
-        problems.append(FieldError("name", "2-40 lowercase latin letters, digits, - or _",
-                                   code="role_name"))  # fmt: skip
+        problems.append(
+            FieldError("name", "2-40 lowercase latin letters, digits, - or _", code="role_name")
+        )
     if len(description) > MAX_DESCRIPTION:
-        problems.append(FieldError("description", "too long", code="string_too_long",
-                                   limit=MAX_DESCRIPTION))  # fmt: skip
+        problems.append(
+            FieldError("description", "too long", code="string_too_long", limit=MAX_DESCRIPTION)
+        )
     chosen = sorted(set(permissions))
     unknown = [p for p in chosen if p not in PERMISSIONS]
     platform = [p for p in chosen if p in service.PLATFORM_ONLY]
     if not chosen:
         problems.append(FieldError("permissions", "choose at least one", code="required"))
     elif unknown:
-        problems.append(FieldError("permissions", f"unknown: {', '.join(unknown)}",
-                                   code="unknown"))  # fmt: skip
+        problems.append(FieldError("permissions", f"unknown: {', '.join(unknown)}", code="unknown"))
     elif platform:
-        problems.append(FieldError("permissions", f"platform only: {', '.join(platform)}",
-                                   code="platform_only"))  # fmt: skip
+        problems.append(
+            FieldError("permissions", f"platform only: {', '.join(platform)}", code="platform_only")
+        )
     if problems:
         raise InvalidInput(problems)
     return await service.define_role(db, tenant, name, chosen, description=description, actor=actor)

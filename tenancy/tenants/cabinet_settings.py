@@ -24,8 +24,7 @@ from tenancy.tenants.models import Tenant
 CALENDAR = re.compile(r"^[a-z]{2}(-[a-z0-9]+)*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_DIGITS = 5
-LONGEST = {"contact_address": 300, "contact_phone": 60, "contact_email": 254,
-           "contact_hours": 300}  # fmt: skip
+LONGEST = {"contact_address": 300, "contact_phone": 60, "contact_email": 254, "contact_hours": 300}
 LIMITS = {"attachment_max_mb": (1, 100), "attachment_max_files": (0, 20)}  # as the table checks
 
 
@@ -101,8 +100,9 @@ def _checked(current: CabinetSettings, given: Mapping[str, str]) -> CabinetSetti
         else:
             values[name] = raw or None
             if raw and len(raw) > LONGEST[name]:
-                problems.append(FieldError(name, "too long", code="string_too_long",
-                                           limit=LONGEST[name]))  # fmt: skip
+                problems.append(
+                    FieldError(name, "too long", code="string_too_long", limit=LONGEST[name])
+                )
             elif name == "contact_email" and raw and not EMAIL.fullmatch(raw):
                 problems.append(FieldError(name, "an e-mail address", code="email"))
             elif (

@@ -38,5 +38,6 @@ async def contacts_of_holder(db: Database, number: str) -> Contacts | None:
         ).first()
     if row is None:
         return None
-    return Contacts(row.name, row.contact_address, row.contact_phone, row.contact_email,
-                    row.contact_hours)  # fmt: skip
+    return Contacts(
+        row.name, row.contact_address, row.contact_phone, row.contact_email, row.contact_hours
+    )

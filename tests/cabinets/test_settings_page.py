@@ -44,9 +44,13 @@ def test_settings_are_saved_audited_before_and_after_and_contacts_reach_citizens
     assert "Новогодние каникулы" in page.text  # the year ahead, as the SLA clock counts it
 
     saved = _save(
-        admin, timezone="Asia/Yekaterinburg", calendar="ru", attachment_max_mb="20",
-        attachment_max_files="3", **CONTACTS,
-    )  # fmt: skip
+        admin,
+        timezone="Asia/Yekaterinburg",
+        calendar="ru",
+        attachment_max_mb="20",
+        attachment_max_files="3",
+        **CONTACTS,
+    )
     assert saved.status_code == 303
     assert "Настройки сохранены." in admin.client.get(saved.headers["location"]).text
     [tenant] = _rows(
@@ -73,18 +77,29 @@ def test_settings_are_saved_audited_before_and_after_and_contacts_reach_citizens
 
     again = _save(admin, timezone="Asia/Yekaterinburg", **CONTACTS)
     assert "Ничего не изменилось." in admin.client.get(again.headers["location"]).text
-    assert len(_rows(clean_database, "SELECT 1 FROM audit_log WHERE action = "
-                                     "'tenant.settings_changed'")) == 1  # fmt: skip
+    assert (
+        len(
+            _rows(
+                clean_database, "SELECT 1 FROM audit_log WHERE action = 'tenant.settings_changed'"
+            )
+        )
+        == 1
+    )
 
 
 def test_bad_settings_are_named_at_their_fields_and_nothing_changes(
     world: World, clean_database: DatabaseUrls
 ) -> None:
     answer = _save(
-        world.desks["admin"], timezone="Mars/Olympus", calendar="ru",
-        attachment_max_mb="0", attachment_max_files="50", contact_email="нет",
-        contact_phone="звоните", contact_hours="ч" * 301,
-    )  # fmt: skip
+        world.desks["admin"],
+        timezone="Mars/Olympus",
+        calendar="ru",
+        attachment_max_mb="0",
+        attachment_max_files="50",
+        contact_email="нет",
+        contact_phone="звоните",
+        contact_hours="ч" * 301,
+    )
     assert answer.status_code == 422
     for words in (
         "Часовой пояс: выберите часовой пояс из списка",

@@ -107,10 +107,14 @@ def test_an_organizations_own_role_is_made_from_the_registry_and_can_be_given(
     assert page.status_code == 200
     assert "Читать отчёты и сводки" in page.text  # each permission in plain words
     saved = _post(
-        admin, ROLES,
-        {"name": "press", "description": "Пресс-служба", "permissions": ["message:read",
-                                                                         "report:read"]},
-    )  # fmt: skip
+        admin,
+        ROLES,
+        {
+            "name": "press",
+            "description": "Пресс-служба",
+            "permissions": ["message:read", "report:read"],
+        },
+    )
     assert saved.status_code == 303
     assert "Роль сохранена" in admin.client.get(saved.headers["location"]).text
     assert "Пресс-служба" in admin.client.get(ROLES).text

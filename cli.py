@@ -1343,7 +1343,7 @@ def territory_import(file: str, as_json: bool) -> None:
     """Add or update territories from a CSV of code,name,parent; all or nothing."""
     from pathlib import Path
 
-    from tenancy.routing import service
+    from tenancy.territories import service
 
     counts = run_with_database(lambda db: service.import_territories(db, Path(file), actor=actor()))
     if as_json:
@@ -1357,9 +1357,9 @@ def territory_import(file: str, as_json: bool) -> None:
 @reports_errors
 def territory_tree(as_json: bool) -> None:
     """Show the territories as a tree."""
-    from tenancy.routing import service
+    from tenancy.territories import tree
 
-    rows = run_with_database(service.territory_tree)
+    rows = run_with_database(tree.territory_tree)
     if as_json:
         emit_json([{"depth": d, "code": c, "name": n} for d, c, n in rows])
         return
@@ -1389,7 +1389,7 @@ def catalog_import(files: tuple[str, ...], operator: str | None, as_json: bool) 
     """Load categories.csv and topics.csv into the draft (created from the published one)."""
     from pathlib import Path
 
-    from tenancy.routing import service
+    from tenancy.catalog import service
 
     counts = run_with_database(
         lambda db: service.import_catalog(
@@ -1410,7 +1410,7 @@ def catalog_import(files: tuple[str, ...], operator: str | None, as_json: bool) 
 @reports_errors
 def catalog_diff(as_json: bool) -> None:
     """What publishing the draft would change."""
-    from tenancy.routing import service
+    from tenancy.catalog import service
 
     diff = run_with_database(service.diff_catalog)
     if as_json:
@@ -1433,7 +1433,7 @@ def catalog_diff(as_json: bool) -> None:
 @reports_errors
 def catalog_publish(as_json: bool) -> None:
     """Publish the draft in one step; the previous version is kept for old messages."""
-    from tenancy.routing import service
+    from tenancy.catalog import service
 
     version = run_with_database(lambda db: service.publish_catalog(db, actor=actor()))
     if as_json:
@@ -1449,7 +1449,7 @@ def catalog_publish(as_json: bool) -> None:
 @reports_errors
 def catalog_list(draft: bool, territory: str | None, as_json: bool) -> None:
     """List topics."""
-    from tenancy.routing import service
+    from tenancy.catalog import service
 
     topics = run_with_database(lambda db: service.list_topics(db, draft=draft, territory=territory))
     if as_json:
@@ -1477,7 +1477,7 @@ def catalog_export(output: str) -> None:
     """Write the published catalog as categories.csv and topics.csv."""
     from pathlib import Path
 
-    from tenancy.routing import service
+    from tenancy.catalog import service
 
     categories, topics = run_with_database(service.export_catalog)
     directory = Path(output)

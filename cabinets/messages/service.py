@@ -67,6 +67,7 @@ from rbac.access import Principal
 from rbac.enforcer import PolicyEnforcer
 from storage.antivirus import VirusScanner
 from storage.backends import ObjectStore
+from tenancy.catalog.schemas import ExtraField
 from tenancy.database import Database, Pipeline, Transaction
 from tenancy.errors import (
     Conflict,
@@ -78,7 +79,6 @@ from tenancy.errors import (
     TooManyRequests,
 )
 from tenancy.routing.resolver import RoutingIndex
-from tenancy.routing.schemas import ExtraField
 from tenancy.settings import Settings
 
 MAX_EXTENSIONS = 1  # the appeals law allows one extension

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rbac.access import Principal, public, requires
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput, field_errors
 from tenancy.routing import service
@@ -43,7 +44,7 @@ async def catalog_for_territory(request: Request) -> Response:
     if not territory:
         raise InvalidInput.one("territory", "name the territory (an OKTMO-style code)")
     db: Database = request.app.state.database
-    topics = await service.list_topics(db, territory=territory)
+    topics = await catalog.list_topics(db, territory=territory)
     keep = (
         "code", "category_code", "title", "description", "keywords", "deadline_days", "calendar",
         "photo_required", "address_required", "fields", "region_code",
@@ -165,7 +166,7 @@ async def catalog_diff(request: Request) -> Response:
         description: The caller lacks catalog:edit on the platform.
     """
     db: Database = request.app.state.database
-    return JSONResponse((await service.diff_catalog(db)).model_dump(mode="json"))
+    return JSONResponse((await catalog.diff_catalog(db)).model_dump(mode="json"))
 
 
 @requires("catalog:edit", tenant_param=None)
@@ -183,7 +184,7 @@ async def catalog_publish(request: Request) -> Response:
     """
     db: Database = request.app.state.database
     principal: Principal = request.user
-    version = await service.publish_catalog(
+    version = await catalog.publish_catalog(
         db, actor=f"api:{principal.display_name}", operator=principal.user_id
     )
     return JSONResponse({"published": version})

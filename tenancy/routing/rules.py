@@ -17,13 +17,9 @@ from tenancy.database import Database
 from tenancy.errors import FieldError, Forbidden, InvalidInput, NotFound
 from tenancy.routing.resolver import Rule
 from tenancy.routing.schemas import RuleRow
-from tenancy.routing.service import (
-    Operator,
-    operator_regions,
-    overlaps,
-    territory_parents,
-    within_regions,
-)
+from tenancy.routing.service import overlaps
+from tenancy.territories.reach import Operator, operator_regions, within_regions
+from tenancy.territories.tree import territory_parents
 
 
 @dataclass(frozen=True)

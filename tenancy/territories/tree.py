@@ -1,12 +1,14 @@
-"""The territory tree one level at a time, for the operator's pages: tens of thousands of
-territories are browsed from the top, each level with the way back up and how many lie below
-each child."""
+"""The territory tree: each territory's parent, the whole tree in order, and one level at a
+time for the operator's pages (tens of thousands of territories are browsed from the top, each
+level with the way back up and how many lie below each child)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tenancy.database import Database
 from tenancy.errors import NotFound
@@ -66,3 +68,27 @@ async def territory_level(db: Database, under: str | None = None) -> TerritoryLe
             )
         ]
     return TerritoryLevel(chain[-1] if chain else None, chain[:-1], children)
+
+
+async def territory_parents(session: AsyncSession) -> dict[str, str | None]:
+    rows = await session.execute(text("SELECT code, parent_code FROM territories"))
+    return {r.code: r.parent_code for r in rows}
+
+
+async def territory_tree(db: Database) -> list[tuple[int, str, str]]:
+    """(depth, code, name) in tree order."""
+    async with db.public_session() as session:
+        rows = (
+            await session.execute(text("SELECT code, name, parent_code FROM territories"))
+        ).all()
+    children: dict[str | None, list[Any]] = {}
+    for row in rows:
+        children.setdefault(row.parent_code, []).append(row)
+    out: list[tuple[int, str, str]] = []
+    stack = [(0, r) for r in sorted(children.get(None, []), key=lambda r: r.code, reverse=True)]
+    while stack:
+        depth, row = stack.pop()
+        out.append((depth, row.code, row.name))
+        kids = sorted(children.get(row.code, []), key=lambda r: r.code, reverse=True)
+        stack.extend((depth + 1, kid) for kid in kids)
+    return out

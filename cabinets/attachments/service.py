@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from cabinets.responsible import ResponsibleTenant, check_place, responsible_tenant
+from cabinets.responsible import ResponsibleTenant, responsible_tenant
 from storage.antivirus import VirusScanner
 from storage.attachments import (
     StoredAttachment,
@@ -47,6 +47,7 @@ from storage.validation import AttachmentPolicy, MiB
 from tenancy.audit import record_audit
 from tenancy.database import Database, Pipeline, Transaction
 from tenancy.errors import FieldError, InvalidInput, NotFound
+from tenancy.routing.place_check import check_place
 from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
 

@@ -59,7 +59,6 @@ from cabinets.notifications.outbox import write_notices
 from cabinets.responsible import (
     PublishedTopic,
     ResponsibleTenant,
-    check_place,
     published_topic,
     responsible_tenant,
 )
@@ -78,6 +77,7 @@ from tenancy.errors import (
     NotFound,
     TooManyRequests,
 )
+from tenancy.routing.place_check import check_place
 from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
 

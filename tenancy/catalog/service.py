@@ -25,7 +25,7 @@ from tenancy.errors import FieldError, Forbidden, InvalidInput
 from tenancy.file_rows import read_rows
 from tenancy.hierarchy import cycle_through
 from tenancy.territories.reach import Operator, operator_regions, outside_regions, within_regions
-from tenancy.territories.tree import territory_parents
+from tenancy.territories.tree import ancestor_codes, territory_parents
 
 TOPIC_COLUMNS = ("code", "category", "title", "deadline_days", "calendar")
 TOPIC_OPTIONAL = (
@@ -352,19 +352,6 @@ async def publish_catalog(
         return int(draft)
 
 
-_ANCESTORS = text(
-    """
-    WITH RECURSIVE up AS (
-        SELECT code, parent_code, 0 AS depth FROM territories WHERE code = :code
-        UNION ALL
-        SELECT t.code, t.parent_code, up.depth + 1
-        FROM territories t JOIN up ON t.code = up.parent_code WHERE up.depth < 20
-    )
-    SELECT code FROM up
-    """
-)
-
-
 async def list_topics(
     db: Database, *, draft: bool = False, territory: str | None = None
 ) -> list[dict[str, Any]]:
@@ -375,7 +362,7 @@ async def list_topics(
         _, topics = await catalog_rows(session, version)
         chain: set[str] = set()
         if territory is not None:
-            chain = set((await session.execute(_ANCESTORS, {"code": territory})).scalars())
+            chain = set(await ancestor_codes(session, territory))
             if not chain:
                 raise InvalidInput.one("territory", f"unknown territory {territory}")
     found = sorted(topics.values(), key=lambda t: t["code"])

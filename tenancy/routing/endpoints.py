@@ -14,9 +14,10 @@ from starlette.routing import Route
 from rbac.access import Principal, public, requires
 from tenancy.catalog import service as catalog
 from tenancy.database import Database
-from tenancy.errors import FieldError, InvalidInput, field_errors
+from tenancy.errors import InvalidInput, field_errors
 from tenancy.routing import service
 from tenancy.routing.cache import RoutingCache
+from tenancy.routing.place_check import check_place
 from tenancy.routing.schemas import RuleRow
 
 
@@ -69,13 +70,7 @@ async def resolve(request: Request) -> Response:
     query = ResolveQuery.model_validate(dict(request.query_params))
     cache: RoutingCache = request.app.state.routing
     index = await cache.index()
-    errors = []
-    if query.topic not in index.topic_category:
-        errors.append(("topic", f"unknown topic {query.topic!r}"))
-    if query.territory not in index.parents:
-        errors.append(("territory", f"unknown territory {query.territory}"))
-    if errors:
-        raise InvalidInput([FieldError(f, m) for f, m in errors])
+    check_place(index, query.topic, query.territory, offered=False)
     result = index.explain(query.topic, query.territory, query.on or date.today())
     return JSONResponse(
         {

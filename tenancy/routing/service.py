@@ -17,6 +17,7 @@ from tenancy.catalog.service import catalog_rows, catalog_version
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput
 from tenancy.file_rows import read_rows
+from tenancy.routing.place_check import check_place
 from tenancy.routing.resolver import ANY_TOPIC, RoutingIndex, Rule
 from tenancy.routing.schemas import (
     CandidateRead,
@@ -227,21 +228,11 @@ async def load_index(db: Database) -> RoutingIndex:
     )
 
 
-def _check(index: RoutingIndex, topic: str, territory: str) -> None:
-    errors = []
-    if topic not in index.topic_category:
-        errors.append(FieldError("topic", f"unknown topic {topic!r} in the published catalog"))
-    if territory not in index.parents:
-        errors.append(FieldError("territory", f"unknown territory {territory}"))
-    if errors:
-        raise InvalidInput(errors)
-
-
 async def resolve(
     db: Database, topic: str, territory: str, day: date | None = None
 ) -> ResolutionRead:
     index = await load_index(db)
-    _check(index, topic, territory)
+    check_place(index, topic, territory, offered=False)
     result = index.explain(topic, territory, day or date.today())
     return ResolutionRead(
         topic=topic,

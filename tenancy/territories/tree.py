@@ -1,6 +1,7 @@
-"""The territory tree: each territory's parent, the whole tree in order, and one level at a
-time for the operator's pages (tens of thousands of territories are browsed from the top, each
-level with the way back up and how many lie below each child)."""
+"""The territory tree, in one place: a territory's ancestors and descendants (one depth rule,
+:data:`MAX_DEPTH`), each territory's parent, the whole tree in order, and one level at a time
+for the operator's pages (tens of thousands of territories are browsed from the top, each level
+with the way back up and how many lie below each child)."""
 
 from __future__ import annotations
 
@@ -34,19 +35,49 @@ _LEVEL = """
 """
 _CHILDREN = text(_LEVEL.format(where="t.parent_code = :under"))
 _TOP = text(_LEVEL.format(where="t.parent_code IS NULL"))
-_ANCESTORS = text(
-    """
+# How deep a walk up or down the tree in SQL goes. The country has four levels (country,
+# region, district or city, settlement); imports refuse cycles, and the limit keeps a walk
+# finite even on rows written around them.
+MAX_DEPTH = 20
+
+_UP = f"""
     WITH RECURSIVE up AS (
         SELECT code, name, parent_code, 0 AS depth FROM territories WHERE code = :code
         UNION ALL
         SELECT t.code, t.name, t.parent_code, up.depth + 1
-        FROM territories t JOIN up ON t.code = up.parent_code WHERE up.depth < 20
+        FROM territories t JOIN up ON t.code = up.parent_code WHERE up.depth < {MAX_DEPTH}
     )
+"""
+_ANCESTOR_CODES = text(_UP + "SELECT code FROM up ORDER BY depth")
+_ANCESTOR_NODES = text(
+    _UP
+    + """
     SELECT code, name, depth,
            (SELECT count(*) FROM territories k WHERE k.parent_code = up.code) AS n
     FROM up ORDER BY depth DESC
     """
 )
+_DESCENDANT_CODES = text(
+    f"""
+    WITH RECURSIVE down AS (
+        SELECT code, 0 AS depth FROM territories WHERE code = :code
+        UNION ALL
+        SELECT t.code, down.depth + 1
+        FROM territories t JOIN down ON t.parent_code = down.code WHERE down.depth < {MAX_DEPTH}
+    )
+    SELECT code FROM down
+    """
+)
+
+
+async def ancestor_codes(session: AsyncSession, code: str) -> list[str]:
+    """``code`` and the territories it lies in, from itself up; empty for an unknown code."""
+    return list((await session.execute(_ANCESTOR_CODES, {"code": code})).scalars())
+
+
+async def descendant_codes(session: AsyncSession, code: str) -> list[str]:
+    """``code`` and every territory below it; empty for an unknown code."""
+    return list((await session.execute(_DESCENDANT_CODES, {"code": code})).scalars())
 
 
 async def territory_level(db: Database, under: str | None = None) -> TerritoryLevel:
@@ -57,7 +88,7 @@ async def territory_level(db: Database, under: str | None = None) -> TerritoryLe
         if under is not None:
             chain = [
                 TerritoryNode(r.code, r.name, r.n)
-                for r in await session.execute(_ANCESTORS, {"code": under})
+                for r in await session.execute(_ANCESTOR_NODES, {"code": under})
             ]
             if not chain:
                 raise NotFound("territory", under)

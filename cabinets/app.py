@@ -56,7 +56,7 @@ from tenancy.routing.cache import RoutingCache
 from tenancy.routing.service import load_index
 from tenancy.settings import Settings, SettingsError, load_settings
 from tenancy.staff import endpoints as staff_endpoints
-from tenancy.staff.service import load_policy
+from tenancy.staff.policy import load_policy
 from tenancy.tenants import endpoints as tenant_endpoints
 
 

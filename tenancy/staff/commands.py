@@ -258,14 +258,14 @@ def role() -> None:
 @reports_errors
 def role_list(tenant: str | None, as_json: bool) -> None:
     """List roles with what they allow."""
-    from tenancy.staff import service
+    from tenancy.staff import roles
 
-    roles = run_with_database(lambda db: service.list_roles(db, tenant))
+    found = run_with_database(lambda db: roles.list_roles(db, tenant))
     if as_json:
-        emit_json(roles)
+        emit_json(found)
         return
     render_table(
-        [(r.name, r.scope, ", ".join(r.permissions)) for r in roles],
+        [(r.name, r.scope, ", ".join(r.permissions)) for r in found],
         ["role", "scope", "permissions"],
     )
 
@@ -278,9 +278,9 @@ def role_list(tenant: str | None, as_json: bool) -> None:
 def role_show(name: str, tenant: str | None, as_json: bool) -> None:
     """Show one role: what it is for and each permission it gives."""
     from rbac.permissions import PERMISSIONS
-    from tenancy.staff import service
+    from tenancy.staff import roles
 
-    found = run_with_database(lambda db: service.show_role(db, name, tenant))
+    found = run_with_database(lambda db: roles.show_role(db, name, tenant))
     if as_json:
         emit_json(found)
         return
@@ -301,10 +301,10 @@ def role_define(
     tenant: str, name: str, permissions: tuple[str, ...], description: str, as_json: bool
 ) -> None:
     """Create or replace TENANT's custom role NAME from registry permissions."""
-    from tenancy.staff import service
+    from tenancy.staff import roles
 
     defined = run_with_database(
-        lambda db: service.define_role(
+        lambda db: roles.define_role(
             db, tenant, name, list(permissions), description=description, actor=actor()
         )
     )
@@ -331,10 +331,10 @@ def policy_check(
     email: str, tenant: str, permission: str, assigned: bool, explain: bool, as_json: bool
 ) -> None:
     """May EMAIL do PERMISSION in TENANT? Prints yes (exit 0) or no (exit 1)."""
-    from tenancy.staff import service
+    from tenancy.staff import policy
 
     answer = run_with_database(
-        lambda db: service.check_permission(db, email, tenant, permission, assigned=assigned)
+        lambda db: policy.check_permission(db, email, tenant, permission, assigned=assigned)
     )
     if as_json:
         emit_json(answer)

@@ -31,11 +31,11 @@ def token() -> None:
 @reports_errors
 def token_create(tenant: str, role: str, name: str, expires: str, as_json: bool) -> None:
     """Issue a token; its secret is printed once and never again."""
-    from tenancy.staff import service
+    from tenancy.staff import tokens
 
     expires_at = parse_expiry(expires)
     created = run_with_database(
-        lambda db: service.create_token(
+        lambda db: tokens.create_token(
             db, tenant, role, name=name, expires_at=expires_at, actor=actor()
         )
     )
@@ -54,9 +54,9 @@ def token_create(tenant: str, role: str, name: str, expires: str, as_json: bool)
 @reports_errors
 def token_list(tenant: str, as_json: bool) -> None:
     """List a tenant's tokens (never their secrets)."""
-    from tenancy.staff import service
+    from tenancy.staff import tokens
 
-    found = run_with_database(lambda db: service.list_tokens(db, tenant))
+    found = run_with_database(lambda db: tokens.list_tokens(db, tenant))
     if as_json:
         emit_json(found)
         return
@@ -79,9 +79,9 @@ def token_list(tenant: str, as_json: bool) -> None:
 @reports_errors
 def token_revoke(token_id: str, as_json: bool) -> None:
     """Revoke a token at once, in every running process."""
-    from tenancy.staff import service
+    from tenancy.staff import tokens
 
-    revoked = run_with_database(lambda db: service.revoke_token(db, token_id, actor=actor()))
+    revoked = run_with_database(lambda db: tokens.revoke_token(db, token_id, actor=actor()))
     if as_json:
         emit_json(revoked)
     else:

@@ -38,10 +38,10 @@ from storage.attachments import (
     prepare_direct_upload,
     receive_upload,
 )
-from storage.backends import ObjectStore
 from storage.config import BackendKind, StorageConfig
 from storage.file_types import IMAGE_KINDS
 from storage.keys import object_key
+from storage.object_store import ObjectStore
 from storage.sweeping import reconcile
 from storage.validation import AttachmentPolicy, MiB
 from tenancy.audit import record_audit

@@ -65,7 +65,7 @@ from cabinets.responsible import (
 from rbac.access import Principal
 from rbac.enforcer import PolicyEnforcer
 from storage.antivirus import VirusScanner
-from storage.backends import ObjectStore
+from storage.object_store import ObjectStore
 from tenancy.catalog.schemas import ExtraField
 from tenancy.database import Database, Pipeline, Transaction
 from tenancy.errors import (

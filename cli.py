@@ -28,9 +28,23 @@ def main() -> None:
 
 
 for command in (
-    db, tenant, staff, role, policy, token, storage_group, outbox, webhook, territory, catalog,
-    route, up, serve, worker_command, records,
-):  # fmt: skip
+    db,
+    tenant,
+    staff,
+    role,
+    policy,
+    token,
+    storage_group,
+    outbox,
+    webhook,
+    territory,
+    catalog,
+    route,
+    up,
+    serve,
+    worker_command,
+    records,
+):
     main.add_command(command)
 
 

@@ -312,9 +312,13 @@ async def receive_upload(
     """Receive one file streamed through the app and store it under a new key of the tenant.
     ``AttachmentRejected`` (nothing stored) when the name, size, type or scan is not right."""
     with await check_upload(
-        chunks, tenant_id=tenant_id, filename=filename, policy=policy, scanner=scanner,
+        chunks,
+        tenant_id=tenant_id,
+        filename=filename,
+        policy=policy,
+        scanner=scanner,
         field=field,
-    ) as checked:  # fmt: skip
+    ) as checked:
         await anyio.to_thread.run_sync(checked.store, store)
         return checked.attachment
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from tenancy.csv_tables import read_table
 from tenancy.errors import FieldError, field_errors
-from tenancy.tables import read_table
 
 
 class Row(BaseModel):

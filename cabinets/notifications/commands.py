@@ -54,12 +54,20 @@ def outbox_list(state: str, tenant: str | None, limit: int, as_json: bool) -> No
         return
     render_table(
         [
-            (e.id, e.tenant, e.kind, e.recipient, e.attempts, _when(e.next_attempt_at),
-             _when(e.delivered_at or e.dead_at), e.last_error or "")
+            (
+                e.id,
+                e.tenant,
+                e.kind,
+                e.recipient,
+                e.attempts,
+                _when(e.next_attempt_at),
+                _when(e.delivered_at or e.dead_at),
+                e.last_error or "",
+            )
             for e in entries
         ],
         ["id", "tenant", "kind", "to", "attempts", "next", "done", "last error"],
-    )  # fmt: skip
+    )
 
 
 @outbox.command("accounts")
@@ -78,12 +86,19 @@ def outbox_accounts(state: str, limit: int, as_json: bool) -> None:
         return
     render_table(
         [
-            (m.id, m.kind, m.recipient, m.attempts, _when(m.next_attempt_at),
-             _when(m.delivered_at or m.dead_at), m.last_error or "")
+            (
+                m.id,
+                m.kind,
+                m.recipient,
+                m.attempts,
+                _when(m.next_attempt_at),
+                _when(m.delivered_at or m.dead_at),
+                m.last_error or "",
+            )
             for m in letters
         ],
         ["id", "kind", "to", "attempts", "next", "done", "last error"],
-    )  # fmt: skip
+    )
 
 
 @outbox.command("retry")
@@ -113,8 +128,13 @@ def webhook() -> None:
 @webhook.command("add")
 @click.argument("tenant")
 @click.argument("url")
-@click.option("--event", "events", multiple=True, required=True,
-              help="An event kind (message.accept, ...) or * (repeatable).")  # fmt: skip
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    required=True,
+    help="An event kind (message.accept, ...) or * (repeatable).",
+)
 @json_option
 @reports_errors
 def webhook_add(tenant: str, url: str, events: tuple[str, ...], as_json: bool) -> None:

@@ -29,9 +29,16 @@ from tenancy.territories.tree import ancestor_codes, territory_parents
 
 TOPIC_COLUMNS = ("code", "category", "title", "deadline_days", "calendar")
 TOPIC_OPTIONAL = (
-    "photo_required", "address_required", "description", "keywords", "moderation_days",
-    "registration_days", "region", "active", "fields",
-)  # fmt: skip
+    "photo_required",
+    "address_required",
+    "description",
+    "keywords",
+    "moderation_days",
+    "registration_days",
+    "region",
+    "active",
+    "fields",
+)
 CATEGORY_COLUMNS = ("code", "parent", "title")
 UNCOMPARED = frozenset({"revision"})  # a draft topic's edit counter is no change to publish
 
@@ -246,17 +253,21 @@ def regional_catalog_errors(
         if topic.region is None:
             errors.append(
                 FieldError(
-                    "region", "a regional operator's topic names its region", where,
+                    "region",
+                    "a regional operator's topic names its region",
+                    location=where,
                     code="region_required",
                 )
-            )  # fmt: skip
+            )
         elif topic.region in territories and not within_regions(topic.region, regions, territories):
             errors.append(
                 FieldError(
-                    "region", f"{topic.region} is {outside_regions(regions)}", where,
+                    "region",
+                    f"{topic.region} is {outside_regions(regions)}",
+                    location=where,
                     code="outside_regions",
                 )
-            )  # fmt: skip
+            )
         stored = have_topics.get(topic.code)
         if stored is not None and (
             stored["region_code"] is None
@@ -264,7 +275,9 @@ def regional_catalog_errors(
         ):
             owner = stored["region_code"] or "the federal catalog"
             errors.append(
-                FieldError("code", f"{topic.code} belongs to {owner}", where, code="not_yours")
+                FieldError(
+                    "code", f"{topic.code} belongs to {owner}", location=where, code="not_yours"
+                )
             )
     return errors
 
@@ -328,9 +341,10 @@ async def publish_catalog(
             new_categories, new_topics = await catalog_rows(session, draft)
             if not (_changes(old_categories, new_categories) or _changes(old_topics, new_topics)):
                 raise InvalidInput.one(
-                    "draft", "the draft changes nothing in the published catalog",
+                    "draft",
+                    "the draft changes nothing in the published catalog",
                     code="empty_draft",
-                )  # fmt: skip
+                )
         await session.execute(
             text("UPDATE catalog_versions SET status = 'superseded' WHERE status = 'published'")
         )
@@ -390,10 +404,21 @@ async def export_catalog(db: Database) -> tuple[str, str]:
     writer.writerow(TOPIC_COLUMNS + TOPIC_OPTIONAL)
     for code, t in sorted(topics.items()):
         writer.writerow(
-            [code, t["category_code"], t["title"], t["deadline_days"], t["calendar"],
-             "yes" if t["photo_required"] else "no", "yes" if t["address_required"] else "no",
-             t["description"], ";".join(t["keywords"]), t["moderation_days"],
-             t["registration_days"], t["region_code"] or "", "yes" if t["active"] else "no",
-             json.dumps(t["fields"], ensure_ascii=False) if t["fields"] else ""]
-        )  # fmt: skip
+            [
+                code,
+                t["category_code"],
+                t["title"],
+                t["deadline_days"],
+                t["calendar"],
+                "yes" if t["photo_required"] else "no",
+                "yes" if t["address_required"] else "no",
+                t["description"],
+                ";".join(t["keywords"]),
+                t["moderation_days"],
+                t["registration_days"],
+                t["region_code"] or "",
+                "yes" if t["active"] else "no",
+                json.dumps(t["fields"], ensure_ascii=False) if t["fields"] else "",
+            ]
+        )
     return out_c.getvalue(), out_t.getvalue()

@@ -35,17 +35,29 @@ def route() -> None:
 @json_option
 @reports_errors
 def route_set(
-    topic: str, territory: str, tenant: str, priority: int, valid_from: str | None,
-    valid_to: str | None, operator: str | None, as_json: bool,
-) -> None:  # fmt: skip
+    topic: str,
+    territory: str,
+    tenant: str,
+    priority: int,
+    valid_from: str | None,
+    valid_to: str | None,
+    operator: str | None,
+    as_json: bool,
+) -> None:
     """Add one rule: TOPIC (a topic, a category or *) on TERRITORY goes to TENANT."""
     from tenancy.routing import service
     from tenancy.routing.schemas import RuleRow
 
     row = RuleRow.model_validate(
-        {"topic": topic, "territory": territory, "tenant": tenant, "priority": priority,
-         "valid_from": valid_from, "valid_to": valid_to}
-    )  # fmt: skip
+        {
+            "topic": topic,
+            "territory": territory,
+            "tenant": tenant,
+            "priority": priority,
+            "valid_from": valid_from,
+            "valid_to": valid_to,
+        }
+    )
     run_with_database(
         lambda db: service.add_rules(
             db, [("rule", row)], actor=actor(), source="route set", operator=operator

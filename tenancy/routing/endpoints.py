@@ -47,9 +47,18 @@ async def catalog_for_territory(request: Request) -> Response:
     db: Database = request.app.state.database
     topics = await catalog.list_topics(db, territory=territory)
     keep = (
-        "code", "category_code", "title", "description", "keywords", "deadline_days", "calendar",
-        "photo_required", "address_required", "fields", "region_code",
-    )  # fmt: skip
+        "code",
+        "category_code",
+        "title",
+        "description",
+        "keywords",
+        "deadline_days",
+        "calendar",
+        "photo_required",
+        "address_required",
+        "fields",
+        "region_code",
+    )
     return JSONResponse([{k: t[k] for k in keep} for t in topics])
 
 

@@ -98,28 +98,35 @@ async def add_rules(
                     FieldError(
                         "topic",
                         f"unknown topic or category {row.topic!r} in the published catalog",
-                        where,
+                        location=where,
                         code="unknown_topic",
                     )
                 )
             if row.territory not in territories:
                 errors.append(
                     FieldError(
-                        "territory", f"unknown territory {row.territory}", where,
+                        "territory",
+                        f"unknown territory {row.territory}",
+                        location=where,
                         code="unknown_territory",
                     )
-                )  # fmt: skip
+                )
             elif regions is not None and not within_regions(row.territory, regions, territories):
                 errors.append(
                     FieldError(
-                        "territory", f"{row.territory} is {outside_regions(regions)}", where,
+                        "territory",
+                        f"{row.territory} is {outside_regions(regions)}",
+                        location=where,
                         code="outside_regions",
                     )
-                )  # fmt: skip
+                )
             if row.tenant not in tenants:
                 errors.append(
                     FieldError(
-                        "tenant", f"unknown tenant {row.tenant!r}", where, code="unknown_tenant"
+                        "tenant",
+                        f"unknown tenant {row.tenant!r}",
+                        location=where,
+                        code="unknown_tenant",
                     )
                 )
             same = by_place.setdefault((row.topic, row.territory, row.priority), [])

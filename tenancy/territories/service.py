@@ -40,7 +40,10 @@ async def import_territories(
             if row.code in seen:
                 errors.append(
                     FieldError(
-                        "code", f"{row.code} is also at {seen[row.code]}", where, code="duplicate"
+                        "code",
+                        f"{row.code} is also at {seen[row.code]}",
+                        location=where,
+                        code="duplicate",
                     )
                 )
             seen[row.code] = where
@@ -49,13 +52,20 @@ async def import_territories(
             if row.parent is not None and row.parent not in final:
                 errors.append(
                     FieldError(
-                        "parent", f"unknown territory {row.parent}", where,
+                        "parent",
+                        f"unknown territory {row.parent}",
+                        location=where,
                         code="unknown_territory",
                     )
-                )  # fmt: skip
+                )
             elif (cycle := cycle_through(row.code, final)) is not None:
                 errors.append(
-                    FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where, code="cycle")
+                    FieldError(
+                        "parent",
+                        f"makes a cycle: {' → '.join(cycle)}",
+                        location=where,
+                        code="cycle",
+                    )
                 )
         if errors:
             raise InvalidInput(errors)

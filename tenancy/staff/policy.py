@@ -23,7 +23,7 @@ from tenancy.staff.schemas import (
 async def load_policy(db: Database) -> PolicySnapshot:
     """The whole policy, read through the app role (the policy tables are readable to it)."""
     async with db.public_session() as session:
-        return await policy_snapshot(session)
+        return await _snapshot(session)
 
 
 async def _tenant_states(session: AsyncSession) -> tuple[dict[str, TenantState], dict[str, str]]:
@@ -37,7 +37,7 @@ async def _tenant_states(session: AsyncSession) -> tuple[dict[str, TenantState],
     return states, slugs
 
 
-async def policy_snapshot(
+async def _snapshot(
     session: AsyncSession, user_ids: Sequence[uuid.UUID] | None = None
 ) -> PolicySnapshot:
     states, slugs = await _tenant_states(session)
@@ -68,7 +68,7 @@ async def check_permission(
     async with db.privileged_session() as session:
         user = await staff_member(session, email)
         where = await tenant_or_platform(session, tenant)
-        snapshot = await policy_snapshot(session, user_ids=[user.id])
+        snapshot = await _snapshot(session, user_ids=[user.id])
     enforcer = PolicyEnforcer.from_snapshot(snapshot)
     labels = {tenant_id: slug for slug, tenant_id in snapshot.slugs.items()}
     labels[str(user.id)] = user.email

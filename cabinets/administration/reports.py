@@ -20,9 +20,10 @@ from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires, person
 from cabinets.web.rendering import PRIVATE, private_page
 from cabinets.web.workplace import workplace
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput
-from tenancy.routing import service as routing
+from tenancy.territories import service as territories
 
 LABELS = {"from": "С", "to": "По", "by": "Группировать"}
 GROUPINGS = {
@@ -88,9 +89,9 @@ async def _labels(
 ) -> dict[str, str]:
     """What a person reads for each group: a topic's title, a territory's name."""
     if by is reports.Grouping.TOPIC:
-        return {t["code"]: t["title"] for t in await routing.list_topics(db)}
+        return {t["code"]: t["title"] for t in await catalog.list_topics(db)}
     if by is reports.Grouping.TERRITORY:
-        found = await routing.named_territories(db, [r.group for r in rows])
+        found = await territories.named_territories(db, [r.group for r in rows])
         return {t["code"]: t["name"] for t in found}
     return {}
 

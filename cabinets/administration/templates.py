@@ -17,9 +17,9 @@ from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires, person
 from cabinets.web.rendering import private_page
 from cabinets.web.workplace import workplace
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import Conflict, FieldError, InvalidInput, NotFound
-from tenancy.routing import service as routing
 
 LABELS = {"title": "Название", "topic": "Тема", "body": "Текст ответа"}
 # What each placeholder puts in, as the person writing a template reads it.
@@ -77,7 +77,7 @@ async def _page(
     **context: Any,
 ) -> Response:
     slug = request.path_params["slug"]
-    topics = await routing.list_topics(_db(request))
+    topics = await catalog.list_topics(_db(request))
     return private_page(
         request, name, status, workplace=await workplace(request, slug), slug=slug,
         topics=[(t["code"], t["title"]) for t in topics if t["active"]],

@@ -17,7 +17,7 @@ from cabinets.messages import service as messages
 from rbac.access import public, requires
 from storage.antivirus import VirusScanner
 from storage.attachments import download_headers, receive_signed_upload
-from storage.backends import ObjectStore
+from storage.object_store import ObjectStore
 from storage.signed_urls import verify_download_token, verify_upload_token
 from tenancy.database import Database
 from tenancy.errors import InvalidInput, NotFound

@@ -27,7 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
-from cabinets.responsible import ResponsibleTenant, check_place, responsible_tenant
+from cabinets.responsible import ResponsibleTenant, responsible_tenant
 from storage.antivirus import VirusScanner
 from storage.attachments import (
     StoredAttachment,
@@ -38,15 +38,16 @@ from storage.attachments import (
     prepare_direct_upload,
     receive_upload,
 )
-from storage.backends import ObjectStore
 from storage.config import BackendKind, StorageConfig
 from storage.file_types import IMAGE_KINDS
 from storage.keys import object_key
+from storage.object_store import ObjectStore
 from storage.sweeping import reconcile
 from storage.validation import AttachmentPolicy, MiB
 from tenancy.audit import record_audit
 from tenancy.database import Database, Pipeline, Transaction
 from tenancy.errors import FieldError, InvalidInput, NotFound
+from tenancy.routing.place_check import check_place
 from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
 

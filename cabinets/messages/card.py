@@ -29,9 +29,9 @@ from cabinets.messages.history import HistoryEvent, events_of
 from cabinets.messages.schemas import MessageRead
 from cabinets.messages.templates import TemplateRead, fill_template, list_templates
 from cabinets.messages.workflow import IN_WORK, STAFF_ACTIONS, TRANSITIONS, Status
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import FieldError
-from tenancy.routing import service as routing
 
 
 @dataclass(frozen=True)
@@ -206,7 +206,7 @@ async def message_card(
     if "change_topic" in card.actions:
         card.topics = [
             (t["code"], t["title"])
-            for t in await routing.list_topics(db, territory=row.territory_code)
+            for t in await catalog.list_topics(db, territory=row.territory_code)
             if t["code"] != row.topic_code
         ]
     return card

@@ -35,12 +35,13 @@ from cabinets.web.rendering import PRIVATE, render_page, templates
 from rbac.access import Principal, public
 from storage.errors import AttachmentRejected
 from storage.validation import MiB
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import Conflict, Gone, InvalidInput, NotFound, TooManyRequests
-from tenancy.routing import service as routing
 from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
 from tenancy.tenants.contacts import contacts_of_holder
+from tenancy.territories import service as territories
 
 MAX_FORM_FILES = 20
 WIDGET_LABEL = "Сообщить о проблеме"
@@ -213,22 +214,22 @@ async def _write_page(request: Request, status: int = 200, **context: Any) -> Re
             territory = answered[0]
         if not territory:
             found = (
-                [t for t in await routing.find_territories(db, query, limit=SEARCH_WIDELY)
+                [t for t in await territories.find_territories(db, query, limit=SEARCH_WIDELY)
                  if routes.within(t["code"], answered)][:SEARCH_SHOWN]
-                if query else await routing.named_territories(db, answered)
+                if query else await territories.named_territories(db, answered)
             )  # fmt: skip
             return render_page(request, "write.html", status, step="where", q=query,
                                found=found, addressee=addressee, searchable=searchable,
                                **context)  # fmt: skip
     if not territory:
-        found = await routing.find_territories(db, query) if query else []
+        found = await territories.find_territories(db, query) if query else []
         return render_page(request, "write.html", status, step="where", q=query, found=found,
                            **context)  # fmt: skip
-    places = await routing.find_territories(db, territory, limit=1)
+    places = await territories.find_territories(db, territory, limit=1)
     if not places or places[0]["code"] != territory:
         return render_page(request, "write.html", 404, step="where", q=query, found=[],
                            error="Такой территории нет: найдите её по названию")  # fmt: skip
-    topics = await routing.list_topics(db, territory=territory)
+    topics = await catalog.list_topics(db, territory=territory)
     if addressee is not None:
         today = _today()
         topics = [t for t in topics if routes.resolve(t["code"], territory, today) == to]
@@ -299,7 +300,7 @@ async def write_message(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     routes = await request.app.state.routing.index()
     territory, topic_code = _place(request)
-    topics = await routing.list_topics(db, territory=territory) if territory else []
+    topics = await catalog.list_topics(db, territory=territory) if territory else []
     topic = next((t for t in topics if t["code"] == topic_code), None)
     if topic is None:
         return await _write_page(request, 422, error="Выберите территорию и тему заново")

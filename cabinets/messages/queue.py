@@ -24,7 +24,7 @@ from cabinets.responsible import ResponsibleTenant, published_topic, read_topics
 from tenancy.database import Database, Pipeline
 from tenancy.errors import Conflict, InvalidInput, NotFound
 from tenancy.routing.resolver import Resolution, RoutingIndex
-from tenancy.routing.service import Operator, operator_regions
+from tenancy.territories.reach import Operator, operator_regions
 
 BATCH = 500  # messages filed per transaction when re-routing
 # Who sent a dispatched message to its organization, as the citizen's timeline reads it

@@ -59,14 +59,14 @@ from cabinets.notifications.outbox import write_notices
 from cabinets.responsible import (
     PublishedTopic,
     ResponsibleTenant,
-    check_place,
     published_topic,
     responsible_tenant,
 )
 from rbac.access import Principal
 from rbac.enforcer import PolicyEnforcer
 from storage.antivirus import VirusScanner
-from storage.backends import ObjectStore
+from storage.object_store import ObjectStore
+from tenancy.catalog.schemas import ExtraField
 from tenancy.database import Database, Pipeline, Transaction
 from tenancy.errors import (
     Conflict,
@@ -77,8 +77,8 @@ from tenancy.errors import (
     NotFound,
     TooManyRequests,
 )
+from tenancy.routing.place_check import check_place
 from tenancy.routing.resolver import RoutingIndex
-from tenancy.routing.schemas import ExtraField
 from tenancy.settings import Settings
 
 MAX_EXTENSIONS = 1  # the appeals law allows one extension

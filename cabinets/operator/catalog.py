@@ -16,9 +16,10 @@ from cabinets.operator.desk import actor, back, database, operator_id, operator_
 from cabinets.operator.wording import LABELS, russian
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires
+from tenancy.catalog import draft
+from tenancy.catalog import service as catalog
+from tenancy.catalog.schemas import FieldType, TopicRow
 from tenancy.errors import FieldError, InvalidInput, field_errors
-from tenancy.routing import draft, service
-from tenancy.routing.schemas import FieldType, TopicRow
 
 QUESTION_TYPES = [
     (FieldType.STRING.value, "Текст"),
@@ -216,7 +217,7 @@ async def change_topic(request: Request) -> Response:
 
 
 async def _diff(request: Request, status: int = 200, errors: FormErrors | None = None) -> Response:
-    changes = await service.diff_catalog(database(request))
+    changes = await catalog.diff_catalog(database(request))
     counts = {
         kind: sum(1 for c in changes.topics if c.change == kind)
         for kind in ("added", "changed", "removed")
@@ -235,7 +236,7 @@ async def diff_page(request: Request) -> Response:
 @page_requires("catalog:edit", tenant_param=None)
 async def publish(request: Request) -> Response:
     try:
-        version = await service.publish_catalog(
+        version = await catalog.publish_catalog(
             database(request), actor=actor(request), operator=operator_id(request),
             require_changes=True,
         )  # fmt: skip

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets.messages.workflow import FINAL
 from cabinets.records.models import DestructionRecord
-from storage.backends import ObjectStore
+from storage.object_store import ObjectStore
 from tenancy.audit import record_audit
 from tenancy.database import Database
 from tenancy.errors import InvalidInput, NotFound

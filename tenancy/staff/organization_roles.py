@@ -10,7 +10,7 @@ from rbac.permissions import PERMISSIONS
 from rbac.roles import ROLE_TEMPLATES
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput
-from tenancy.staff import service
+from tenancy.staff import roles
 from tenancy.staff.organization import grantable_roles
 from tenancy.staff.schemas import RoleRead
 
@@ -36,7 +36,7 @@ async def define(
     problems: list[FieldError] = []
     if name in ROLE_TEMPLATES:
         problems.append(FieldError("name", f"{name!r} is a shared role", code="shared"))
-    elif not service.CUSTOM_ROLE_NAME.fullmatch(name):
+    elif not roles.CUSTOM_ROLE_NAME.fullmatch(name):
         problems.append(
             FieldError("name", "2-40 lowercase latin letters, digits, - or _", code="role_name")
         )
@@ -46,7 +46,7 @@ async def define(
         )
     chosen = sorted(set(permissions))
     unknown = [p for p in chosen if p not in PERMISSIONS]
-    platform = [p for p in chosen if p in service.PLATFORM_ONLY]
+    platform = [p for p in chosen if p in roles.PLATFORM_ONLY]
     if not chosen:
         problems.append(FieldError("permissions", "choose at least one", code="required"))
     elif unknown:
@@ -57,4 +57,4 @@ async def define(
         )
     if problems:
         raise InvalidInput(problems)
-    return await service.define_role(db, tenant, name, chosen, description=description, actor=actor)
+    return await roles.define_role(db, tenant, name, chosen, description=description, actor=actor)

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput, NotFound
-from tenancy.staff import organization, service
+from tenancy.staff import organization
+from tenancy.staff import tokens as token_service
 from tenancy.staff.schemas import TokenCreated, TokenRead
 from tenancy.tenants import service as tenants
 
@@ -51,16 +52,16 @@ async def issue(
             problems.append(FieldError("until", "at most five years ahead", code="too_far"))
     if problems:
         raise InvalidInput(problems)
-    return await service.create_token(
+    return await token_service.create_token(
         db, tenant, role, name=name.strip(), expires_at=expires_at, actor=actor
     )
 
 
 async def tokens(db: Database, tenant: str) -> list[TokenRead]:
-    return await service.list_tokens(db, tenant)
+    return await token_service.list_tokens(db, tenant)
 
 
 async def revoke(db: Database, tenant: str, token_id: str, *, actor: str) -> TokenRead:
     if token_id not in {t.id for t in await tokens(db, tenant)}:
         raise NotFound("token", token_id)
-    return await service.revoke_token(db, token_id, actor=actor)
+    return await token_service.revoke_token(db, token_id, actor=actor)

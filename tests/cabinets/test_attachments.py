@@ -19,7 +19,8 @@ from starlette.testclient import TestClient
 
 from cabinets.app import create_app
 from cabinets.attachments import service as attachments
-from storage.backends import ObjectStore, open_store
+from storage.backends import open_store
+from storage.object_store import ObjectStore
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
 from tests.cabinets.message_world import POTHOLE, World, open_world, seed_message_world

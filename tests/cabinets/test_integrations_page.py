@@ -22,7 +22,7 @@ from cabinets.notifications import service as notifications
 from cabinets.notifications.webhooks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
-from tenancy.staff import service as staff
+from tenancy.staff import tokens
 from tests.cabinets.message_world import Desk, World, open_world, seed_message_world
 from tests.cabinets.webhook_receiver import webhook_receiver
 from tests.databases import run_in_database
@@ -182,7 +182,7 @@ def test_a_token_is_shown_once_works_and_is_revoked(
 
     bearer = {"Authorization": f"Bearer {token.group(1)}"}
     assert _answers(world, bearer) == 200
-    [issued] = run_in_database(clean_database, lambda db: staff.list_tokens(db, "north-roads"))
+    [issued] = run_in_database(clean_database, lambda db: tokens.list_tokens(db, "north-roads"))
     assert _post(admin, f"{PAGE}/tokens/{issued.id}/revoke").status_code == 303
     assert _answers(world, bearer, until=401) == 401
     assert "отозван" in admin.client.get(PAGE).text
@@ -230,7 +230,7 @@ def test_another_organizations_integrations_are_not_found(
         made = await notifications.add_subscription(
             db, "river", "https://river.example.ru/hook", ["*"], actor="t"
         )
-        token = await staff.create_token(
+        token = await tokens.create_token(
             db, "river", "viewer", name="river", expires_at=None, actor="t"
         )
         return str(made.id), token.id

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from cabinets.messages.candidates import assignees
 from rbac.enforcer import PolicyEnforcer
 from tenancy.database import Database, DatabaseUrls
+from tenancy.staff import policy as staff_policy
 from tenancy.staff import service as staff
 from tests.cabinets.message_world import PASSWORD, STAFF, Desk, World
 from tests.databases import run_in_database
@@ -35,7 +36,7 @@ def _signs_in(world: World, email: str) -> int:
 
 def _assignable(urls: DatabaseUrls) -> set[str]:
     async def read(db: Database) -> set[str]:
-        policy = PolicyEnforcer.from_snapshot(await staff.load_policy(db))
+        policy = PolicyEnforcer.from_snapshot(await staff_policy.load_policy(db))
         async with db.privileged_session() as session:
             tenant = (
                 await session.execute(text("SELECT id FROM tenants WHERE slug = 'north-roads'"))

@@ -3,7 +3,7 @@ field, the preview is the real widget and follows the words typed for the button
 
 from __future__ import annotations
 
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.harness import Inspector, sign_in
 from tests.cabinets.message_world import PASSWORD, STAFF
@@ -27,7 +27,7 @@ def test_the_admin_copies_the_button_and_sees_it_as_citizens_will(
     inspector.check(page, "widget")
 
     page.get_by_role("button", name="Скопировать код").click()
-    assert page.get_by_role("status").inner_text() == "Код скопирован."
+    expect(page.get_by_role("status")).to_have_text("Код скопирован.")  # once the copy is done
     assert "north-roads.js" in page.evaluate("navigator.clipboard.readText()")
 
     page.get_by_label("Надпись на кнопке").fill("Сообщить о яме")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cabinets.messages.intake import IntakeLimits, submit_message
 from cabinets.messages.schemas import MessageSubmission
-from cabinets.messages.service import IntakeLimits, submit_message
 from tenancy.database import Database
 from tenancy.routing.service import load_index
 

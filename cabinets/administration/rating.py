@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from cabinets.administration.reports import LABELS, ReportAsked, report_asked
 from cabinets.messages import rating
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires, person
 from cabinets.web.rendering import private_page, refusal_page

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from cabinets.messages import reports
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires, person
 from cabinets.web.rendering import PRIVATE, private_page

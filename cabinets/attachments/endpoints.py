@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response, Stream
 from starlette.routing import Route
 
 from cabinets.attachments import service
-from cabinets.messages import service as messages
+from cabinets.messages.actors import Staff
+from cabinets.messages.files import add_answer_file, list_files, staff_file_link, tracked_file_link
 from rbac.access import public, requires
 from storage.antivirus import VirusScanner
 from storage.attachments import download_headers, receive_signed_upload
@@ -78,8 +79,8 @@ async def _json(request: Request, model: type[BaseModel]) -> Any:
         raise InvalidInput.one("body", "send a JSON object") from None
 
 
-def _staff(request: Request) -> messages.Staff:
-    return messages.Staff.of(request.user, request.app.state.policy.enforcer)
+def _staff(request: Request) -> Staff:
+    return Staff.of(request.user, request.app.state.policy.enforcer)
 
 
 @public
@@ -191,7 +192,7 @@ async def message_files(request: Request) -> Response:
     responses:
       200: {description: "The files."}
     """
-    files = await messages.list_files(
+    files = await list_files(
         _db(request), _staff(request), request.state.tenant_id,
         _uuid(request, "message_id", "message"),
     )  # fmt: skip
@@ -207,7 +208,7 @@ async def message_file(request: Request) -> Response:
     responses:
       303: {description: "To the short-lived download link."}
     """
-    link = await messages.staff_file_link(
+    link = await staff_file_link(
         _db(request), _store(request), _staff(request), request.state.tenant_id,
         _uuid(request, "message_id", "message"), _uuid(request, "file_id", "file"),
     )  # fmt: skip
@@ -225,7 +226,7 @@ async def answer_file(request: Request) -> Response:
     responses:
       201: {description: "Attached to the message."}
     """
-    receipt = await messages.add_answer_file(
+    receipt = await add_answer_file(
         _db(request), _store(request), _staff(request), request.state.tenant_id,
         _uuid(request, "message_id", "message"), request.stream(),
         filename=_query(request, "filename"), scanner=_scanner(request),
@@ -241,7 +242,7 @@ async def tracked_file(request: Request) -> Response:
     responses:
       303: {description: "To the short-lived download link."}
     """
-    link = await messages.tracked_file_link(
+    link = await tracked_file_link(
         _db(request), _store(request), request.path_params["number"], _query(request, "token"),
         _uuid(request, "file_id", "file"),
     )  # fmt: skip

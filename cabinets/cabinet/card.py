@@ -19,9 +19,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from cabinets.messages import card as card_service
-from cabinets.messages import service
+from cabinets.messages.actions import MAX_EXTENSION_DAYS, MAX_EXTENSIONS
+from cabinets.messages.actors import Staff
+from cabinets.messages.files import staff_file_link
 from cabinets.messages.returns import RETURN_REASONS
-from cabinets.messages.service import MAX_EXTENSION_DAYS, MAX_EXTENSIONS
 from cabinets.messages.workflow import CITIZEN_STATUS, REJECTION_GROUNDS, TRANSITIONS, Status
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires, person
@@ -103,11 +104,11 @@ def db_of(request: Request) -> Database:
     return db
 
 
-def staff_of(request: Request) -> service.Staff:
+def staff_of(request: Request) -> Staff:
     principal = person(request)
     assert principal is not None
     assert principal.user_id is not None
-    return service.Staff(principal.user_id, principal.subject, request.app.state.policy.enforcer)
+    return Staff(principal.user_id, principal.subject, request.app.state.policy.enforcer)
 
 
 def uuid_param(request: Request, name: str) -> uuid.UUID:
@@ -185,7 +186,7 @@ async def card_page(request: Request) -> Response:
 async def card_file(request: Request) -> Response:
     """One of the message's files (a thumbnail or a download): after the permission check, to
     the short-lived link."""
-    link = await service.staff_file_link(
+    link = await staff_file_link(
         db_of(request), request.app.state.store, staff_of(request), request.state.tenant_id,
         uuid_param(request, "message_id"), uuid_param(request, "file_id"),
     )  # fmt: skip

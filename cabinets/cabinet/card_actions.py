@@ -1,6 +1,6 @@
 """The card's forms: one route per staff action of the workflow table,
 ``/cabinet/{slug}/messages/{id}/{action}`` with the API's action names, each guarded by that
-action's permission, each one call of ``service.perform`` and then back to the card
+action's permission, each one call of ``perform`` and then back to the card
 (POST-redirect-GET), or on to the next message of the inbox view the card was opened from.
 
 A form that comes back is the card again, filled in as it was sent: with each problem at its
@@ -32,8 +32,9 @@ from cabinets.cabinet.card import (
     staff_of,
     uuid_param,
 )
-from cabinets.messages import service
+from cabinets.messages.actions import perform
 from cabinets.messages.endpoints import ACTION_INPUTS
+from cabinets.messages.files import add_answer_file
 from cabinets.messages.inbox import InboxQuery, list_messages, read_query
 from cabinets.messages.returns import return_comment
 from cabinets.messages.views import VIEWS
@@ -125,7 +126,7 @@ def _action_page(action: str) -> Callable[[Request], Awaitable[Response]]:
         if action == "change_topic":
             params["routes"] = await request.app.state.routing.index()
         try:
-            await service.perform(
+            await perform(
                 db_of(request), staff_of(request), request.state.tenant_id,
                 uuid_param(request, "message_id"), action, getattr(body, "version", None),
                 store=request.app.state.store, **params,
@@ -155,7 +156,7 @@ async def answer_file(request: Request) -> Response:
             sent.errors = form_errors("answer_files", [FieldError("file", "", code="missing")])
             return await card_response(request, 422, sent)
         try:
-            await service.add_answer_file(
+            await add_answer_file(
                 db_of(request),
                 request.app.state.store,
                 staff_of(request),

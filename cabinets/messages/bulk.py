@@ -1,5 +1,5 @@
 """Bulk actions on the inbox: one request accepts, assigns or comments on several messages,
-each in its own transaction through ``service.perform`` (so each is checked, versioned and
+each in its own transaction through ``perform`` (so each is checked, versioned and
 recorded exactly as when done one by one), and says for each what came of it: done, or why
 not. One message refused does not undo the others, and none is half-done."""
 
@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from cabinets.messages import service
-from cabinets.messages.service import Staff, StaleMessage
+from cabinets.messages.actions import StaleMessage, perform
+from cabinets.messages.actors import Staff
 from cabinets.messages.wording import problem_wording
 from cabinets.messages.workflow import TRANSITIONS, Status
 from tenancy.database import Database
@@ -150,7 +150,7 @@ async def perform_many(
     for target in targets:
         number = numbers.get(target.message_id)
         try:
-            done = await service.perform(
+            done = await perform(
                 db, staff, tenant_id, target.message_id, action,
                 None if action == "comment" else target.version, **params,
             )  # fmt: skip

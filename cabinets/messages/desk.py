@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
 from cabinets.messages import inbox
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from cabinets.messages.views import DEFAULT_VIEW, VIEWS, View, count_views, read_counts
 from tenancy.database import Database
 from tenancy.errors import InvalidInput

@@ -14,7 +14,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cabinets.messages import history, reports, service, templates, tracking
+from cabinets.messages import (
+    actions,
+    actors,
+    citizen,
+    history,
+    intake,
+    reading,
+    reports,
+    templates,
+    tracking,
+)
 from cabinets.messages.schemas import (
     ActionInput,
     AnswerInput,
@@ -73,8 +83,8 @@ def _db(request: Request) -> Database:
     return db
 
 
-def _staff(request: Request) -> service.Staff:
-    return service.Staff.of(request.user, request.app.state.policy.enforcer)
+def _staff(request: Request) -> actors.Staff:
+    return actors.Staff.of(request.user, request.app.state.policy.enforcer)
 
 
 def _message_id(request: Request) -> uuid.UUID:
@@ -114,7 +124,7 @@ async def submit(request: Request) -> Response:
     principal = request.scope.get("user")
     citizen_id = principal.user_id if isinstance(principal, Principal) else None
     settings: Settings = request.app.state.settings
-    receipt = await service.submit_message(
+    receipt = await intake.submit_message(
         _db(request),
         await request.app.state.routing.index(),
         submission,
@@ -122,7 +132,7 @@ async def submit(request: Request) -> Response:
         idempotency_key=key,
         base_url=settings.base_url,
         ip=request.client.host if request.client else None,
-        limits=service.IntakeLimits.configured(settings),
+        limits=intake.IntakeLimits.configured(settings),
     )
     return JSONResponse(receipt.model_dump(mode="json"), status_code=201)
 
@@ -168,7 +178,7 @@ async def clarify(request: Request) -> Response:
       204: {description: Received; the message is back in moderation.}
     """
     body: ClarifyInput = await _body(request, ClarifyInput)
-    await service.clarify_message(
+    await citizen.clarify_message(
         _db(request), request.path_params["number"], body.token, body.text
     )
     return Response(status_code=204)
@@ -183,7 +193,7 @@ async def rate(request: Request) -> Response:
       200: {description: The new status.}
     """
     body: RatingInput = await _body(request, RatingInput)
-    status = await service.rate_answer(
+    status = await citizen.rate_answer(
         _db(request), request.path_params["number"], body.token, body.rating, body.comment
     )
     return JSONResponse({"status": status.value})
@@ -224,7 +234,7 @@ async def get_message(request: Request) -> Response:
       404:
         description: No such message here (or not yours to see).
     """
-    message = await service.get_message(
+    message = await reading.get_message(
         _db(request), _staff(request), request.state.tenant_id, _message_id(request)
     )
     return JSONResponse(message.model_dump(mode="json"))
@@ -398,7 +408,7 @@ def _action_endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:
         params = body.model_dump(exclude={"version"})
         if action == "change_topic":
             params["routes"] = await request.app.state.routing.index()
-        message = await service.perform(
+        message = await actions.perform(
             _db(request),
             _staff(request),
             request.state.tenant_id,

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from cabinets.messages.workflow import Status
 from tenancy.database import Database
 from tenancy.errors import FieldError, Forbidden, InvalidInput

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
+from cabinets.messages.actors import Staff
 from cabinets.messages.inbox import (
     DEADLINE,
     ON_CLOCK,
@@ -24,7 +25,6 @@ from cabinets.messages.inbox import (
     now_utc,
     own_only,
 )
-from cabinets.messages.service import Staff
 from cabinets.messages.workflow import Status
 from tenancy.database import Database
 from tenancy.errors import Forbidden

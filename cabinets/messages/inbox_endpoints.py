@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from cabinets.messages import inbox, inbox_counts
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from rbac.access import requires
 from tenancy.database import Database
 from tenancy.errors import InvalidInput

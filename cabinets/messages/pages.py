@@ -20,7 +20,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from cabinets.attachments import service as attachment_service
-from cabinets.messages import service, tracking
+from cabinets.messages import tracking
+from cabinets.messages.citizen import clarify_message, rate_answer
+from cabinets.messages.intake import IntakeLimits, submit_message
 from cabinets.messages.schemas import (
     ClarifyInput,
     MessageSubmission,
@@ -112,9 +114,7 @@ async def clarification(request: Request, owner: uuid.UUID | None = None) -> Res
         return await status_response(request, token, 422, owner=owner, error="Напишите уточнение")
     try:
         answer = ClarifyInput.model_validate({"token": token, "text": text})
-        await service.clarify_message(
-            _db(request), number, answer.token, answer.text, citizen_id=owner
-        )
+        await clarify_message(_db(request), number, answer.token, answer.text, citizen_id=owner)
     except ValidationError:
         return await status_response(
             request, token, 422, owner=owner, error="Уточнение слишком длинное", text=text
@@ -141,7 +141,7 @@ async def rating(request: Request, owner: uuid.UUID | None = None) -> Response:
             error="Выберите оценку от 1 до 5 (комментарий до 2000 знаков)",
         )  # fmt: skip
     try:
-        await service.rate_answer(
+        await rate_answer(
             _db(request), number, given.token, given.rating, given.comment, citizen_id=owner
         )
     except (InvalidInput, Conflict) as exc:
@@ -322,11 +322,11 @@ async def write_message(request: Request) -> Response:
                 )
             except ValidationError as exc:
                 raise InvalidInput.from_validation(exc) from None
-            receipt = await service.submit_message(
+            receipt = await submit_message(
                 db, routes, submission, citizen_id=citizen_id, idempotency_key=None,
                 base_url=settings.base_url,
                 ip=request.client.host if request.client else None,
-                limits=service.IntakeLimits.configured(settings),
+                limits=IntakeLimits.configured(settings),
             )  # fmt: skip
         except InvalidInput as exc:
             labels = FIELD_LABELS | {f"fields.{q['code']}": q["title"] for q in topic["fields"]}

@@ -1,7 +1,7 @@
 """The operator's queue: messages nobody was responsible for when they arrived.
 
 A queued message leaves the queue only by being filed in an organization, through intake's own
-filing (:func:`cabinets.messages.service.file_submission`): new there, under the number the
+filing (:func:`cabinets.messages.intake.file_submission`): new there, under the number the
 citizen already follows, with the notice that tells the citizen where it went. Either the
 operator dispatches it by hand, or a new rule covers it and :func:`requeue` files every waiting
 message the routing table now resolves. A message is claimed (``dispatched_at``) in the same
@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from cabinets.messages.intake import file_submission
 from cabinets.messages.schemas import MessageSubmission
-from cabinets.messages.service import file_submission
 from cabinets.responsible import ResponsibleTenant, published_topic, read_topics
 from tenancy.database import Database, Pipeline
 from tenancy.errors import Conflict, InvalidInput, NotFound

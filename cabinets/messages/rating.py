@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from cabinets.messages import inbox, reports
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from tenancy.database import Database
 
 WORST = 5  # overdue messages shown for one organization

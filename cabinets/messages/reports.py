@@ -15,7 +15,7 @@ from openpyxl import Workbook
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from cabinets.messages.workflow import Status
 from tenancy.database import Database
 from tenancy.errors import Forbidden, InvalidInput

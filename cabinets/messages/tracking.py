@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import text
 
 from cabinets.attachments.service import message_files
-from cabinets.messages import service
+from cabinets.messages.citizen import holder
+from cabinets.messages.reading import load_message
 from cabinets.messages.schemas import Official, Timeline, TimelineEntry
 from cabinets.messages.workflow import CITIZEN_STATUS, TRANSITIONS, Status
 from tenancy.database import Database
@@ -33,7 +34,7 @@ async def timeline(
 ) -> Timeline:
     """The message's timeline for whoever holds its token, or for the signed-in citizen whose
     message it is (``citizen_id``)."""
-    place = await service.holder(db, number, token, citizen_id=citizen_id)
+    place = await holder(db, number, token, citizen_id=citizen_id)
     if place is None:
         return await _queued(db, number)
     chain: list[tuple[Any, Sequence[Any]]] = []
@@ -43,7 +44,7 @@ async def timeline(
         tenant_id, message_id = next_place
         async with db.tenant_session([tenant_id]) as session:
             try:
-                row = await service.load_message(session, tenant_id, message_id)
+                row = await load_message(session, tenant_id, message_id)
             except NotFound:
                 if not chain:
                     raise

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
+from cabinets.messages.actors import Staff
 from cabinets.messages.inbox import (
     DEADLINE,
     DUE_WITHIN,
@@ -27,7 +28,6 @@ from cabinets.messages.inbox import (
     own_only,
     working_days_end,
 )
-from cabinets.messages.service import Staff
 from cabinets.messages.workflow import Status
 from tenancy.database import Database
 

@@ -1,7 +1,7 @@
 """The message workflow as one explicit state machine: every action, the statuses it may start
 from, where it leads, the permission it needs and whether the citizen sees it.
 
-Services in ``cabinets.messages.service`` carry each action out; the HTTP routes for staff
+``cabinets.messages.actions`` carries each action out; the HTTP routes for staff
 actions are generated from this table, so an action cannot exist without its permission.
 """
 

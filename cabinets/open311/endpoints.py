@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cabinets.attachments import service as attachments
-from cabinets.messages import service as messages
+from cabinets.messages.intake import IntakeLimits, submit_message
 from cabinets.messages.schemas import MessageSubmission
 from cabinets.open311 import service
 from rbac.access import public
@@ -205,11 +205,11 @@ async def file_request(request: Request) -> Response:
                 scanner=request.app.state.scanner,
             )  # fmt: skip
             submission = await _submission(db, routes, params, received)
-            receipt = await messages.submit_message(
+            receipt = await submit_message(
                 db, routes, submission, citizen_id=None, idempotency_key=None,
                 base_url=settings.base_url,
                 ip=request.client.host if request.client else None,
-                limits=messages.IntakeLimits.configured(settings),
+                limits=IntakeLimits.configured(settings),
             )  # fmt: skip
     except _REFUSED as exc:
         return _refused(request, exc)

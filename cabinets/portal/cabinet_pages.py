@@ -12,8 +12,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from cabinets.messages import pages as message_pages
-from cabinets.messages import service as messages
 from cabinets.messages import tracking
+from cabinets.messages.files import tracked_file_link
 from cabinets.notifications import choices
 from cabinets.notifications.unsubscribe import address_of
 from cabinets.portal import personal_data
@@ -73,7 +73,7 @@ async def my_file(request: Request) -> Response:
         file_id = uuid.UUID(request.path_params["file_id"])
     except ValueError:
         return refusal_page(request, 404)
-    link = await messages.tracked_file_link(
+    link = await tracked_file_link(
         _db(request), request.app.state.store, request.path_params["number"], "", file_id,
         citizen_id=_me(request),
     )  # fmt: skip

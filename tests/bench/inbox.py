@@ -45,7 +45,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from cabinets.messages import inbox, inbox_counts
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from cabinets.messages.workflow import Status
 from rbac.enforcer import Grant, PolicyEnforcer
 from tenancy import migrate

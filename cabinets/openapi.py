@@ -20,7 +20,7 @@ from starlette.schemas import SchemaGenerator
 from cabinets.attachments.endpoints import ConfirmUpload, DirectUploadRequest
 from cabinets.messages.endpoints import ACTION_INPUTS
 from cabinets.messages.history import MessageHistory
-from cabinets.messages.inbox import InboxCounts, InboxPage, Rollup
+from cabinets.messages.inbox.schemas import InboxCounts, InboxPage, Rollup
 from cabinets.messages.schemas import MessageRead, MessageSubmission, Receipt, Timeline
 from cabinets.messages.templates import TemplateInput
 from cabinets.security import CSRF_EXEMPT

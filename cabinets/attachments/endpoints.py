@@ -12,7 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from cabinets.attachments import service
+from cabinets.attachments.uploads import (
+    confirm_citizen_upload,
+    prepare_citizen_upload,
+    receive_citizen_upload,
+)
 from cabinets.messages.actors import Staff
 from cabinets.messages.files import add_answer_file, list_files, staff_file_link, tracked_file_link
 from rbac.access import public, requires
@@ -99,7 +103,7 @@ async def upload(request: Request) -> Response:
       503:
         description: Storage cannot be reached; nothing was kept.
     """
-    receipt = await service.receive_citizen_upload(
+    receipt = await receive_citizen_upload(
         _db(request),
         _store(request),
         await request.app.state.routing.index(),
@@ -125,7 +129,7 @@ async def direct_upload(request: Request) -> Response:
       201: {description: "Where and how to send the bytes; then confirm."}
     """
     body: DirectUploadRequest = await _json(request, DirectUploadRequest)
-    receipt = await service.prepare_citizen_upload(
+    receipt = await prepare_citizen_upload(
         _db(request),
         _store(request),
         await request.app.state.routing.index(),
@@ -151,7 +155,7 @@ async def confirm_upload(request: Request) -> Response:
       200: {description: "Checked and pending."}
     """
     body: ConfirmUpload = await _json(request, ConfirmUpload)
-    receipt = await service.confirm_citizen_upload(
+    receipt = await confirm_citizen_upload(
         _db(request),
         _store(request),
         _uuid(request, "upload_id", "upload"),

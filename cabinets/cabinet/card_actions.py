@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinets.attachments.service import FORM_CHUNK
+from cabinets.attachments.uploads import FORM_CHUNK
 from cabinets.cabinet.card import (
     JOINED,
     Sent,
@@ -35,7 +35,8 @@ from cabinets.cabinet.card import (
 from cabinets.messages.actions import perform
 from cabinets.messages.endpoints import ACTION_INPUTS
 from cabinets.messages.files import add_answer_file
-from cabinets.messages.inbox import InboxQuery, list_messages, read_query
+from cabinets.messages.inbox.queries import list_messages
+from cabinets.messages.inbox.schemas import InboxQuery, read_query
 from cabinets.messages.returns import return_comment
 from cabinets.messages.views import VIEWS
 from cabinets.messages.wording import rejection_text

@@ -15,8 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cabinets.cabinet.staff import database, staff_of
-from cabinets.messages import desk, inbox
+from cabinets.messages import desk
 from cabinets.messages.bulk import BULK_ACTIONS, STAFF_STATUS, reason_words
+from cabinets.messages.inbox.schemas import query_values
 from cabinets.messages.views import DEFAULT_VIEW, VIEWS
 from cabinets.messages.wording import problem_wording
 from cabinets.messages.workflow import Status
@@ -95,7 +96,7 @@ async def inbox_page(request: Request) -> Response:
     screen = None
     given: dict[str, Any] = {}
     try:
-        given = inbox.query_values(raw.multi_items(), also=PAGE_PARAMS)
+        given = query_values(raw.multi_items(), also=PAGE_PARAMS)
         given.pop("view", None)
         routes = await request.app.state.routing.index()
         screen = await desk.inbox_screen(

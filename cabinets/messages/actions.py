@@ -17,9 +17,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
-from cabinets.attachments.service import (
-    copy_files,
-)
+from cabinets.attachments.linking import copy_files
 from cabinets.messages.actors import Staff
 from cabinets.messages.reading import (
     check_reader,

@@ -15,7 +15,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
-from cabinets.attachments.service import FileRead, message_files
+from cabinets.attachments.linking import message_files
+from cabinets.attachments.schemas import FileRead
 from cabinets.messages.actors import Staff
 from cabinets.messages.candidates import (
     Assignee,

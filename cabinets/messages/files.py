@@ -6,13 +6,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterable
 
-from cabinets.attachments.service import (
-    FileRead,
-    UploadReceipt,
-    file_link,
-    message_files,
-    receive_answer_file,
-)
+from cabinets.attachments.answer_files import receive_answer_file
+from cabinets.attachments.linking import file_link, message_files
+from cabinets.attachments.schemas import FileRead, UploadReceipt
 from cabinets.messages.actors import Staff
 from cabinets.messages.citizen import holder
 from cabinets.messages.reading import (

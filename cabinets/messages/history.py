@@ -14,7 +14,8 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cabinets.attachments.service import FileRead, message_files
+from cabinets.attachments.linking import message_files
+from cabinets.attachments.schemas import FileRead
 from cabinets.messages.actors import Staff
 from cabinets.messages.reading import check_reader, load_message, message_read
 from cabinets.messages.schemas import EventRead, MessageRead

@@ -17,12 +17,8 @@ from psycopg import AsyncCursor
 from sqlalchemy import text
 
 from cabinets import sla
-from cabinets.attachments.service import (
-    UploadRef,
-    attach_uploads,
-    lock_uploads,
-    upload_problems,
-)
+from cabinets.attachments.linking import attach_uploads, lock_uploads, upload_problems
+from cabinets.attachments.schemas import UploadRef
 from cabinets.messages.citizen import secret_digest
 from cabinets.messages.recording import citizen_notice, record_event
 from cabinets.messages.schemas import (

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinets.attachments import service as attachment_service
+from cabinets.attachments.uploads import form_allowance, receive_form_files
 from cabinets.messages import tracking
 from cabinets.messages.citizen import clarify_message, rate_answer
 from cabinets.messages.intake import IntakeLimits, submit_message
@@ -301,7 +301,7 @@ async def write_message(request: Request) -> Response:
     topic = next((t for t in topics if t["code"] == topic_code), None)
     if topic is None:
         return await _write_page(request, 422, error="Выберите территорию и тему заново")
-    allowance = await attachment_service.form_allowance(db, routes, topic_code, territory)
+    allowance = await form_allowance(db, routes, topic_code, territory)
     declared = request.headers.get("content-length")
     if declared is None or not declared.isdigit() or int(declared) > allowance:
         return await _write_page(
@@ -312,7 +312,7 @@ async def write_message(request: Request) -> Response:
     async with request.form(max_files=MAX_FORM_FILES, max_fields=200) as form:
         values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         try:
-            attachments = await attachment_service.receive_form_files(
+            attachments = await receive_form_files(
                 db, request.app.state.store, routes, form.getlist(FILE_FIELD),
                 topic=topic_code, territory=territory, scanner=request.app.state.scanner,
             )  # fmt: skip

@@ -9,8 +9,10 @@ import uuid
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from cabinets.messages import inbox, reports
+from cabinets.messages import reports
 from cabinets.messages.actors import Staff
+from cabinets.messages.inbox.queries import list_messages
+from cabinets.messages.inbox.schemas import InboxQuery, MessageSummary, Sort
 from tenancy.database import Database
 
 WORST = 5  # overdue messages shown for one organization
@@ -58,12 +60,10 @@ async def regional_rating(
     ]
 
 
-async def worst_overdue(
-    db: Database, staff: Staff, tenant_id: uuid.UUID
-) -> list[inbox.MessageSummary]:
+async def worst_overdue(db: Database, staff: Staff, tenant_id: uuid.UUID) -> list[MessageSummary]:
     """An organization's most overdue messages, the longest overdue first."""
-    query = inbox.InboxQuery(overdue=True, sort=inbox.Sort.DUE, limit=WORST)
-    return (await inbox.list_messages(db, staff, tenant_id, query)).items
+    query = InboxQuery(overdue=True, sort=Sort.DUE, limit=WORST)
+    return (await list_messages(db, staff, tenant_id, query)).items
 
 
 async def _slug(db: Database, tenant_id: uuid.UUID) -> str:

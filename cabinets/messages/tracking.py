@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from cabinets.attachments.service import message_files
+from cabinets.attachments.linking import message_files
 from cabinets.messages.citizen import holder
 from cabinets.messages.reading import load_message
 from cabinets.messages.schemas import Official, Timeline, TimelineEntry

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
 from cabinets.messages.actors import Staff
-from cabinets.messages.inbox import (
+from cabinets.messages.inbox.conditions import (
     DEADLINE,
     DUE_WITHIN,
     ON_CLOCK,

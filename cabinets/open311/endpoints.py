@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cabinets.attachments import service as attachments
+from cabinets.attachments.uploads import largest_form_allowance, receive_form_files
 from cabinets.messages.intake import IntakeLimits, submit_message
 from cabinets.messages.schemas import MessageSubmission
 from cabinets.open311 import service
@@ -191,7 +191,7 @@ async def file_request(request: Request) -> Response:
     # Which organization takes the files is in the body: until it is read, the most any
     # organization takes is the bound.
     declared = request.headers.get("content-length")
-    allowance = await attachments.largest_form_allowance(db, routes)
+    allowance = await largest_form_allowance(db, routes)
     if declared is None or not declared.isdigit() or int(declared) > allowance:
         too_large = [{"code": 413, "description": f"send at most {allowance} bytes"}]
         return _answer(request, "errors", too_large, 413)
@@ -199,7 +199,7 @@ async def file_request(request: Request) -> Response:
         async with request.form(max_files=MAX_FORM_FILES, max_fields=200) as form:
             params = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
             one = dict(reversed(params))
-            received = await attachments.receive_form_files(
+            received = await receive_form_files(
                 db, request.app.state.store, routes, form.getlist(MEDIA),
                 topic=one.get("service_code", ""), territory=one.get("jurisdiction_id", ""),
                 scanner=request.app.state.scanner,

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
 from cabinets.attachments.endpoints import ConfirmUpload, DirectUploadRequest
-from cabinets.messages.endpoints import ACTION_INPUTS
+from cabinets.messages.actions.table import ACTIONS
 from cabinets.messages.history import MessageHistory
 from cabinets.messages.inbox.schemas import InboxCounts, InboxPage, Rollup
 from cabinets.messages.schemas import MessageRead, MessageSubmission, Receipt, Timeline
@@ -55,7 +55,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 MODELS: list[type[BaseModel]] = [
     TenantRead, TenantNode, Caller, StaffRead, MessageSubmission, Receipt, Timeline, MessageRead,
     TemplateInput, InboxPage, InboxCounts, Rollup, DirectUploadRequest, ConfirmUpload,
-    MessageHistory, *ACTION_INPUTS.values(),
+    MessageHistory, *(a.input for a in ACTIONS.values()),
 ]  # fmt: skip
 
 METHODS = ("get", "put", "post", "delete", "patch")

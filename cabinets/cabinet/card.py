@@ -19,7 +19,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from cabinets.messages import card as card_service
-from cabinets.messages.actions import MAX_EXTENSION_DAYS, MAX_EXTENSIONS
+from cabinets.messages.actions.table import ACTIONS
+from cabinets.messages.actions.upkeep import MAX_EXTENSION_DAYS, MAX_EXTENSIONS
 from cabinets.messages.actors import Staff
 from cabinets.messages.files import staff_file_link
 from cabinets.messages.returns import RETURN_REASONS
@@ -61,8 +62,8 @@ ACTION_WORDS: dict[str, tuple[str, str]] = {
     "comment": ("Внутренний комментарий", "Добавить комментарий"),
     "change_topic": ("Уточнить тему", "Сменить тему"),
 }
-# Actions whose form is another's: the answer is saved or sent from one form.
-JOINED = {"submit_answer": "save_answer"}
+# Actions whose form is another's (the action table says which).
+JOINED = {a.name: a.joins for a in ACTIONS.values() if a.joins is not None}
 
 # The labels of the forms' fields, by the field's input name (``action.field``).
 LABELS = {

@@ -32,15 +32,14 @@ from cabinets.cabinet.card import (
     staff_of,
     uuid_param,
 )
-from cabinets.messages.actions import perform
-from cabinets.messages.endpoints import ACTION_INPUTS
+from cabinets.messages.actions.perform import perform
+from cabinets.messages.actions.table import ACTIONS, Action
 from cabinets.messages.files import add_answer_file
 from cabinets.messages.inbox.queries import list_messages
 from cabinets.messages.inbox.schemas import InboxQuery, read_query
 from cabinets.messages.returns import return_comment
 from cabinets.messages.views import VIEWS
 from cabinets.messages.wording import rejection_text
-from cabinets.messages.workflow import STAFF_ACTIONS, TRANSITIONS
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires
 from storage.errors import AttachmentRejected
@@ -108,10 +107,8 @@ async def _onwards(request: Request, action: str, values: dict[str, str]) -> Res
     return RedirectResponse(card_url(slug, message_id, view=view, done=action), 303)
 
 
-def _action_page(action: str) -> Callable[[Request], Awaitable[Response]]:
-    transition = TRANSITIONS[action]
-    assert transition.permission is not None
-    model = ACTION_INPUTS[action]
+def _action_page(step: Action[Any]) -> Callable[[Request], Awaitable[Response]]:
+    action, model = step.name, step.input
 
     async def act(request: Request) -> Response:
         async with request.form() as form:
@@ -123,15 +120,17 @@ def _action_page(action: str) -> Callable[[Request], Awaitable[Response]]:
             sent.errors = form_errors(JOINED.get(action, action),
                                       InvalidInput.from_validation(exc).errors)  # fmt: skip
             return await card_response(request, 422, sent)
-        params = body.model_dump(exclude={"version"})
-        if action == "change_topic":
-            params["routes"] = await request.app.state.routing.index()
         try:
             await perform(
-                db_of(request), staff_of(request), request.state.tenant_id,
-                uuid_param(request, "message_id"), action, getattr(body, "version", None),
-                store=request.app.state.store, **params,
-            )  # fmt: skip
+                db_of(request),
+                staff_of(request),
+                request.state.tenant_id,
+                uuid_param(request, "message_id"),
+                action,
+                body,
+                store=request.app.state.store,
+                routing=request.app.state.routing,
+            )
         except InvalidInput as exc:
             sent.errors = form_errors(JOINED.get(action, action), exc.errors)
             return await card_response(request, 422, sent)
@@ -142,7 +141,7 @@ def _action_page(action: str) -> Callable[[Request], Awaitable[Response]]:
         return await _onwards(request, action, values)
 
     act.__name__ = f"card_{action}"
-    return page_requires(transition.permission, own=transition.own)(act)
+    return page_requires(step.permission, own=step.transition.own)(act)
 
 
 @page_requires("answer:draft", own=True)
@@ -193,11 +192,11 @@ routes = [
     ),
     *(
         Route(
-            f"/cabinet/{{slug}}/messages/{{message_id}}/{action.replace('_', '-')}",
-            _action_page(action),
+            f"/cabinet/{{slug}}/messages/{{message_id}}/{step.path}",
+            _action_page(step),
             methods=["POST"],
             include_in_schema=False,
         )
-        for action in STAFF_ACTIONS
+        for step in ACTIONS.values()
     ),
 ]

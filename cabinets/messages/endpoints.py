@@ -15,7 +15,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from cabinets.messages import (
-    actions,
     actors,
     citizen,
     history,
@@ -25,46 +24,19 @@ from cabinets.messages import (
     templates,
     tracking,
 )
+from cabinets.messages.actions.perform import perform
+from cabinets.messages.actions.table import ACTIONS, Action
 from cabinets.messages.schemas import (
-    ActionInput,
-    AnswerInput,
-    AssignInput,
-    ClarificationInput,
     ClarifyInput,
-    CommentInput,
-    ExtendInput,
-    ForwardInput,
-    MergeInput,
     MessageSubmission,
     RatingInput,
-    RejectInput,
-    ReturnInput,
-    SubmitAnswerInput,
-    TopicChangeInput,
 )
-from cabinets.messages.workflow import STAFF_ACTIONS, TRANSITIONS
 from rbac.access import Principal, public, requires, signed_in
 from tenancy.database import Database
 from tenancy.errors import InvalidInput, NotFound
 from tenancy.settings import Settings
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")
-
-ACTION_INPUTS: dict[str, type[BaseModel]] = {
-    "accept": ActionInput,
-    "reject": RejectInput,
-    "request_clarification": ClarificationInput,
-    "assign": AssignInput,
-    "save_answer": AnswerInput,
-    "submit_answer": SubmitAnswerInput,
-    "approve_answer": ActionInput,
-    "return_answer": ReturnInput,
-    "forward": ForwardInput,
-    "extend": ExtendInput,
-    "merge": MergeInput,
-    "comment": CommentInput,
-    "change_topic": TopicChangeInput,
-}
 
 
 async def _body(request: Request, model: type[BaseModel]) -> Any:
@@ -398,25 +370,19 @@ async def delete_answer_template(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _action_endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:
-    transition = TRANSITIONS[action]
-    assert transition.permission is not None
-    model = ACTION_INPUTS[action]
+def _action_endpoint(step: Action[Any]) -> Callable[[Request], Awaitable[Response]]:
+    action, transition, model = step.name, step.transition, step.input
 
     async def act(request: Request) -> Response:
-        body = await _body(request, model)
-        params = body.model_dump(exclude={"version"})
-        if action == "change_topic":
-            params["routes"] = await request.app.state.routing.index()
-        message = await actions.perform(
+        message = await perform(
             _db(request),
             _staff(request),
             request.state.tenant_id,
             _message_id(request),
             action,
-            getattr(body, "version", None),
+            await _body(request, model),
             store=request.app.state.store,
-            **params,
+            routing=request.app.state.routing,
         )
         return JSONResponse(message.model_dump(mode="json"))
 
@@ -438,14 +404,14 @@ def _action_endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:
         content:
           application/json:
             schema: {{$ref: '#/components/schemas/MessageRead'}}
-      403: {{description: The caller lacks {transition.permission}.}}
+      403: {{description: The caller lacks {step.permission}.}}
       404:
         description: No such message here.
       409:
         description: The step is not possible now, or the version is stale; `current` holds
           the message as it is.
     """
-    return requires(transition.permission, own=transition.own)(act)
+    return requires(step.permission, own=transition.own)(act)
 
 
 routes = [
@@ -471,10 +437,10 @@ routes = [
     ),
     *(
         Route(
-            f"/api/v1/tenants/{{slug}}/messages/{{message_id}}/{action.replace('_', '-')}",
-            _action_endpoint(action),
+            f"/api/v1/tenants/{{slug}}/messages/{{message_id}}/{step.path}",
+            _action_endpoint(step),
             methods=["POST"],
         )
-        for action in STAFF_ACTIONS
+        for step in ACTIONS.values()
     ),
 ]

@@ -1,8 +1,9 @@
 """The message workflow as one explicit state machine: every action, the statuses it may start
 from, where it leads, the permission it needs and whether the citizen sees it.
 
-``cabinets.messages.actions`` carries each action out; the HTTP routes for staff
-actions are generated from this table, so an action cannot exist without its permission.
+``cabinets.messages.actions.table`` binds each staff transition to its input and its handler;
+the HTTP routes and the card's forms for staff actions are generated from it, so an action
+cannot exist without its permission.
 """
 
 from __future__ import annotations

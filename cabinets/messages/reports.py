@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from cabinets.messages.actors import Staff
+from cabinets.messages.oversight import readable_subtree
 from cabinets.messages.workflow import Status
 from tenancy.database import Database
 from tenancy.errors import Forbidden, InvalidInput
@@ -77,25 +78,10 @@ async def readable_tenants(
 ) -> list[uuid.UUID]:
     """The tenant (and, with ``subtree``, every tenant below it) whose reports ``staff`` may
     read; Forbidden when none."""
-    tenants = [tenant_id]
     if subtree:
-        async with db.public_session() as session:
-            below = await session.execute(
-                text(
-                    """
-                    WITH RECURSIVE tree AS (
-                        SELECT id, 0 AS depth FROM tenants WHERE id = :t
-                        UNION ALL
-                        SELECT c.id, tree.depth + 1 FROM tenants c
-                        JOIN tree ON c.parent_id = tree.id WHERE tree.depth < 30
-                    )
-                    SELECT id FROM tree
-                    """
-                ),
-                {"t": tenant_id},
-            )
-            tenants = list(below.scalars())
-    allowed = [t for t in tenants if staff.may(t, "report:read", assigned=False)]
+        allowed = [t.id for t in await readable_subtree(db, staff, tenant_id)]
+    else:
+        allowed = [tenant_id] if staff.may(tenant_id, "report:read", assigned=False) else []
     if not allowed:
         raise Forbidden("reports need the permission report:read")
     return allowed

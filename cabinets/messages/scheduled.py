@@ -22,6 +22,7 @@ from cabinets.messages.workflow import (
     Status,
 )
 from tenancy.database import Database
+from tenancy.tenants.tree import ancestors_cte
 
 RATING_DAYS = 10  # no rating within this many days closes an answered message
 
@@ -112,13 +113,8 @@ async def _escalation_recipients(session: AsyncSession, tenant_id: uuid.UUID) ->
     """The tenant's coordinators and the supervisors of it or of any tenant above it."""
     found = await session.execute(
         text(
-            """
-            WITH RECURSIVE above AS (
-                SELECT id, parent_id, 0 AS depth FROM tenants WHERE id = :t
-                UNION ALL
-                SELECT p.id, p.parent_id, above.depth + 1 FROM tenants p
-                JOIN above ON p.id = above.parent_id WHERE above.depth < 20
-            )
+            f"""
+            WITH RECURSIVE {ancestors_cte("above", ":t")}
             SELECT DISTINCT u.email FROM staff_grants g
             JOIN above ON above.id = g.tenant_id
             JOIN users u ON u.id = g.user_id AND u.status = 'active'

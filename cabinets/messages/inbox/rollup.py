@@ -7,8 +7,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
-
 from cabinets.messages.actors import Staff
 from cabinets.messages.inbox.counts import count_tenants, empty_counts
 from cabinets.messages.inbox.schemas import (
@@ -16,6 +14,7 @@ from cabinets.messages.inbox.schemas import (
     Rollup,
     RollupTenant,
 )
+from cabinets.messages.oversight import readable_subtree
 from tenancy.database import Database
 from tenancy.errors import Forbidden
 
@@ -23,23 +22,6 @@ from tenancy.errors import Forbidden
 # tenant list wherever it checks a row's tenant (once per index scan, but once per row in a
 # plan that filters), so a supervisor of thousands is counted a few hundred at a time.
 ROLLUP_CHUNK = 250
-
-
-_SUBTREE = text(
-    """
-    WITH RECURSIVE down AS (
-        SELECT id, slug, name, parent_id, 0 AS depth, ARRAY[slug] AS path
-        FROM tenants WHERE id = :root
-        UNION ALL
-        SELECT t.id, t.slug, t.name, t.parent_id, d.depth + 1, d.path || t.slug
-        FROM tenants t JOIN down d ON t.parent_id = d.id
-        WHERE d.depth < 1000
-    )
-    SELECT d.id, d.slug, d.name, p.slug AS parent, d.depth
-    FROM down d LEFT JOIN tenants p ON p.id = d.parent_id AND d.depth > 0
-    ORDER BY d.path
-    """
-)
 
 
 async def rollup(
@@ -52,9 +34,7 @@ async def rollup(
     """A supervisor's view: each tenant of the subtree under ``tenant_id`` (itself included)
     whose reports ``staff`` may read, with its counts, and the totals over them."""
     now = now or datetime.now(UTC)
-    async with db.public_session() as session:
-        subtree = list(await session.execute(_SUBTREE, {"root": tenant_id}))
-    visible = [t for t in subtree if staff.may(t.id, "report:read", assigned=False)]
+    visible = await readable_subtree(db, staff, tenant_id)
     if not visible or visible[0].id != tenant_id:
         raise Forbidden("the roll-up needs the permission report:read")
     ids = [t.id for t in visible]

@@ -19,10 +19,10 @@ from starlette.schemas import SchemaGenerator
 
 from cabinets.attachments.endpoints import ConfirmUpload, DirectUploadRequest
 from cabinets.messages.actions.table import ACTIONS
+from cabinets.messages.answer_templates import TemplateInput
 from cabinets.messages.history import MessageHistory
 from cabinets.messages.inbox.schemas import InboxCounts, InboxPage, Rollup
 from cabinets.messages.schemas import MessageRead, MessageSubmission, Receipt, Timeline
-from cabinets.messages.templates import TemplateInput
 from cabinets.security import CSRF_EXEMPT
 from rbac.access import Access, public, route_access
 from tenancy.staff.schemas import Caller, StaffRead

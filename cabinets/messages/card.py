@@ -18,6 +18,7 @@ from cabinets import sla
 from cabinets.attachments.linking import message_files
 from cabinets.attachments.schemas import FileRead
 from cabinets.messages.actors import Staff
+from cabinets.messages.answer_templates import TemplateRead, fill_template, list_templates
 from cabinets.messages.candidates import (
     Assignee,
     Duplicate,
@@ -29,7 +30,6 @@ from cabinets.messages.candidates import (
 from cabinets.messages.history import HistoryEvent, events_of
 from cabinets.messages.reading import check_reader, load_message, message_read
 from cabinets.messages.schemas import MessageRead
-from cabinets.messages.templates import TemplateRead, fill_template, list_templates
 from cabinets.messages.workflow import IN_WORK, STAFF_ACTIONS, TRANSITIONS, Status
 from tenancy.database import Database
 from tenancy.errors import FieldError

@@ -16,12 +16,12 @@ from starlette.routing import Route
 
 from cabinets.messages import (
     actors,
+    answer_templates,
     citizen,
     history,
     intake,
     reading,
     reports,
-    templates,
     tracking,
 )
 from cabinets.messages.actions.perform import perform
@@ -299,7 +299,7 @@ async def list_answer_templates(request: Request) -> Response:
     responses:
       200: {description: The templates.}
     """
-    found = await templates.list_templates(
+    found = await answer_templates.list_templates(
         _db(request), request.state.tenant_id, topic=request.query_params.get("topic")
     )
     return JSONResponse([t.model_dump(mode="json") for t in found])
@@ -320,9 +320,9 @@ async def create_answer_template(request: Request) -> Response:
       409: {description: A template with this title exists.}
       422: {description: 'A bad placeholder, named.'}
     """
-    body = await _body(request, templates.TemplateInput)
+    body = await _body(request, answer_templates.TemplateInput)
     principal: Principal = request.user
-    saved = await templates.save_template(
+    saved = await answer_templates.save_template(
         _db(request), request.state.tenant_id, body, actor=principal.display_name
     )
     return JSONResponse(saved.model_dump(mode="json"), status_code=201)
@@ -348,9 +348,9 @@ async def replace_answer_template(request: Request) -> Response:
     responses:
       200: {description: The template.}
     """
-    body = await _body(request, templates.TemplateInput)
+    body = await _body(request, answer_templates.TemplateInput)
     principal: Principal = request.user
-    saved = await templates.save_template(
+    saved = await answer_templates.save_template(
         _db(request), request.state.tenant_id, body,
         template_id=_template_id(request), actor=principal.display_name,
     )  # fmt: skip
@@ -366,7 +366,9 @@ async def delete_answer_template(request: Request) -> Response:
     responses:
       204: {description: Deleted.}
     """
-    await templates.delete_template(_db(request), request.state.tenant_id, _template_id(request))
+    await answer_templates.delete_template(
+        _db(request), request.state.tenant_id, _template_id(request)
+    )
     return Response(status_code=204)
 
 

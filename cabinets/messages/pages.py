@@ -270,20 +270,20 @@ def _coordinate(form: FormData, name: str) -> str | None:
 
 
 def _submission(form: FormData, territory: str, topic: dict[str, Any]) -> dict[str, Any]:
-    def text(name: str) -> str | None:
+    def given(name: str) -> str | None:
         return str(form.get(name) or "").strip() or None
 
-    organization = text("organization")
+    organization = given("organization")
     applicant = {
         "kind": "legal" if organization else "individual",
-        "name": text("name"), "email": text("email"), "phone": text("phone"),
-        "organization": organization, "inn": text("inn"),
+        "name": given("name"), "email": given("email"), "phone": given("phone"),
+        "organization": organization, "inn": given("inn"),
     }  # fmt: skip
     latitude, longitude = _coordinate(form, "latitude"), _coordinate(form, "longitude")
     return {
-        "topic": topic["code"], "territory": territory, "address": text("address"),
+        "topic": topic["code"], "territory": territory, "address": given("address"),
         **({"latitude": latitude, "longitude": longitude} if latitude or longitude else {}),
-        "summary": text("summary") or "", "text": text("text") or "",
+        "summary": given("summary") or "", "text": given("text") or "",
         "consent": form.get("consent") == "yes",
         "applicant": {k: v for k, v in applicant.items() if v is not None}
         if applicant["name"] or applicant["email"] or applicant["phone"] else None,

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 
 from cabinets.messages.actions.context import ActionContext, Change
+from cabinets.messages.answer_templates import fill_template, template_body
 from cabinets.messages.recording import citizen_notice, record_event
 from cabinets.messages.schemas import (
     ActionInput,
@@ -18,7 +19,6 @@ from cabinets.messages.schemas import (
     ReturnInput,
     SubmitAnswerInput,
 )
-from cabinets.messages.templates import fill_template, template_body
 from cabinets.messages.workflow import TRANSITIONS, Actor, Status
 from tenancy.errors import InvalidInput
 

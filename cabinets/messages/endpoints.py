@@ -230,9 +230,6 @@ async def get_history(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/MessageHistory'}
       404:
         description: No such message here (or not yours to see).
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     found = await history.message_history(
         _db(request), _staff(request), request.state.tenant_id, _message_id(request)

@@ -53,10 +53,23 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 MODELS: list[type[BaseModel]] = [
-    TenantRead, TenantNode, Caller, StaffRead, MessageSubmission, Receipt, Timeline, MessageRead,
-    TemplateInput, InboxPage, InboxCounts, Rollup, DirectUploadRequest, ConfirmUpload,
-    MessageHistory, *(a.input for a in ACTIONS.values()),
-]  # fmt: skip
+    TenantRead,
+    TenantNode,
+    Caller,
+    StaffRead,
+    MessageSubmission,
+    Receipt,
+    Timeline,
+    MessageRead,
+    TemplateInput,
+    InboxPage,
+    InboxCounts,
+    Rollup,
+    DirectUploadRequest,
+    ConfirmUpload,
+    MessageHistory,
+    *(a.input for a in ACTIONS.values()),
+]
 
 METHODS = ("get", "put", "post", "delete", "patch")
 UNSAFE = frozenset({"post", "put", "delete", "patch"})

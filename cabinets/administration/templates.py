@@ -79,12 +79,20 @@ async def _page(
     slug = request.path_params["slug"]
     topics = await routing.list_topics(_db(request))
     return private_page(
-        request, name, status, workplace=await workplace(request, slug), slug=slug,
+        request,
+        name,
+        status,
+        workplace=await workplace(request, slug),
+        slug=slug,
         topics=[(t["code"], t["title"]) for t in topics if t["active"]],
-        topic_titles={t["code"]: t["title"] for t in topics}, placeholders=PLACEHOLDER_WORDS,
-        form=form, errors=errors, preview=preview,
-        notice=NOTICES.get(request.query_params.get("notice", "")), **context,
-    )  # fmt: skip
+        topic_titles={t["code"]: t["title"] for t in topics},
+        placeholders=PLACEHOLDER_WORDS,
+        form=form,
+        errors=errors,
+        preview=preview,
+        notice=NOTICES.get(request.query_params.get("notice", "")),
+        **context,
+    )
 
 
 async def _list(request: Request, status: int = 200, **kwargs: Any) -> Response:
@@ -103,9 +111,12 @@ async def _save(request: Request, template_id: uuid.UUID | None) -> Response:
     form = _form(await request.form())
     try:
         given = answer_templates.TemplateInput.model_validate(
-            {"title": form.get("title", ""), "body": form.get("body", ""),
-             "topic": form.get("topic") or None}
-        )  # fmt: skip
+            {
+                "title": form.get("title", ""),
+                "body": form.get("body", ""),
+                "topic": form.get("topic") or None,
+            }
+        )
     except ValidationError as exc:
         return await _show(request, template_id, 422, form=form, errors=_problems(exc, form))
     if "preview" in form:
@@ -117,9 +128,12 @@ async def _save(request: Request, template_id: uuid.UUID | None) -> Response:
     assert principal is not None
     try:
         await answer_templates.save_template(
-            _db(request), request.state.tenant_id, given, template_id=template_id,
+            _db(request),
+            request.state.tenant_id,
+            given,
+            template_id=template_id,
             actor=principal.subject,
-        )  # fmt: skip
+        )
     except Conflict:
         errors = FormErrors.one("title", LABELS["title"], "шаблон с таким названием уже есть")
         return await _show(request, template_id, 422, form=form, errors=errors)

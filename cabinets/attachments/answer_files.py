@@ -48,15 +48,27 @@ async def receive_answer_file(
     if tenant.answer_files >= max(tenant.attachment_max_files, 1):
         raise InvalidInput.one("file", f"at most {tenant.attachment_max_files} answer files")
     stored = await receive_upload(
-        store, chunks, tenant_id=tenant_id, filename=filename, policy=upload_policy(tenant),
-        scanner=scanner, field="file",
-    )  # fmt: skip
+        store,
+        chunks,
+        tenant_id=tenant_id,
+        filename=filename,
+        policy=upload_policy(tenant),
+        scanner=scanner,
+        field="file",
+    )
     try:
         return await insert_attachment(
-            db, tenant_id, key=stored.key, filename=stored.filename,
-            content_type=stored.content_type, status="attached", purpose="answer",
-            uploaded_by=uploaded_by, stored=stored, message_id=message_id,
-        )  # fmt: skip
+            db,
+            tenant_id,
+            key=stored.key,
+            filename=stored.filename,
+            content_type=stored.content_type,
+            status="attached",
+            purpose="answer",
+            uploaded_by=uploaded_by,
+            stored=stored,
+            message_id=message_id,
+        )
     except BaseException:
         await anyio.to_thread.run_sync(delete_quietly, store, [stored.key])
         raise

@@ -197,9 +197,11 @@ async def message_files(request: Request) -> Response:
       200: {description: "The files."}
     """
     files = await list_files(
-        _db(request), _staff(request), request.state.tenant_id,
+        _db(request),
+        _staff(request),
+        request.state.tenant_id,
         _uuid(request, "message_id", "message"),
-    )  # fmt: skip
+    )
     return JSONResponse([f.model_dump(mode="json") for f in files])
 
 
@@ -213,9 +215,13 @@ async def message_file(request: Request) -> Response:
       303: {description: "To the short-lived download link."}
     """
     link = await staff_file_link(
-        _db(request), _store(request), _staff(request), request.state.tenant_id,
-        _uuid(request, "message_id", "message"), _uuid(request, "file_id", "file"),
-    )  # fmt: skip
+        _db(request),
+        _store(request),
+        _staff(request),
+        request.state.tenant_id,
+        _uuid(request, "message_id", "message"),
+        _uuid(request, "file_id", "file"),
+    )
     return RedirectResponse(link, status_code=303)
 
 
@@ -231,10 +237,15 @@ async def answer_file(request: Request) -> Response:
       201: {description: "Attached to the message."}
     """
     receipt = await add_answer_file(
-        _db(request), _store(request), _staff(request), request.state.tenant_id,
-        _uuid(request, "message_id", "message"), request.stream(),
-        filename=_query(request, "filename"), scanner=_scanner(request),
-    )  # fmt: skip
+        _db(request),
+        _store(request),
+        _staff(request),
+        request.state.tenant_id,
+        _uuid(request, "message_id", "message"),
+        request.stream(),
+        filename=_query(request, "filename"),
+        scanner=_scanner(request),
+    )
     return JSONResponse(receipt.model_dump(mode="json", exclude={"token"}), status_code=201)
 
 
@@ -247,9 +258,12 @@ async def tracked_file(request: Request) -> Response:
       303: {description: "To the short-lived download link."}
     """
     link = await tracked_file_link(
-        _db(request), _store(request), request.path_params["number"], _query(request, "token"),
+        _db(request),
+        _store(request),
+        request.path_params["number"],
+        _query(request, "token"),
         _uuid(request, "file_id", "file"),
-    )  # fmt: skip
+    )
     return RedirectResponse(link, status_code=303)
 
 

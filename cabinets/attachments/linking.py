@@ -157,10 +157,14 @@ async def file_link(
         raise NotFound("file", str(file_id))
     link: str = await anyio.to_thread.run_sync(
         partial(
-            download_link, store, tenant_id=tenant_id, key=row.object_key, filename=row.filename,
+            download_link,
+            store,
+            tenant_id=tenant_id,
+            key=row.object_key,
+            filename=row.filename,
             content_type=row.content_type,
         )
-    )  # fmt: skip
+    )
     return link
 
 

@@ -126,10 +126,12 @@ async def purge(
                     },
                 )
             await session.execute(
-                text("DELETE FROM attachments WHERE (tenant_id, id) IN "
-                     "(SELECT * FROM unnest(CAST(:t AS uuid[]), CAST(:i AS uuid[])))"),
+                text(
+                    "DELETE FROM attachments WHERE (tenant_id, id) IN "
+                    "(SELECT * FROM unnest(CAST(:t AS uuid[]), CAST(:i AS uuid[])))"
+                ),
                 {"t": [r.tenant_id for r in rows], "i": [r.id for r in rows]},
-            )  # fmt: skip
+            )
     if not dry_run:
         await anyio.to_thread.run_sync(delete_quietly, store, [r.object_key for r in rows])
     return PurgeReport(

@@ -171,9 +171,13 @@ async def receive_citizen_upload(
     content, size, scan), stripped of image metadata and kept pending."""
     tenant = await _tenant_for_upload(db, routes, topic, territory)
     with await check_upload(
-        chunks, tenant_id=tenant.id, filename=filename, policy=upload_policy(tenant),
-        scanner=scanner, field="file",
-    ) as checked:  # fmt: skip
+        chunks,
+        tenant_id=tenant.id,
+        filename=filename,
+        policy=upload_policy(tenant),
+        scanner=scanner,
+        field="file",
+    ) as checked:
         stored = checked.attachment
         # The row and the object are written side by side (the row's transaction costs about
         # as much as a quarter of the object's); the receipt goes out only when both are there,
@@ -189,10 +193,16 @@ async def receive_citizen_upload(
         async def insert_row() -> None:
             try:
                 outcome["receipt"] = await insert_attachment(
-                    db, tenant.id, key=stored.key, filename=stored.filename,
-                    content_type=stored.content_type, status="pending", purpose="request",
-                    uploaded_by="citizen", stored=stored,
-                )  # fmt: skip
+                    db,
+                    tenant.id,
+                    key=stored.key,
+                    filename=stored.filename,
+                    content_type=stored.content_type,
+                    status="pending",
+                    purpose="request",
+                    uploaded_by="citizen",
+                    stored=stored,
+                )
             except Exception as exc:
                 outcome["insert_failed"] = exc
 
@@ -228,9 +238,15 @@ async def receive_form_files(
         if not isinstance(part, UploadFile) or not part.filename:
             continue
         upload = await receive_citizen_upload(
-            db, store, routes, _chunks_of(part), topic=topic, territory=territory,
-            filename=part.filename, scanner=scanner,
-        )  # fmt: skip
+            db,
+            store,
+            routes,
+            _chunks_of(part),
+            topic=topic,
+            territory=territory,
+            filename=part.filename,
+            scanner=scanner,
+        )
         refs.append({"id": str(upload.id), "token": upload.token})
     return refs
 
@@ -267,15 +283,26 @@ async def prepare_citizen_upload(
     tenant = await _tenant_for_upload(db, routes, topic, territory)
     prepared = await anyio.to_thread.run_sync(
         partial(
-            prepare_direct_upload, store, tenant_id=tenant.id, filename=filename, size=size,
-            content_type=content_type, policy=upload_policy(tenant),
+            prepare_direct_upload,
+            store,
+            tenant_id=tenant.id,
+            filename=filename,
+            size=size,
+            content_type=content_type,
+            policy=upload_policy(tenant),
         )
-    )  # fmt: skip
+    )
     receipt = await insert_attachment(
-        db, tenant.id, key=prepared.key, filename=prepared.filename,
-        content_type=prepared.content_type, status="uploading", purpose="request",
-        uploaded_by="citizen", declared_size=size,
-    )  # fmt: skip
+        db,
+        tenant.id,
+        key=prepared.key,
+        filename=prepared.filename,
+        content_type=prepared.content_type,
+        status="uploading",
+        purpose="request",
+        uploaded_by="citizen",
+        declared_size=size,
+    )
     upload = prepared.upload
     receipt.upload = {
         "method": upload.method,
@@ -307,19 +334,28 @@ async def _find_upload(db: Database, upload_id: uuid.UUID, token: str) -> tuple[
 
 
 async def confirm_citizen_upload(
-    db: Database, store: ObjectStore, upload_id: uuid.UUID, token: str, *,
+    db: Database,
+    store: ObjectStore,
+    upload_id: uuid.UUID,
+    token: str,
+    *,
     scanner: VirusScanner | None,
-) -> UploadReceipt:  # fmt: skip
+) -> UploadReceipt:
     tenant_id, row = await _find_upload(db, upload_id, token)
     if row.status != "uploading":
         raise InvalidInput.one("id", "this upload is already confirmed")
     stored = await anyio.to_thread.run_sync(
         partial(
-            confirm_direct_upload, store, tenant_id=tenant_id, key=row.object_key,
-            filename=row.filename, declared_size=row.declared_size, policy=upload_policy(row),
+            confirm_direct_upload,
+            store,
+            tenant_id=tenant_id,
+            key=row.object_key,
+            filename=row.filename,
+            declared_size=row.declared_size,
+            policy=upload_policy(row),
             scanner=scanner,
         )
-    )  # fmt: skip
+    )
     async with db.tenant_session([tenant_id]) as session:
         await session.execute(
             text(
@@ -335,6 +371,10 @@ async def confirm_citizen_upload(
             },
         )
     return UploadReceipt(
-        id=upload_id, token=token, filename=stored.filename, size=stored.size,
-        content_type=stored.content_type, status="pending",
-    )  # fmt: skip
+        id=upload_id,
+        token=token,
+        filename=stored.filename,
+        size=stored.size,
+        content_type=stored.content_type,
+        status="pending",
+    )

@@ -142,11 +142,15 @@ async def card_response(request: Request, status: int = 200, sent: Sent | None =
     # The header and the card are read side by side (each on its own connection).
     found, header = await asyncio.gather(
         card_service.message_card(
-            db_of(request), staff_of(request), request.state.tenant_id, message_id,
-            forward_query=forward_q, template=_template_param(request),
+            db_of(request),
+            staff_of(request),
+            request.state.tenant_id,
+            message_id,
+            forward_query=forward_q,
+            template=_template_param(request),
         ),
         workplace(request, slug),
-    )  # fmt: skip
+    )
     errors = sent.errors if sent else FormErrors.of(found.problems, LABELS)
     done = request.query_params.get("done", "")
     me = staff_of(request).user_id
@@ -163,19 +167,31 @@ async def card_response(request: Request, status: int = 200, sent: Sent | None =
     }
     message = found.message
     return private_page(
-        request, "cabinet/card.html", status,
-        workplace=header, slug=slug, card=found, message=message,
-        status_label=CITIZEN_STATUS[Status(message.status)], stage=STAGES[Status(message.status)],
+        request,
+        "cabinet/card.html",
+        status,
+        workplace=header,
+        slug=slug,
+        card=found,
+        message=message,
+        status_label=CITIZEN_STATUS[Status(message.status)],
+        stage=STAGES[Status(message.status)],
         action_forms=[a for a in found.actions if JOINED.get(a) not in found.actions],
-        words=ACTION_WORDS, labels=LABELS,
-        grounds=list(REJECTION_GROUNDS.items()), return_reasons=list(RETURN_REASONS.items()),
-        extension_days=MAX_EXTENSION_DAYS, may_extend=message.extensions < MAX_EXTENSIONS,
-        sent=sent, errors=errors, view=view, options=options,
+        words=ACTION_WORDS,
+        labels=LABELS,
+        grounds=list(REJECTION_GROUNDS.items()),
+        return_reasons=list(RETURN_REASONS.items()),
+        extension_days=MAX_EXTENSION_DAYS,
+        may_extend=message.extensions < MAX_EXTENSIONS,
+        sent=sent,
+        errors=errors,
+        view=view,
+        options=options,
         my_email=next((a.email for a in found.assignees if a.id == me), ""),
         forward_q=forward_q,
         done=TRANSITIONS[done].title if done in TRANSITIONS else None,
         uploaded=request.query_params.get("uploaded"),
-    )  # fmt: skip
+    )
 
 
 @page_requires("message:read", own=True)
@@ -188,9 +204,13 @@ async def card_file(request: Request) -> Response:
     """One of the message's files (a thumbnail or a download): after the permission check, to
     the short-lived link."""
     link = await staff_file_link(
-        db_of(request), request.app.state.store, staff_of(request), request.state.tenant_id,
-        uuid_param(request, "message_id"), uuid_param(request, "file_id"),
-    )  # fmt: skip
+        db_of(request),
+        request.app.state.store,
+        staff_of(request),
+        request.state.tenant_id,
+        uuid_param(request, "message_id"),
+        uuid_param(request, "file_id"),
+    )
     return RedirectResponse(link, status_code=303)
 
 

@@ -50,8 +50,9 @@ _KEEP_EMPTY = {("save_answer", "text"), ("submit_answer", "text")}
 ANSWER_FILE_FIELD = "answer_files.file"
 
 
-def _body(action: str, model: type[BaseModel], values: dict[str, str],
-          lists: dict[str, list[str]]) -> dict[str, Any]:  # fmt: skip
+def _body(
+    action: str, model: type[BaseModel], values: dict[str, str], lists: dict[str, list[str]]
+) -> dict[str, Any]:
     """The action's input as its JSON body would carry it, from the card's form fields."""
     body: dict[str, Any] = {}
     prefix = JOINED.get(action, action)  # the form the action is sent from
@@ -62,8 +63,9 @@ def _body(action: str, model: type[BaseModel], values: dict[str, str],
         if value or (action, name) in _KEEP_EMPTY:
             body[name] = value
     if action == "return_answer":
-        body["comment"] = return_comment(lists.get("return_answer.reasons", []),
-                                         values.get("return_answer.comment", ""))  # fmt: skip
+        body["comment"] = return_comment(
+            lists.get("return_answer.reasons", []), values.get("return_answer.comment", "")
+        )
     if action != "comment":
         # A comment changes no state, so a card open for a while may still add one.
         body["version"] = values.get("version", "")
@@ -85,8 +87,9 @@ async def _next_in_view(request: Request, view: str, current: uuid.UUID) -> uuid
     defaults = named.defaults if named is not None else {}
     try:
         query = read_query(defaults | query_params | {"limit": 100})
-        page = await list_messages(db_of(request), staff_of(request), request.state.tenant_id,
-                                   query)  # fmt: skip
+        page = await list_messages(
+            db_of(request), staff_of(request), request.state.tenant_id, query
+        )
     except (ValidationError, InvalidInput):
         return None
     ids = [item.id for item in page.items]
@@ -117,8 +120,9 @@ def _action_page(step: Action[Any]) -> Callable[[Request], Awaitable[Response]]:
         try:
             body = model.model_validate(_body(action, model, values, lists))
         except ValidationError as exc:
-            sent.errors = form_errors(JOINED.get(action, action),
-                                      InvalidInput.from_validation(exc).errors)  # fmt: skip
+            sent.errors = form_errors(
+                JOINED.get(action, action), InvalidInput.from_validation(exc).errors
+            )
             return await card_response(request, 422, sent)
         try:
             await perform(

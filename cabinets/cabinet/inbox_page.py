@@ -100,9 +100,13 @@ async def inbox_page(request: Request) -> Response:
         given.pop("view", None)
         routes = await request.app.state.routing.index()
         screen = await desk.inbox_screen(
-            database(request), staff_of(request), request.state.tenant_id, view, given,
+            database(request),
+            staff_of(request),
+            request.state.tenant_id,
+            view,
+            given,
             topics=desk.answered_topics(routes, slug),
-        )  # fmt: skip
+        )
     except InvalidInput as exc:
         errors = _filter_errors(exc)
     finally:
@@ -119,19 +123,30 @@ async def inbox_page(request: Request) -> Response:
     executors = screen.executors if screen else []
     may = screen.may if screen else {}
     return private_page(
-        request, "cabinet/inbox.html", 200 if not errors else 422,
-        workplace=place, slug=slug, screen=screen, errors=errors, views=VIEWS,
-        current=current, view_links=view_links, next_link=next_link, here=here,
+        request,
+        "cabinet/inbox.html",
+        200 if not errors else 422,
+        workplace=place,
+        slug=slug,
+        screen=screen,
+        errors=errors,
+        views=VIEWS,
+        current=current,
+        view_links=view_links,
+        next_link=next_link,
+        here=here,
         here_query=here.partition("?")[2],
         first_link=_link(slug, {"view": current} | filters) if given.get("cursor") else None,
-        values=raw, statuses=[(s.value, STAFF_STATUS[s]) for s in Status], sorts=SORTS,
+        values=raw,
+        statuses=[(s.value, STAFF_STATUS[s]) for s in Status],
+        sorts=SORTS,
         statuses_by=STAFF_STATUS,
         assignee_choices=[("none", "Не назначен"), ("me", "Я")]
         + [(str(p.id), p.name) for p in executors],
         executor_choices=[(p.email, p.name) for p in executors],
         bulk_choices=[(a, label) for a, label in BULK_ACTIONS.items() if may.get(a)],
         **_bulk_report(request),
-    )  # fmt: skip
+    )
 
 
 def _filter_errors(exc: InvalidInput) -> FormErrors:

@@ -96,8 +96,10 @@ def allowed_actions(staff: Staff, row: Any) -> list[str]:
     return found
 
 
-_TOPIC = text("SELECT title, fields, registration_days FROM catalog_topics "
-              "WHERE version_id = :v AND code = :c")  # fmt: skip
+_TOPIC = text(
+    "SELECT title, fields, registration_days FROM catalog_topics "
+    "WHERE version_id = :v AND code = :c"
+)
 _ASSIGNEE = text("SELECT name FROM users WHERE id = :u")
 _PLACE = text("SELECT name FROM territories WHERE code = :c")
 
@@ -127,9 +129,12 @@ def _deadlines(row: Any, topic: Row[Any] | None, now: datetime) -> list[Deadline
         found.append(deadline("Уточнение от заявителя", row.stage_due_at, True))
     if topic is not None and row.registered_at is None:
         due = sla.deadline(
-            row.received_at, max(topic.registration_days, 1), sla.DayCount.WORKING,
-            timezone=row.timezone, calendar=row.calendar,
-        )  # fmt: skip
+            row.received_at,
+            max(topic.registration_days, 1),
+            sla.DayCount.WORKING,
+            timezone=row.timezone,
+            calendar=row.calendar,
+        )
         found.append(deadline("Регистрация", due, status in (Status.NEW, Status.CLARIFICATION)))
     if row.due_at is not None:
         found.append(deadline("Ответ", row.due_at, status in IN_WORK))

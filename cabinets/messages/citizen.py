@@ -79,9 +79,13 @@ async def holder(
 
 
 async def clarify_message(
-    db: Database, number: str, token: str, clarification: str,
-    *, citizen_id: uuid.UUID | None = None,
-) -> None:  # fmt: skip
+    db: Database,
+    number: str,
+    token: str,
+    clarification: str,
+    *,
+    citizen_id: uuid.UUID | None = None,
+) -> None:
     """The citizen answers a moderator's question; the message goes back to moderation."""
     place = await holder(db, number, token, citizen_id=citizen_id)
     if place is None:
@@ -98,21 +102,37 @@ async def clarify_message(
             session,
             row,
             Status.NEW,
-            {"body": f"{row.body}\n\n— Уточнение ({now:%d.%m.%Y}):\n{clarification}",
-             "stage_due_at": stage_due},
+            {
+                "body": f"{row.body}\n\n— Уточнение ({now:%d.%m.%Y}):\n{clarification}",
+                "stage_due_at": stage_due,
+            },
             now,
-        )  # fmt: skip
+        )
         await record_event(
-            session, tenant_id, message_id, transition, Status(row.status), Status.NEW, None,
-            {"text": clarification}, [], actor_kind=Actor.CITIZEN,
-            actor_name=row.applicant.get("name"), now=now,
-        )  # fmt: skip
+            session,
+            tenant_id,
+            message_id,
+            transition,
+            Status(row.status),
+            Status.NEW,
+            None,
+            {"text": clarification},
+            [],
+            actor_kind=Actor.CITIZEN,
+            actor_name=row.applicant.get("name"),
+            now=now,
+        )
 
 
 async def rate_answer(
-    db: Database, number: str, token: str, rating: int, comment: str | None,
-    *, citizen_id: uuid.UUID | None = None,
-) -> Status:  # fmt: skip
+    db: Database,
+    number: str,
+    token: str,
+    rating: int,
+    comment: str | None,
+    *,
+    citizen_id: uuid.UUID | None = None,
+) -> Status:
     """The citizen rates the answer: 3 to 5 closes the message; 1 or 2 sends it back for
     another review with a fresh deadline, flagged as reopened."""
     place = await holder(db, number, token, citizen_id=citizen_id)
@@ -138,8 +158,17 @@ async def rate_answer(
         target = Status.REGISTERED if reopen else Status.CLOSED
         await apply_change(session, row, target, columns, now)
         await record_event(
-            session, tenant_id, message_id, transition, Status(row.status), target, comment,
-            {"rating": rating}, [], actor_kind=Actor.CITIZEN,
-            actor_name=row.applicant.get("name"), now=now,
-        )  # fmt: skip
+            session,
+            tenant_id,
+            message_id,
+            transition,
+            Status(row.status),
+            target,
+            comment,
+            {"rating": rating},
+            [],
+            actor_kind=Actor.CITIZEN,
+            actor_name=row.applicant.get("name"),
+            now=now,
+        )
         return target

@@ -190,12 +190,16 @@ async def inbox_screen(
         "comment": staff.may(tenant_id, "message:comment", assigned=True),
     }
     return InboxScreen(
-        view=view, query=query, rows=rows, next_cursor=page.next_cursor, counts=counts,
+        view=view,
+        query=query,
+        rows=rows,
+        next_cursor=page.next_cursor,
+        counts=counts,
         own_only=own_only(staff, tenant_id),
         topics=sorted(((c, names.topics.get(c, c)) for c in topics), key=lambda t: t[1]),
         executors=executors,
         may=may,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)

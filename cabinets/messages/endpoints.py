@@ -348,9 +348,12 @@ async def replace_answer_template(request: Request) -> Response:
     body = await _body(request, answer_templates.TemplateInput)
     principal: Principal = request.user
     saved = await answer_templates.save_template(
-        _db(request), request.state.tenant_id, body,
-        template_id=_template_id(request), actor=principal.display_name,
-    )  # fmt: skip
+        _db(request),
+        request.state.tenant_id,
+        body,
+        template_id=_template_id(request),
+        actor=principal.display_name,
+    )
     return JSONResponse(saved.model_dump(mode="json"))
 
 

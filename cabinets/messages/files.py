@@ -69,15 +69,26 @@ async def add_answer_file(
         raise Forbidden("answer files need the permission answer:draft")
     check_transition("save_answer", Status(row.status))
     return await receive_answer_file(
-        db, store, tenant_id, message_id, chunks, filename=filename,
-        uploaded_by=staff.subject, scanner=scanner,
-    )  # fmt: skip
+        db,
+        store,
+        tenant_id,
+        message_id,
+        chunks,
+        filename=filename,
+        uploaded_by=staff.subject,
+        scanner=scanner,
+    )
 
 
 async def tracked_file_link(
-    db: Database, store: ObjectStore, number: str, token: str, file_id: uuid.UUID,
-    *, citizen_id: uuid.UUID | None = None,
-) -> str:  # fmt: skip
+    db: Database,
+    store: ObjectStore,
+    number: str,
+    token: str,
+    file_id: uuid.UUID,
+    *,
+    citizen_id: uuid.UUID | None = None,
+) -> str:
     """The citizen's link to their own files and, once answered, the answer's."""
     place = await holder(db, number, token, citizen_id=citizen_id)
     if place is None:

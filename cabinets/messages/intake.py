@@ -135,15 +135,27 @@ async def submit_message(
         number: str = numbering.number
         token = secrets.token_urlsafe(16)
         if filed is None:
-            receipt = await _queue_message(pipe, submission, applicant, citizen, number, token,
-                                           now, base_url)  # fmt: skip
+            receipt = await _queue_message(
+                pipe, submission, applicant, citizen, number, token, now, base_url
+            )
         else:
             found = await locked.fetchall() if locked is not None else []
             problems = upload_problems(filed, uploads, found, photo_required=topic.photo_required)
             if problems:
                 raise InvalidInput(problems)
-            receipt = await _file_message(pipe, filed, topic, submission, applicant, citizen,
-                                          number, token, uploads, now, base_url)  # fmt: skip
+            receipt = await _file_message(
+                pipe,
+                filed,
+                topic,
+                submission,
+                applicant,
+                citizen,
+                number,
+                token,
+                uploads,
+                now,
+                base_url,
+            )
         if idempotency_key is not None:
             await pipe.execute(
                 _REMEMBER_SUBMISSION,
@@ -270,10 +282,15 @@ async def _count_attempt(
 def _refuse_flood(attempt: _Attempt, row: Any, now: datetime) -> None:
     limits = attempt.limits
     for on, count, first, limit, whom in (
-        (attempt.by_applicant, row.by_applicant, row.applicant_first, limits.per_applicant,
-         "this applicant"),
+        (
+            attempt.by_applicant,
+            row.by_applicant,
+            row.applicant_first,
+            limits.per_applicant,
+            "this applicant",
+        ),
         (attempt.by_address, row.by_ip, row.ip_first, limits.per_address, "your address"),
-    ):  # fmt: skip
+    ):
         if on and count >= limit:
             wait = int((first + limits.window - now).total_seconds()) + 1
             raise TooManyRequests(
@@ -445,9 +462,12 @@ async def file_submission(
     telling the citizen where it is: intake's filing, and the operator's queue's dispatch (whose
     number is already tracked; ``details`` says who sent it there)."""
     stage_due = sla.deadline(
-        now, max(topic.moderation_days, 1), sla.DayCount.WORKING,
-        timezone=tenant.timezone, calendar=tenant.calendar,
-    )  # fmt: skip
+        now,
+        max(topic.moderation_days, 1),
+        sla.DayCount.WORKING,
+        timezone=tenant.timezone,
+        calendar=tenant.calendar,
+    )
     await pipe.execute(
         _FILE_MESSAGE,
         {
@@ -473,6 +493,16 @@ async def file_submission(
     transition = TRANSITIONS["submit"]
     notices = citizen_notice(applicant, transition, number, tenant.name, dict(details or {}))
     await record_event(
-        pipe, tenant.id, message_id, transition, None, Status.NEW, None, dict(details or {}),
-        notices, actor_kind=Actor.CITIZEN, actor_name=applicant.get("name"), now=now,
-    )  # fmt: skip
+        pipe,
+        tenant.id,
+        message_id,
+        transition,
+        None,
+        Status.NEW,
+        None,
+        dict(details or {}),
+        notices,
+        actor_kind=Actor.CITIZEN,
+        actor_name=applicant.get("name"),
+        now=now,
+    )

@@ -181,10 +181,18 @@ async def _file_claimed(
         topic = await published_topic(db, routes, submission.topic)
         message_id = uuid.uuid4()
         await file_submission(
-            pipe, tenant, topic, submission, applicant,
-            uuid.UUID(citizen) if citizen else None, row.tracking_number, message_id, (), now,
+            pipe,
+            tenant,
+            topic,
+            submission,
+            applicant,
+            uuid.UUID(citizen) if citizen else None,
+            row.tracking_number,
+            message_id,
+            (),
+            now,
             SENT_BY,
-        )  # fmt: skip
+        )
         numbers.append(row.tracking_number)
         messages.append(message_id)
     if numbers:
@@ -208,8 +216,9 @@ async def dispatch(
     await published_topic(db, routes, found.topic)
     now = datetime.now(UTC)
     async with db.tenant_pipeline([tenant.id]) as pipe:
-        claimed = await (await pipe.execute(_CLAIM, {"now": now, "t": tenant.id,
-                                                      "ids": [queue_id]})).fetchall()  # fmt: skip
+        claimed = await (
+            await pipe.execute(_CLAIM, {"now": now, "t": tenant.id, "ids": [queue_id]})
+        ).fetchall()
         if not claimed:
             raise Conflict("the message has just been dispatched by someone else")
         await _file_claimed(pipe, db, routes, tenant, claimed, now)

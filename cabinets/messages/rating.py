@@ -41,9 +41,14 @@ async def regional_rating(
 ) -> list[RatedOrganization]:
     """Every organization below ``tenant_id`` whose reports ``staff`` may read, ranked."""
     rows = await reports.message_report(
-        db, staff, tenant_id, by=reports.Grouping.TENANT, subtree=True,
-        received_from=period.received_from, received_to=period.received_to,
-    )  # fmt: skip
+        db,
+        staff,
+        tenant_id,
+        by=reports.Grouping.TENANT,
+        subtree=True,
+        received_from=period.received_from,
+        received_to=period.received_to,
+    )
     root = await _slug(db, tenant_id)
     below = [r for r in rows if r.group != root]
     return [

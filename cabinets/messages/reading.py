@@ -118,9 +118,12 @@ async def get_message(
 def topic_deadline(row: Row[Any], topic: Row[Any]) -> datetime:
     """The answer's deadline under the message's topic, counted from now."""
     return sla.deadline(
-        datetime.now(UTC), topic.deadline_days, sla.DayCount(topic.calendar),
-        timezone=row.timezone, calendar=row.calendar,
-    )  # fmt: skip
+        datetime.now(UTC),
+        topic.deadline_days,
+        sla.DayCount(topic.calendar),
+        timezone=row.timezone,
+        calendar=row.calendar,
+    )
 
 
 async def topic_of(session: AsyncSession, row: Row[Any]) -> Row[Any]:

@@ -109,9 +109,14 @@ async def record_event(
         by_kind.setdefault(notice.kind, []).append(notice)
     for kind, same in by_kind.items():
         await write_notices(
-            tx, tenant_id, message_id, kind, same[0].payload,
-            [n.recipient for n in same if n.recipient], now=now,
-        )  # fmt: skip
+            tx,
+            tenant_id,
+            message_id,
+            kind,
+            same[0].payload,
+            [n.recipient for n in same if n.recipient],
+            now=now,
+        )
 
 
 async def apply_change(

@@ -172,10 +172,11 @@ async def weekly_trend(
             {"tenants": allowed, "from": period.received_from, "to": period.received_to},
         )
         return [
-            WeekRow(week=r.week, received=r.received, answered=r.answered,
-                    answered_on_time=r.on_time)
+            WeekRow(
+                week=r.week, received=r.received, answered=r.answered, answered_on_time=r.on_time
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
 
 
 def report_csv(rows: list[ReportRow], by: Grouping) -> str:
@@ -183,22 +184,46 @@ def report_csv(rows: list[ReportRow], by: Grouping) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        [by.value, "total", *(s.value for s in Status), "answered", "answered_on_time_share",
-         "average_days_to_answer", "average_rating", "rated", "reopened_share", "overdue_now"]
-    )  # fmt: skip
+        [
+            by.value,
+            "total",
+            *(s.value for s in Status),
+            "answered",
+            "answered_on_time_share",
+            "average_days_to_answer",
+            "average_rating",
+            "rated",
+            "reopened_share",
+            "overdue_now",
+        ]
+    )
     for row in rows:
         writer.writerow(
-            [row.group, row.total, *(row.by_status[s.value] for s in Status), row.answered,
-             _cell(row.answered_on_time_share), _cell(row.average_days_to_answer),
-             _cell(row.average_rating), row.rated, _cell(row.reopened_share), row.overdue_now]
-        )  # fmt: skip
+            [
+                row.group,
+                row.total,
+                *(row.by_status[s.value] for s in Status),
+                row.answered,
+                _cell(row.answered_on_time_share),
+                _cell(row.average_days_to_answer),
+                _cell(row.average_rating),
+                row.rated,
+                _cell(row.reopened_share),
+                row.overdue_now,
+            ]
+        )
     return "\ufeff" + out.getvalue()
 
 
 XLSX_HEADINGS = (
-    "Поступило", "Рассмотрено", "В срок, %", "Дней до ответа", "Средняя оценка",
-    "Повторно, %", "Просрочено сейчас",
-)  # fmt: skip
+    "Поступило",
+    "Рассмотрено",
+    "В срок, %",
+    "Дней до ответа",
+    "Средняя оценка",
+    "Повторно, %",
+    "Просрочено сейчас",
+)
 
 
 def report_xlsx(rows: list[ReportRow], group_heading: str, labels: dict[str, str]) -> bytes:
@@ -211,10 +236,17 @@ def report_xlsx(rows: list[ReportRow], group_heading: str, labels: dict[str, str
     sheet.append([group_heading, *XLSX_HEADINGS])
     for row in rows:
         sheet.append(
-            [labels.get(row.group, row.group), row.total, row.answered,
-             _percent(row.answered_on_time_share), row.average_days_to_answer,
-             row.average_rating, _percent(row.reopened_share), row.overdue_now]
-        )  # fmt: skip
+            [
+                labels.get(row.group, row.group),
+                row.total,
+                row.answered,
+                _percent(row.answered_on_time_share),
+                row.average_days_to_answer,
+                row.average_rating,
+                _percent(row.reopened_share),
+                row.overdue_now,
+            ]
+        )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

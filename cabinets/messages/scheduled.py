@@ -47,12 +47,24 @@ async def advance_clock(db: Database, now: datetime | None = None) -> dict[str, 
                 session, row, Status.REJECTED, {"closed_at": now, "stage_due_at": None}, now
             )
             await record_event(
-                session, row.tenant_id, row.id, transition, Status.CLARIFICATION,
-                Status.REJECTED, reason, {"ground": "no_clarification"},
-                citizen_notice(row.applicant, transition, row.tracking_number, row.tenant_name,
-                                {"reason": reason}),
-                actor_kind=Actor.SYSTEM, now=now,
-            )  # fmt: skip
+                session,
+                row.tenant_id,
+                row.id,
+                transition,
+                Status.CLARIFICATION,
+                Status.REJECTED,
+                reason,
+                {"ground": "no_clarification"},
+                citizen_notice(
+                    row.applicant,
+                    transition,
+                    row.tracking_number,
+                    row.tenant_name,
+                    {"reason": reason},
+                ),
+                actor_kind=Actor.SYSTEM,
+                now=now,
+            )
             done["clarifications_expired"] += 1
         unrated_since = now - timedelta(days=RATING_DAYS)
         for row in await _due(
@@ -61,9 +73,18 @@ async def advance_clock(db: Database, now: datetime | None = None) -> dict[str, 
             transition = TRANSITIONS["close_unrated"]
             await apply_change(session, row, Status.CLOSED, {"closed_at": now}, now)
             await record_event(
-                session, row.tenant_id, row.id, transition, Status.ANSWERED, Status.CLOSED,
-                None, {}, [], actor_kind=Actor.SYSTEM, now=now,
-            )  # fmt: skip
+                session,
+                row.tenant_id,
+                row.id,
+                transition,
+                Status.ANSWERED,
+                Status.CLOSED,
+                None,
+                {},
+                [],
+                actor_kind=Actor.SYSTEM,
+                now=now,
+            )
             done["closed_unrated"] += 1
         overdue = await _due(
             session,
@@ -91,9 +112,18 @@ async def advance_clock(db: Database, now: datetime | None = None) -> dict[str, 
             status = Status(row.status)
             await apply_change(session, row, status, {"escalated_at": now}, now)
             await record_event(
-                session, row.tenant_id, row.id, transition, status, status, None,
-                {"notified": people}, notices, actor_kind=Actor.SYSTEM, now=now,
-            )  # fmt: skip
+                session,
+                row.tenant_id,
+                row.id,
+                transition,
+                status,
+                status,
+                None,
+                {"notified": people},
+                notices,
+                actor_kind=Actor.SYSTEM,
+                now=now,
+            )
             done["escalated"] += 1
     return done
 

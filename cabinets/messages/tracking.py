@@ -23,9 +23,19 @@ from tenancy.errors import NotFound
 
 # What of an event's payload the citizen may read.
 PUBLIC_DETAILS = frozenset(
-    {"registration_number", "due_at", "executor", "to", "from", "answer", "rating", "until",
-     "days", "primary_number"}
-)  # fmt: skip
+    {
+        "registration_number",
+        "due_at",
+        "executor",
+        "to",
+        "from",
+        "answer",
+        "rating",
+        "until",
+        "days",
+        "primary_number",
+    }
+)
 QUEUED_LABEL = "Поступило: определяется ответственная организация"
 
 
@@ -66,11 +76,16 @@ async def timeline(
             if not chain:
                 answered = Status(row.status) in (Status.ANSWERED, Status.CLOSED)
                 files = [
-                    {"id": str(f.id), "purpose": f.purpose, "filename": f.filename,
-                     "size": f.size, "content_type": f.content_type}
+                    {
+                        "id": str(f.id),
+                        "purpose": f.purpose,
+                        "filename": f.filename,
+                        "size": f.size,
+                        "content_type": f.content_type,
+                    }
                     for f in await message_files(session, tenant_id, message_id)
                     if f.purpose == "request" or answered
-                ]  # fmt: skip
+                ]
         chain.append((row, events))
         next_place = (
             (row.forwarded_from_tenant_id, row.forwarded_from_id)

@@ -200,17 +200,25 @@ async def file_request(request: Request) -> Response:
             params = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
             one = dict(reversed(params))
             received = await receive_form_files(
-                db, request.app.state.store, routes, form.getlist(MEDIA),
-                topic=one.get("service_code", ""), territory=one.get("jurisdiction_id", ""),
+                db,
+                request.app.state.store,
+                routes,
+                form.getlist(MEDIA),
+                topic=one.get("service_code", ""),
+                territory=one.get("jurisdiction_id", ""),
                 scanner=request.app.state.scanner,
-            )  # fmt: skip
+            )
             submission = await _submission(db, routes, params, received)
             receipt = await submit_message(
-                db, routes, submission, citizen_id=None, idempotency_key=None,
+                db,
+                routes,
+                submission,
+                citizen_id=None,
+                idempotency_key=None,
                 base_url=settings.base_url,
                 ip=request.client.host if request.client else None,
                 limits=IntakeLimits.configured(settings),
-            )  # fmt: skip
+            )
     except _REFUSED as exc:
         return _refused(request, exc)
     notice = (

@@ -108,10 +108,18 @@ async def _copy_to(
         await copy_files(session, store, (row.tenant_id, row.id), (target.id, copy_id))
     received = TRANSITIONS["submit"]
     await record_event(
-        session, target.id, copy_id, received, None, Status.NEW, reason,
-        {"from": row.tenant_name, "from_tenant": row.tenant_slug}, [],
-        actor_kind=Actor.SYSTEM, now=now,
-    )  # fmt: skip
+        session,
+        target.id,
+        copy_id,
+        received,
+        None,
+        Status.NEW,
+        reason,
+        {"from": row.tenant_name, "from_tenant": row.tenant_slug},
+        [],
+        actor_kind=Actor.SYSTEM,
+        now=now,
+    )
     return copy_id
 
 

@@ -18,18 +18,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from cabinets.cabinet.staff import database, staff_of
 from cabinets.messages import card as card_service
 from cabinets.messages.actions.table import ACTIONS
 from cabinets.messages.actions.upkeep import MAX_EXTENSION_DAYS, MAX_EXTENSIONS
-from cabinets.messages.actors import Staff
 from cabinets.messages.files import staff_file_link
 from cabinets.messages.returns import RETURN_REASONS
 from cabinets.messages.workflow import CITIZEN_STATUS, REJECTION_GROUNDS, TRANSITIONS, Status
 from cabinets.web.forms import FormErrors
-from cabinets.web.guards import page_requires, person
+from cabinets.web.guards import page_requires
 from cabinets.web.rendering import private_page
 from cabinets.web.workplace import workplace
-from tenancy.database import Database
 from tenancy.errors import FieldError, NotFound
 
 # Where each message stands, as staff say it (the citizen's word is beside it).
@@ -100,18 +99,6 @@ class Sent:
     stale: bool = False
 
 
-def db_of(request: Request) -> Database:
-    db: Database = request.app.state.database
-    return db
-
-
-def staff_of(request: Request) -> Staff:
-    principal = person(request)
-    assert principal is not None
-    assert principal.user_id is not None
-    return Staff(principal.user_id, principal.subject, request.app.state.policy.enforcer)
-
-
 def uuid_param(request: Request, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(request.path_params[name])
@@ -142,7 +129,7 @@ async def card_response(request: Request, status: int = 200, sent: Sent | None =
     # The header and the card are read side by side (each on its own connection).
     found, header = await asyncio.gather(
         card_service.message_card(
-            db_of(request),
+            database(request),
             staff_of(request),
             request.state.tenant_id,
             message_id,
@@ -204,7 +191,7 @@ async def card_file(request: Request) -> Response:
     """One of the message's files (a thumbnail or a download): after the permission check, to
     the short-lived link."""
     link = await staff_file_link(
-        db_of(request),
+        database(request),
         request.app.state.store,
         staff_of(request),
         request.state.tenant_id,

@@ -26,12 +26,11 @@ from cabinets.cabinet.card import (
     Sent,
     card_response,
     card_url,
-    db_of,
     form_errors,
     form_values,
-    staff_of,
     uuid_param,
 )
+from cabinets.cabinet.staff import database, staff_of
 from cabinets.messages.actions.perform import perform
 from cabinets.messages.actions.table import ACTIONS, Action
 from cabinets.messages.files import add_answer_file
@@ -88,7 +87,7 @@ async def _next_in_view(request: Request, view: str, current: uuid.UUID) -> uuid
     try:
         query = read_query(defaults | query_params | {"limit": 100})
         page = await list_messages(
-            db_of(request), staff_of(request), request.state.tenant_id, query
+            database(request), staff_of(request), request.state.tenant_id, query
         )
     except (ValidationError, InvalidInput):
         return None
@@ -126,7 +125,7 @@ def _action_page(step: Action[Any]) -> Callable[[Request], Awaitable[Response]]:
             return await card_response(request, 422, sent)
         try:
             await perform(
-                db_of(request),
+                database(request),
                 staff_of(request),
                 request.state.tenant_id,
                 uuid_param(request, "message_id"),
@@ -161,7 +160,7 @@ async def answer_file(request: Request) -> Response:
             return await card_response(request, 422, sent)
         try:
             await add_answer_file(
-                db_of(request),
+                database(request),
                 request.app.state.store,
                 staff_of(request),
                 request.state.tenant_id,

@@ -1,4 +1,7 @@
-"""Who acts on a message from the cabinet: a member of staff or an integration."""
+"""Who acts in the cabinets: ``Staff``, a member of staff or an integration acting with an API
+token. It is the one name for the acting person across cabinets; the request's authenticated
+caller (rbac's ``Principal``) becomes one at the edge (``Staff.of``), and the history signs
+its steps by its kind (``workflow.Actor``)."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from tenancy.routing.resolver import RoutingIndex
 
 
 @dataclass(frozen=True)
-class Person:
+class StaffMember:
     id: uuid.UUID
     name: str
     email: str
@@ -48,7 +48,7 @@ class InboxScreen:
     counts: dict[str, int]
     own_only: bool
     topics: list[tuple[str, str]]  # code, title: the filter's choice
-    executors: list[Person]  # who may prepare answers here: the filter's and assign's choice
+    executors: list[StaffMember]  # who may prepare answers here: the filter's and assign's choice
     may: dict[str, bool]  # bulk actions: accept, assign, comment
 
 
@@ -89,7 +89,7 @@ class _Names:
     topics: dict[str, str]
     places: dict[str, str]
     people: dict[str, str]
-    staff: list[Person]
+    staff: list[StaffMember]
 
 
 def answered_topics(routes: RoutingIndex, slug: str) -> list[str]:
@@ -123,7 +123,7 @@ async def _names(
         elif row.kind == "person":
             found.people[row.key] = row.name
         else:
-            found.staff.append(Person(uuid.UUID(row.key), row.name, row.email))
+            found.staff.append(StaffMember(uuid.UUID(row.key), row.name, row.email))
     return found
 
 

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from cabinets import administration, signin
 from cabinets.attachments import endpoints as attachment_endpoints
-from cabinets.attachments.service import storage_config
+from cabinets.attachments.store import storage_config
 from cabinets.cabinet import card, card_actions
 from cabinets.cabinet import pages as cabinet_pages
 from cabinets.guard import EdgeGuard

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from cabinets.messages import reports
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires, person
 from cabinets.web.rendering import PRIVATE, private_page
@@ -105,34 +105,57 @@ async def reports_page(request: Request) -> Response:
         asked = report_asked(request)
     except InvalidInput as exc:
         return private_page(
-            request, "administration/reports.html", 422, workplace=await workplace(request, slug),
-            errors=FormErrors.of(exc.errors, LABELS), form=dict(request.query_params),
-            rows=None, **context,
-        )  # fmt: skip
+            request,
+            "administration/reports.html",
+            422,
+            workplace=await workplace(request, slug),
+            errors=FormErrors.of(exc.errors, LABELS),
+            form=dict(request.query_params),
+            rows=None,
+            **context,
+        )
     staff, tenant_id = _staff(request), request.state.tenant_id
     rows = await reports.message_report(
-        db, staff, tenant_id, by=asked.by, subtree=asked.subtree,
-        received_from=asked.period.received_from, received_to=asked.period.received_to,
-    )  # fmt: skip
+        db,
+        staff,
+        tenant_id,
+        by=asked.by,
+        subtree=asked.subtree,
+        received_from=asked.period.received_from,
+        received_to=asked.period.received_to,
+    )
     trend = await reports.weekly_trend(
         db, staff, tenant_id, subtree=asked.subtree, period=asked.period
     )
     query = urlencode({k: v for k, v in asked.form.items() if v})
     return private_page(
-        request, "administration/reports.html", workplace=await workplace(request, slug),
-        form=asked.form, errors=None, rows=rows, trend=trend, by=asked.by,
-        heading=GROUP_HEADINGS[asked.by], labels=await _labels(db, asked.by, rows),
-        query=query, peak=max((w.received for w in trend), default=0), **context,
-    )  # fmt: skip
+        request,
+        "administration/reports.html",
+        workplace=await workplace(request, slug),
+        form=asked.form,
+        errors=None,
+        rows=rows,
+        trend=trend,
+        by=asked.by,
+        heading=GROUP_HEADINGS[asked.by],
+        labels=await _labels(db, asked.by, rows),
+        query=query,
+        peak=max((w.received for w in trend), default=0),
+        **context,
+    )
 
 
 async def _export(request: Request) -> tuple[ReportAsked, list[reports.ReportRow]]:
     asked = report_asked(request)
     rows = await reports.message_report(
-        _db(request), _staff(request), request.state.tenant_id, by=asked.by,
-        subtree=asked.subtree, received_from=asked.period.received_from,
+        _db(request),
+        _staff(request),
+        request.state.tenant_id,
+        by=asked.by,
+        subtree=asked.subtree,
+        received_from=asked.period.received_from,
         received_to=asked.period.received_to,
-    )  # fmt: skip
+    )
     return asked, rows
 
 

@@ -23,7 +23,7 @@ def storage_group() -> None:
 
 
 def attachment_store() -> Any:
-    from cabinets.attachments.service import storage_config
+    from cabinets.attachments.store import storage_config
     from storage.backends import open_store
 
     return open_store(storage_config(settings()))
@@ -36,11 +36,11 @@ def attachment_store() -> Any:
 @reports_errors
 def storage_sweep(older_than: str, dry_run: bool, as_json: bool) -> None:
     """Remove uploads no message took, objects without rows; report rows without objects."""
-    from cabinets.attachments import service
+    from cabinets.attachments import retention
 
     age = parse_period(older_than, "--older-than")
     report = run_with_database(
-        lambda db: service.sweep(
+        lambda db: retention.sweep(
             db, attachment_store(), older_than=age, dry_run=dry_run, actor=actor()
         )
     )
@@ -66,11 +66,11 @@ def storage_sweep(older_than: str, dry_run: bool, as_json: bool) -> None:
 def storage_purge(older_than: str, dry_run: bool, as_json: bool) -> None:
     """Remove the files of messages finished longer ago than the retention period; each
     tenant's audit log records what went."""
-    from cabinets.attachments import service
+    from cabinets.attachments import retention
 
     age = parse_period(older_than, "--older-than")
     report = run_with_database(
-        lambda db: service.purge(
+        lambda db: retention.purge(
             db, attachment_store(), older_than=age, dry_run=dry_run, actor=actor()
         )
     )

@@ -29,9 +29,14 @@ async def _page(request: Request, status: int = 200, problems: list[str] | None 
     found = await territories.find_territories(db, search, limit=50) if search else []
     level = await territory_level(db, query.get("under") or None)
     return await operator_page(
-        request, "territories.html", status, search=search, found=found, level=level,
+        request,
+        "territories.html",
+        status,
+        search=search,
+        found=found,
+        level=level,
         problems=problems or [],
-    )  # fmt: skip
+    )
 
 
 @page_requires("catalog:edit", tenant_param=None)

@@ -62,9 +62,13 @@ async def find_organizations(db: Database, query: str) -> list[Organization]:
     async with db.public_session() as session:
         rows = await session.execute(
             _SEARCH,
-            {"pattern": f"%{escaped}%", "prefix": f"{escaped}%", "text": wanted,
-             "limit": FOUND_LIMIT},
-        )  # fmt: skip
+            {
+                "pattern": f"%{escaped}%",
+                "prefix": f"{escaped}%",
+                "text": wanted,
+                "limit": FOUND_LIMIT,
+            },
+        )
         return [Organization(r.slug, r.name, r.short_name, r.inn, r.place) for r in rows]
 
 
@@ -93,7 +97,12 @@ async def organization_page(db: Database, routes: RoutingIndex, slug: str) -> Or
     )
     places = await territories.named_territories(db, codes[:PLACES_SHOWN]) if codes else []
     return Organization(
-        row.slug, row.name, row.short_name, row.inn, row.place,
+        row.slug,
+        row.name,
+        row.short_name,
+        row.inn,
+        row.place,
         takes_messages=routes.tenant_status.get(slug) == "active" and bool(answered),
-        topics=answered, places=tuple(p["name"] for p in places),
-    )  # fmt: skip
+        topics=answered,
+        places=tuple(p["name"] for p in places),
+    )

@@ -59,9 +59,17 @@ def refusal_page(request: Request, status: int, **context: Any) -> Response:
         text = "Попробуйте обновить страницу через минуту."
     # The accessible-version switch leads back home, not to the refused address: the page is
     # then the same whatever was asked for.
-    response = private_page(request, "notice.html", status, title=title, text=text,
-                            link="/", link_text="На главную", view_back="/",
-                            **context)  # fmt: skip
+    response = private_page(
+        request,
+        "notice.html",
+        status,
+        title=title,
+        text=text,
+        link="/",
+        link_text="На главную",
+        view_back="/",
+        **context,
+    )
     if status == 503:
         response.headers["Retry-After"] = "5"
     return response

@@ -6,7 +6,8 @@ messages nobody is responsible for, retried submissions and the intake rate limi
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Computed,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -22,6 +24,8 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Numeric,
+    PrimaryKeyConstraint,
     Sequence,
     SmallInteger,
     Text,
@@ -319,3 +323,55 @@ class IntakeAttempt(SQLModel, table=True):
     scope: str = Field(sa_column=Column(Text, nullable=False))
     key: str = Field(sa_column=Column(Text, nullable=False))
     at: datetime | None = Field(default=None, sa_column=_now())
+
+
+_STATUSES = (
+    "new", "clarification", "rejected", "registered", "assigned", "on_approval", "answered",
+    "closed", "forwarded", "merged",
+)  # fmt: skip
+
+
+def _counter() -> Column[int]:
+    return Column(Integer, nullable=False, server_default=text("0"))
+
+
+class ReportCounter(SQLModel, table=True):
+    """The reports' figures per tenant, day of receipt, topic and territory, kept by triggers
+    on ``messages`` (migration 0017): a report sums these rows instead of reading messages."""
+
+    __tablename__ = "report_counters"
+    __table_args__ = (
+        # Every counter in the key's index too: a report reads its cells from the index alone.
+        PrimaryKeyConstraint(
+            "tenant_id", "day", "topic_code", "territory_code",
+            postgresql_include=[
+                "received", *(f"status_{s}" for s in _STATUSES), "answers", "answers_on_time",
+                "answers_timed", "ratings", "rating_sum", "reopened", "answer_days",
+            ],
+        ),
+    )  # fmt: skip
+
+    tenant_id: uuid.UUID = Field(sa_column=_tenant())
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    topic_code: str = Field(sa_column=Column(Text, primary_key=True))
+    territory_code: str = Field(sa_column=Column(Text, primary_key=True))
+    received: int = Field(default=0, sa_column=_counter())
+    status_new: int = Field(default=0, sa_column=_counter())
+    status_clarification: int = Field(default=0, sa_column=_counter())
+    status_rejected: int = Field(default=0, sa_column=_counter())
+    status_registered: int = Field(default=0, sa_column=_counter())
+    status_assigned: int = Field(default=0, sa_column=_counter())
+    status_on_approval: int = Field(default=0, sa_column=_counter())
+    status_answered: int = Field(default=0, sa_column=_counter())
+    status_closed: int = Field(default=0, sa_column=_counter())
+    status_forwarded: int = Field(default=0, sa_column=_counter())
+    status_merged: int = Field(default=0, sa_column=_counter())
+    answers: int = Field(default=0, sa_column=_counter())
+    answers_on_time: int = Field(default=0, sa_column=_counter())
+    answers_timed: int = Field(default=0, sa_column=_counter())
+    ratings: int = Field(default=0, sa_column=_counter())
+    rating_sum: int = Field(default=0, sa_column=_counter())
+    reopened: int = Field(default=0, sa_column=_counter())
+    answer_days: Decimal = Field(
+        default=Decimal(0), sa_column=Column(Numeric, nullable=False, server_default=text("0"))
+    )

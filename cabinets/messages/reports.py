@@ -15,27 +15,17 @@ from openpyxl import Workbook
 from pydantic import BaseModel
 from sqlalchemy import text
 
+from cabinets.messages import report_figures
 from cabinets.messages.service import Staff
 from cabinets.messages.workflow import Status
 from tenancy.database import Database
 from tenancy.errors import Forbidden, InvalidInput
-
-# The running deadline and the statuses it runs in (as the inbox counts "overdue").
-_DEADLINE = "CASE WHEN m.due_at IS NULL THEN m.stage_due_at ELSE m.due_at END"
-_ON_CLOCK = "m.status IN ('new', 'registered', 'assigned', 'on_approval')"
 
 
 class Grouping(StrEnum):
     TOPIC = "topic"
     TERRITORY = "territory"
     TENANT = "tenant"
-
-
-_GROUP_COLUMN = {
-    Grouping.TOPIC: "m.topic_code",
-    Grouping.TERRITORY: "m.territory_code",
-    Grouping.TENANT: "t.slug",
-}
 
 
 class ReportRow(BaseModel):
@@ -115,31 +105,10 @@ async def message_report(
     the caller may read reports in)."""
     period = Period(received_from, received_to)
     allowed = await readable_tenants(db, staff, tenant_id, subtree=subtree)
-    statuses = ", ".join(
-        f"count(*) FILTER (WHERE m.status = '{s.value}') AS \"{s.value}\"" for s in Status
-    )
-    group = _GROUP_COLUMN[by]
+    days = (period.received_from, period.received_to)
     async with db.tenant_session(allowed) as session:
-        rows = await session.execute(
-            text(
-                f"""
-                SELECT {group} AS grp, count(*) AS total, {statuses},
-                    count(m.answered_at) AS answered,
-                    count(*) FILTER (WHERE m.answered_at <= m.due_at) AS on_time,
-                    avg(extract(epoch FROM m.answered_at - m.registered_at) / 86400.0)
-                        AS days_to_answer,
-                    avg(m.rating) AS rating, count(m.rating) AS rated,
-                    count(*) FILTER (WHERE m.reopened_count > 0) AS reopened,
-                    count(*) FILTER (WHERE {_ON_CLOCK} AND {_DEADLINE} < now()) AS overdue
-                FROM messages m JOIN tenants t ON t.id = m.tenant_id
-                WHERE m.tenant_id = ANY(:tenants)
-                  AND (CAST(:from AS date) IS NULL OR m.received_at >= CAST(:from AS date))
-                  AND (CAST(:to AS date) IS NULL OR m.received_at < CAST(:to AS date) + 1)
-                GROUP BY grp ORDER BY grp
-                """
-            ),
-            {"tenants": allowed, "from": period.received_from, "to": period.received_to},
-        )
+        rows = await report_figures.summed_groups(session, allowed, by.value, days)
+        overdue = await report_figures.overdue_now(session, allowed, by.value, days)
         return [
             ReportRow(
                 group=r.grp,
@@ -153,7 +122,7 @@ async def message_report(
                 average_rating=round(float(r.rating), 2) if r.rating is not None else None,
                 rated=r.rated,
                 reopened_share=round(r.reopened / r.total, 4) if r.total else None,
-                overdue_now=r.overdue,
+                overdue_now=overdue.get(r.grp, 0),
             )
             for r in rows
         ]
@@ -170,21 +139,8 @@ async def weekly_trend(
     """Messages received, and of them answered and answered on time, week by week."""
     allowed = await readable_tenants(db, staff, tenant_id, subtree=subtree)
     async with db.tenant_session(allowed) as session:
-        rows = await session.execute(
-            text(
-                """
-                SELECT date_trunc('week', m.received_at)::date AS week, count(*) AS received,
-                    count(m.answered_at) AS answered,
-                    count(*) FILTER (WHERE m.answered_at <= m.due_at) AS on_time
-                FROM messages m
-                WHERE m.tenant_id = ANY(:tenants)
-                  AND (CAST(:from AS date) IS NULL OR m.received_at >= CAST(:from AS date))
-                  AND (CAST(:to AS date) IS NULL OR m.received_at < CAST(:to AS date) + 1)
-                GROUP BY week ORDER BY week
-                """
-            ),
-            {"tenants": allowed, "from": period.received_from, "to": period.received_to},
-        )
+        days = (period.received_from, period.received_to)
+        rows = await report_figures.summed_weeks(session, allowed, days)
         return [
             WeekRow(week=r.week, received=r.received, answered=r.answered,
                     answered_on_time=r.on_time)

@@ -1,0 +1,122 @@
+"""The reports' figures read from ``report_counters`` (migration 0017): a report over a region's
+subtree sums its counter rows, a few per message at most and far narrower than messages,
+instead of reading every message. Only "overdue now", which depends on the clock, is counted
+from the messages themselves, through the index of open messages by deadline.
+
+The sums are what the report counted from messages before the counters: the same counts, the
+same numeric averages (``sum / count`` is how PostgreSQL's avg() ends), the same days."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cabinets.messages.workflow import Status
+
+# The running deadline and the statuses it runs in (as the inbox counts "overdue"), written
+# as the index ``messages_deadline`` has them.
+_DEADLINE = "CASE WHEN m.due_at IS NULL THEN m.stage_due_at ELSE m.due_at END"
+_ON_CLOCK = "m.status IN ('new', 'registered', 'assigned', 'on_approval')"
+
+GROUP_COLUMNS = {"topic": "topic_code", "territory": "territory_code", "tenant": "slug"}
+
+_PERIOD_DAYS = """
+    (CAST(:from AS date) IS NULL OR c.day >= CAST(:from AS date))
+    AND (CAST(:to AS date) IS NULL OR c.day <= CAST(:to AS date))
+"""
+_PERIOD_RECEIVED = """
+    (CAST(:from AS date) IS NULL OR m.received_at >= CAST(:from AS date))
+    AND (CAST(:to AS date) IS NULL OR m.received_at < CAST(:to AS date) + 1)
+"""
+
+
+def _group(alias: str, by: str) -> tuple[str, str]:
+    """The group's column under ``alias``, and the join that names a tenant by its slug."""
+    if by == "tenant":
+        return "t.slug", f"JOIN tenants t ON t.id = {alias}.tenant_id"
+    return f"{alias}.{GROUP_COLUMNS[by]}", ""
+
+
+Days = tuple[date | None, date | None]  # the period's first and last day, either open
+
+
+def _params(tenants: Sequence[uuid.UUID], period: Days) -> dict[str, Any]:
+    return {"tenants": list(tenants), "from": period[0], "to": period[1]}
+
+
+async def summed_groups(
+    session: AsyncSession,
+    tenants: Sequence[uuid.UUID],
+    by: str,
+    period: Days,
+) -> list[Row[Any]]:
+    """Per group: total, one count per status, answered, on_time, days_to_answer, rating,
+    rated, reopened; ordered by group. A group whose messages all left it is not a group."""
+    group, join = _group("c", by)
+    statuses = ", ".join(f'sum(c.status_{s.value}) AS "{s.value}"' for s in Status)
+    found = await session.execute(
+        text(
+            f"""
+            SELECT {group} AS grp, sum(c.received) AS total, {statuses},
+                sum(c.answers) AS answered, sum(c.answers_on_time) AS on_time,
+                sum(c.answer_days) / nullif(sum(c.answers_timed), 0) AS days_to_answer,
+                sum(c.rating_sum)::numeric / nullif(sum(c.ratings), 0) AS rating,
+                sum(c.ratings) AS rated, sum(c.reopened) AS reopened
+            FROM report_counters c {join}
+            WHERE c.tenant_id = ANY(:tenants) AND {_PERIOD_DAYS}
+            GROUP BY grp HAVING sum(c.received) > 0 ORDER BY grp
+            """
+        ),
+        _params(tenants, period),
+    )
+    return list(found)
+
+
+async def overdue_now(
+    session: AsyncSession,
+    tenants: Sequence[uuid.UUID],
+    by: str,
+    period: Days,
+) -> dict[str, int]:
+    """Per group, the messages whose running deadline has passed."""
+    group, join = _group("m", by)
+    found = await session.execute(
+        text(
+            f"""
+            SELECT {group} AS grp, count(*) AS overdue
+            FROM messages m {join}
+            WHERE m.tenant_id = ANY(:tenants) AND {_ON_CLOCK} AND {_DEADLINE} < now()
+              AND {_PERIOD_RECEIVED}
+            GROUP BY grp
+            """
+        ),
+        _params(tenants, period),
+    )
+    return {row.grp: row.overdue for row in found}
+
+
+async def summed_weeks(
+    session: AsyncSession,
+    tenants: Sequence[uuid.UUID],
+    period: Days,
+) -> list[Row[Any]]:
+    """Per week (its Monday): received, answered, on_time; oldest first."""
+    found = await session.execute(
+        text(
+            f"""
+            SELECT c.day - (extract(isodow FROM c.day)::int - 1) AS week,
+                sum(c.received) AS received, sum(c.answers) AS answered,
+                sum(c.answers_on_time) AS on_time
+            FROM report_counters c
+            WHERE c.tenant_id = ANY(:tenants) AND {_PERIOD_DAYS}
+            GROUP BY week HAVING sum(c.received) > 0 ORDER BY week
+            """
+        ),
+        _params(tenants, period),
+    )
+    return list(found)

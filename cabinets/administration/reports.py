@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from cabinets.administration import report_view as view
 from cabinets.messages import reports
 from cabinets.messages.service import Staff
 from cabinets.web.forms import FormErrors
@@ -117,11 +118,14 @@ async def reports_page(request: Request) -> Response:
         db, staff, tenant_id, subtree=asked.subtree, period=asked.period
     )
     query = urlencode({k: v for k, v in asked.form.items() if v})
+    labels = await _labels(db, asked.by, rows)
     return private_page(
         request, "administration/reports.html", workplace=await workplace(request, slug),
         form=asked.form, errors=None, rows=rows, trend=trend, by=asked.by,
-        heading=GROUP_HEADINGS[asked.by], labels=await _labels(db, asked.by, rows),
-        query=query, peak=max((w.received for w in trend), default=0), **context,
+        heading=GROUP_HEADINGS[asked.by], lines=view.report_lines(rows, labels),
+        bars=view.on_time_bars(rows, labels), bars_height=view.on_time_height(rows),
+        columns=view.trend_columns(trend), trend_width=view.trend_width(trend),
+        query=query, **context,
     )  # fmt: skip
 
 

@@ -1,6 +1,7 @@
-"""The reports' figures read from ``report_counters`` (migration 0017): a report over a region's
-subtree sums its counter rows, a few per message at most and far narrower than messages,
-instead of reading every message. Only "overdue now", which depends on the clock, is counted
+"""The reports' figures read from the counters of migration 0017: a report over a region's
+subtree sums its counter rows — per day for a period, per topic and territory (and per week
+for the trend) over all time — far fewer and narrower than messages, instead of reading every
+message. Only "overdue now", which depends on the clock, is counted
 from the messages themselves, through the index of open messages by deadline.
 
 The sums are what the report counted from messages before the counters: the same counts, the
@@ -25,10 +26,6 @@ _ON_CLOCK = "m.status IN ('new', 'registered', 'assigned', 'on_approval')"
 
 GROUP_COLUMNS = {"topic": "topic_code", "territory": "territory_code"}  # and by tenant
 
-_PERIOD_DAYS = """
-    (CAST(:from AS date) IS NULL OR c.day >= CAST(:from AS date))
-    AND (CAST(:to AS date) IS NULL OR c.day <= CAST(:to AS date))
-"""
 _PERIOD_RECEIVED = """
     (CAST(:from AS date) IS NULL OR m.received_at >= CAST(:from AS date))
     AND (CAST(:to AS date) IS NULL OR m.received_at < CAST(:to AS date) + 1)
@@ -51,6 +48,33 @@ def _grouped(alias: str, by: str, query: str) -> str:
 Days = tuple[date | None, date | None]  # the period's first and last day, either open
 
 
+def _all_time(period: Days) -> bool:
+    return period == (None, None)
+
+
+def _counters(period: Days) -> str:
+    """Over all time, the totals per tenant, topic and territory; over a period, its days'."""
+    return "report_totals" if _all_time(period) else "report_counters"
+
+
+def _days(period: Days) -> str:
+    """The condition on the counters' days (none over all time, when they have none)."""
+    if _all_time(period):
+        return ""
+    return """
+        AND (CAST(:from AS date) IS NULL OR c.day >= CAST(:from AS date))
+        AND (CAST(:to AS date) IS NULL OR c.day <= CAST(:to AS date))
+    """
+
+
+async def _by_tenant_key(session: AsyncSession) -> None:
+    """Read by tenant key, never by a scan of the table: under row-level security a scan that
+    filters parses the transaction's tenant list for every row it reads (seconds over a
+    region), which the planner does not count, and it may choose one for a small table whose
+    visibility map a vacuum has not caught up with."""
+    await session.execute(text("SET LOCAL enable_seqscan = off"))
+
+
 def _params(tenants: Sequence[uuid.UUID], period: Days) -> dict[str, Any]:
     return {"tenants": list(tenants), "from": period[0], "to": period[1]}
 
@@ -63,6 +87,7 @@ async def summed_groups(
 ) -> list[Row[Any]]:
     """Per group: total, one count per status, answered, on_time, days_to_answer, rating,
     rated, reopened; ordered by group. A group whose messages all left it is not a group."""
+    await _by_tenant_key(session)
     statuses = ", ".join(f'sum(c.status_{s.value}) AS "{s.value}"' for s in Status)
     sums = f"""
         SELECT {{grp}} AS grp, sum(c.received) AS total, {statuses},
@@ -70,8 +95,8 @@ async def summed_groups(
             sum(c.answer_days) / nullif(sum(c.answers_timed), 0) AS days_to_answer,
             sum(c.rating_sum)::numeric / nullif(sum(c.ratings), 0) AS rating,
             sum(c.ratings) AS rated, sum(c.reopened) AS reopened
-        FROM report_counters c
-        WHERE c.tenant_id = ANY(:tenants) AND {_PERIOD_DAYS}
+        FROM {_counters(period)} c
+        WHERE c.tenant_id = ANY(:tenants){_days(period)}
         GROUP BY 1 HAVING sum(c.received) > 0 ORDER BY 1
     """
     found = await session.execute(
@@ -105,15 +130,17 @@ async def summed_weeks(
     period: Days,
 ) -> list[Row[Any]]:
     """Per week (its Monday: 2000-01-03 was one): received, answered, on_time; oldest first."""
+    await _by_tenant_key(session)
+    week = "c.week" if _all_time(period) else "c.day - ((c.day - DATE '2000-01-03') % 7 + 7) % 7"
     found = await session.execute(
         text(
             f"""
-            SELECT c.day - ((c.day - DATE '2000-01-03') % 7 + 7) % 7 AS week,
+            SELECT {week} AS week,
                 sum(c.received) AS received, sum(c.answers) AS answered,
                 sum(c.answers_on_time) AS on_time
-            FROM report_counters c
-            WHERE c.tenant_id = ANY(:tenants) AND {_PERIOD_DAYS}
-            GROUP BY week HAVING sum(c.received) > 0 ORDER BY week
+            FROM {"report_weeks" if _all_time(period) else "report_counters"} c
+            WHERE c.tenant_id = ANY(:tenants){_days(period)}
+            GROUP BY 1 HAVING sum(c.received) > 0 ORDER BY 1
             """
         ),
         _params(tenants, period),

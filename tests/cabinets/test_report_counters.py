@@ -53,18 +53,38 @@ def total(rows: set[tuple[Any, ...]], column: str) -> Any:
     return sum(row[at] for row in rows)
 
 
-def counted(urls: DatabaseUrls) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
-    """The counters (cells a message left hold zeros, and count for nothing), and the recount."""
+Rows = set[tuple[Any, ...]]
+# The coarser tables, recounted from the day cells (themselves checked against the messages).
+TOTALS = COLUMNS.replace("day, ", "")
+WEEKS = "tenant_id, week, received, answers, answers_on_time"
+SUMS = ", ".join(f"sum({c.strip()})" for c in TOTALS.split(",")[3:])
 
-    async def read(db: Database) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+
+def counted(urls: DatabaseUrls) -> tuple[Rows, Rows]:
+    """The counters (cells a message left hold zeros, and count for nothing), and the recount.
+    The totals and the weeks are checked against the recount here too."""
+
+    async def read(db: Database) -> tuple[Rows, Rows]:
         async with db.privileged_session() as session:
-            kept = await session.execute(
-                text(f"SELECT {COLUMNS} FROM report_counters WHERE received <> 0")
-            )
-            recounted = await session.execute(text(f"SELECT {COLUMNS} FROM ({RECOUNT}) r"))
-            return {tuple(r) for r in kept}, {tuple(r) for r in recounted}
 
-    found: tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]] = run_in_database(urls, read)
+            async def rows(query: str) -> Rows:
+                return {tuple(r) for r in await session.execute(text(query))}
+
+            kept = await rows(f"SELECT {COLUMNS} FROM report_counters WHERE received <> 0")
+            recounted = await rows(f"SELECT {COLUMNS} FROM ({RECOUNT}) r")
+            totals = await rows(f"SELECT {TOTALS} FROM report_totals WHERE received <> 0")
+            assert totals == await rows(
+                f"SELECT tenant_id, topic_code, territory_code, {SUMS} FROM ({RECOUNT}) r "
+                "GROUP BY 1, 2, 3"
+            )
+            weeks = await rows(f"SELECT {WEEKS} FROM report_weeks WHERE received <> 0")
+            assert weeks == await rows(
+                "SELECT tenant_id, date_trunc('week', day)::date, sum(received), sum(answers), "
+                f"sum(answers_on_time) FROM ({RECOUNT}) r GROUP BY 1, 2"
+            )
+            return kept, recounted
+
+    found: tuple[Rows, Rows] = run_in_database(urls, read)
     return found
 
 

@@ -10,14 +10,18 @@ transaction that changes a message, whichever code changes it: each statement's 
 and after are summed per cell and added (one upsert per cell, in key order, so concurrent
 statements lock cells in one order). An update that changes nothing counted adds nothing.
 
-The primary key carries every counter (INCLUDE): a report reads a subtree's cells from the
+Two coarser tables answer the commonest question, a report over all time, from fewer rows:
+``report_totals`` per (tenant, topic, territory) and ``report_weeks`` (received, answered, on
+time) per tenant and week, for the trend. The same triggers keep all three.
+
+Each primary key carries its counters (INCLUDE): a report reads a subtree's rows from the
 index alone, in key order, wherever in the table time put them.
 
 Days are the database's days (its TimeZone), as the report's period has always been read.
 "Overdue now" depends on the clock, so it is not kept here: the report counts it from
 ``messages_deadline`` (migration 0010).
 
-``recount_report_counters()`` rebuilds the table from ``messages``: the upgrade fills it with
+``recount_report_counters()`` rebuilds the three from ``messages``: the upgrade fills it with
 it, and a bulk load that bypasses triggers (the benchmarks' COPY) calls it afterwards. Only the
 schema's owner may call it.
 
@@ -41,12 +45,14 @@ STATUSES = (
     "new", "clarification", "rejected", "registered", "assigned", "on_approval", "answered",
     "closed", "forwarded", "merged",
 )  # fmt: skip
-KEY = ("tenant_id", "day", "topic_code", "territory_code")
+DAY = "m.received_at::date"
+# The Monday of the day's week (2000-01-03 was one), in integer arithmetic.
+WEEK = "m.received_at::date - ((m.received_at::date - DATE '2000-01-03') % 7 + 7) % 7"
 
 
 def _counts() -> dict[str, str]:
-    """Each counter and what one message row (aliased m) adds to it. (A function: the
-    migration runner reads module-level assignments as literals.)"""
+    """Each counter and what one message row (aliased m) adds to it. (Functions, not
+    constants: the migration runner reads module-level assignments as literals.)"""
     return {
         "received": "1",
         **{f"status_{s}": f"(m.status = '{s}')::int" for s in STATUSES},
@@ -56,79 +62,97 @@ def _counts() -> dict[str, str]:
         "ratings": "(m.rating IS NOT NULL)::int",
         "rating_sum": "coalesce(m.rating, 0)",
         "reopened": "(m.reopened_count > 0)::int",
+        # The days to answer, summed exactly as avg() summed them (numeric).
+        "answer_days": "coalesce(extract(epoch FROM m.answered_at - m.registered_at) / 86400.0, 0)",
     }
 
 
-# The days to answer, summed exactly as avg() summed them (numeric).
-ANSWER_DAYS = "coalesce(extract(epoch FROM m.answered_at - m.registered_at) / 86400.0, 0)"
+def _tables() -> dict[str, tuple[dict[str, str], tuple[str, ...]]]:
+    """Each table of counters: its key (column → what a message gives it) and its counters."""
+    every = tuple(_counts())
+    place = {"topic_code": "m.topic_code", "territory_code": "m.territory_code"}
+    return {
+        "report_counters": ({"tenant_id": "m.tenant_id", "day": DAY, **place}, every),
+        "report_totals": ({"tenant_id": "m.tenant_id", **place}, every),
+        "report_weeks": (
+            {"tenant_id": "m.tenant_id", "week": WEEK},
+            ("received", "answers", "answers_on_time"),
+        ),
+    }
 
 
-def _columns() -> tuple[str, ...]:
-    return (*_counts(), "answer_days")
+def _sums(table: str, rows: str, sign: str) -> str:
+    """Per key of ``table``, the counters of ``rows`` (aliased m) times ``sign``."""
+    key, columns = _tables()[table]
+    counts = _counts()
+    keys = ", ".join(f"{expression} AS {name}" for name, expression in key.items())
+    sums = ", ".join(f"sum({sign} * {counts[name]}) AS {name}" for name in columns)
+    return f"SELECT {keys}, {sums} FROM {rows} m GROUP BY {', '.join(key)}"
 
 
-def _sums(rows: str, sign: str) -> str:
-    """Per cell, the counters of ``rows`` (aliased m) times ``sign``."""
-    counts = ", ".join(f"sum({sign} * {counted}) AS {name}" for name, counted in _counts().items())
+def _changes(table: str, event: str) -> str:
+    """What one statement's ``event`` changed, per key of ``table``."""
+    if event == "insert":
+        return _sums(table, "new_rows", "1")
+    if event == "delete":
+        return _sums(table, "old_rows", "-1")
+    key, columns = _tables()[table]
     return f"""
-        SELECT m.tenant_id, m.received_at::date AS day, m.topic_code, m.territory_code,
-               {counts}, sum({sign} * {ANSWER_DAYS}) AS answer_days
-        FROM {rows} m GROUP BY 1, 2, 3, 4
+        SELECT {", ".join(key)}, {", ".join(f"sum({c}) AS {c}" for c in columns)}
+        FROM ({_sums(table, "new_rows", "1")} UNION ALL {_sums(table, "old_rows", "-1")}) s
+        GROUP BY {", ".join(key)}
     """
 
 
-def _upsert(changes: str) -> str:
-    """Add the per-cell ``changes`` (a query with every column) to the counters, skipping cells
-    where nothing changed."""
-    names = ", ".join((*KEY, *_columns()))
-    nonzero = " OR ".join(f"d.{c} <> 0" for c in _columns())
-    added = ", ".join(f"{c} = c.{c} + EXCLUDED.{c}" for c in _columns())
+def _upsert(table: str, event: str) -> str:
+    """Add what ``event`` changed to ``table``, key by key in order (so concurrent statements
+    lock in one order), skipping keys where nothing changed."""
+    key, columns = _tables()[table]
+    names = ", ".join((*key, *columns))
+    nonzero = " OR ".join(f"d.{c} <> 0" for c in columns)
+    added = ", ".join(f"{c} = c.{c} + EXCLUDED.{c}" for c in columns)
     return f"""
-        INSERT INTO report_counters AS c ({names})
-        SELECT {", ".join(f"d.{c}" for c in (*KEY, *_columns()))} FROM ({changes}) d
+        INSERT INTO {table} AS c ({names})
+        SELECT {", ".join(f"d.{c}" for c in (*key, *columns))} FROM ({_changes(table, event)}) d
         WHERE {nonzero}
-        ORDER BY d.tenant_id, d.day, d.topic_code, d.territory_code
-        ON CONFLICT ({", ".join(KEY)}) DO UPDATE SET {added}
+        ORDER BY {", ".join(f"d.{c}" for c in key)}
+        ON CONFLICT ({", ".join(key)}) DO UPDATE SET {added}
+    """
+
+
+def _create(table: str) -> str:
+    key, columns = _tables()[table]
+    types = {"tenant_id": "uuid NOT NULL REFERENCES tenants (id)", "day": "date NOT NULL",
+             "week": "date NOT NULL", "topic_code": "text NOT NULL",
+             "territory_code": "text NOT NULL"}  # fmt: skip
+    definitions = [f"{name} {types[name]}" for name in key] + [
+        f"{name} {'numeric' if name == 'answer_days' else 'integer'} NOT NULL DEFAULT 0"
+        for name in columns
+    ]
+    return f"""
+        CREATE TABLE {table} (
+            {", ".join(definitions)},
+            PRIMARY KEY ({", ".join(key)}) INCLUDE ({", ".join(columns)})
+        )
     """
 
 
 def upgrade() -> None:
-    counters = ",\n".join(f"{name} integer NOT NULL DEFAULT 0" for name in _counts())
-    op.execute(
-        f"""
-        CREATE TABLE report_counters (
-            tenant_id uuid NOT NULL REFERENCES tenants (id),
-            day date NOT NULL,
-            topic_code text NOT NULL,
-            territory_code text NOT NULL,
-            {counters},
-            answer_days numeric NOT NULL DEFAULT 0,
-            PRIMARY KEY ({", ".join(KEY)}) INCLUDE ({", ".join(_columns())})
-        )
-        """
-    )
-    for statement in tenant_isolation("report_counters"):
-        op.execute(statement)
-    # The app role writes counters only through the triggers, which run as it (under RLS).
-    op.execute("GRANT SELECT, INSERT, UPDATE ON report_counters TO priemnaya_app")
+    for table in _tables():
+        op.execute(_create(table))
+        for statement in tenant_isolation(table):
+            op.execute(statement)
+        # The app role writes counters only through the triggers, which run as it (under RLS).
+        op.execute(f"GRANT SELECT, INSERT, UPDATE ON {table} TO priemnaya_app")
 
-    both = f"""
-        SELECT tenant_id, day, topic_code, territory_code,
-               {", ".join(f"sum({c}) AS {c}" for c in _columns())}
-        FROM ({_sums("new_rows", "1")} UNION ALL {_sums("old_rows", "-1")}) s
-        GROUP BY 1, 2, 3, 4
-    """
-    for event, changes in (
-        ("insert", _sums("new_rows", "1")),
-        ("update", both),
-        ("delete", _sums("old_rows", "-1")),
-    ):
+    for event in ("insert", "update", "delete"):
+        upserts = ";\n".join(_upsert(table, event) for table in _tables())
         op.execute(
             f"""
             CREATE FUNCTION report_counters_after_{event}() RETURNS trigger
             LANGUAGE plpgsql AS $$
             BEGIN
-                {_upsert(changes)};
+                {upserts};
                 RETURN NULL;
             END
             $$
@@ -150,13 +174,16 @@ def upgrade() -> None:
         "FOR EACH STATEMENT EXECUTE FUNCTION report_counters_after_delete()"
     )
 
-    names = ", ".join((*KEY, *_columns()))
+    recounts = "\n".join(
+        f"DELETE FROM {table}; INSERT INTO {table} ({', '.join((*key, *columns))}) "
+        f"{_sums(table, 'messages', '1')} ORDER BY {', '.join(key)};"
+        for table, (key, columns) in _tables().items()
+    )
     op.execute(
         f"""
         CREATE FUNCTION recount_report_counters() RETURNS void
         LANGUAGE sql AS $$
-            DELETE FROM report_counters;
-            INSERT INTO report_counters ({names}) {_sums("messages", "1")} ORDER BY 1, 2, 3, 4;
+            {recounts}
         $$
         """
     )
@@ -170,4 +197,4 @@ def downgrade() -> None:
     for event in ("insert", "update", "delete"):
         op.execute(f"DROP FUNCTION report_counters_after_{event}()")
     op.execute("DROP FUNCTION recount_report_counters()")
-    op.execute("DROP TABLE report_counters")
+    op.execute("DROP TABLE report_weeks, report_totals, report_counters")

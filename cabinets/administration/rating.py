@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from cabinets.administration.rating_view import rated_lines
 from cabinets.administration.reports import LABELS, ReportAsked, report_asked
 from cabinets.messages import rating
 from cabinets.messages.service import Staff
@@ -45,7 +46,8 @@ async def rating_page(request: Request) -> Response:
         )
     return private_page(
         request, "administration/rating.html", 422 if errors else 200,
-        workplace=await workplace(request, slug), slug=slug, ranked=ranked, errors=errors,
+        workplace=await workplace(request, slug), slug=slug, errors=errors,
+        ranked=None if ranked is None else rated_lines(ranked),
         form=asked.form if asked else dict(request.query_params),
     )  # fmt: skip
 

@@ -110,12 +110,8 @@ async def reports_page(request: Request) -> Response:
             rows=None, **context,
         )  # fmt: skip
     staff, tenant_id = _staff(request), request.state.tenant_id
-    rows = await reports.message_report(
-        db, staff, tenant_id, by=asked.by, subtree=asked.subtree,
-        received_from=asked.period.received_from, received_to=asked.period.received_to,
-    )  # fmt: skip
-    trend = await reports.weekly_trend(
-        db, staff, tenant_id, subtree=asked.subtree, period=asked.period
+    rows, trend = await reports.report_and_trend(
+        db, staff, tenant_id, by=asked.by, subtree=asked.subtree, period=asked.period
     )
     query = urlencode({k: v for k, v in asked.form.items() if v})
     labels = await _labels(db, asked.by, rows)

@@ -4,17 +4,21 @@ for the trend) over all time — far fewer and narrower than messages, instead o
 message. Only "overdue now", which depends on the clock, is counted
 from the messages themselves, through the index of open messages by deadline.
 
+Each query counts what its transaction's tenants hold: the report opens it scoped to exactly
+the tenants the reader may read, and row-level security, as the index condition, is the only
+filter by tenant. (A second list of the same tenants on the same column would double the
+index scan's work in PostgreSQL 15; spelling out the policy's own expression would be a
+filter evaluated row by row.)
+
 The sums are what the report counted from messages before the counters: the same counts, the
 same numeric averages (``sum / count`` is how PostgreSQL's avg() ends), the same days."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row, RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets.messages.workflow import Status
@@ -75,16 +79,15 @@ async def _by_tenant_key(session: AsyncSession) -> None:
     await session.execute(text("SET LOCAL enable_seqscan = off"))
 
 
-def _params(tenants: Sequence[uuid.UUID], period: Days) -> dict[str, Any]:
-    return {"tenants": list(tenants), "from": period[0], "to": period[1]}
+def _params(period: Days) -> dict[str, Any]:
+    return {"from": period[0], "to": period[1]}
 
 
 async def summed_groups(
     session: AsyncSession,
-    tenants: Sequence[uuid.UUID],
     by: str,
     period: Days,
-) -> list[Row[Any]]:
+) -> list[RowMapping]:
     """Per group: total, one count per status, answered, on_time, days_to_answer, rating,
     rated, reopened; ordered by group. A group whose messages all left it is not a group."""
     await _by_tenant_key(session)
@@ -96,19 +99,15 @@ async def summed_groups(
             sum(c.rating_sum)::numeric / nullif(sum(c.ratings), 0) AS rating,
             sum(c.ratings) AS rated, sum(c.reopened) AS reopened
         FROM {_counters(period)} c
-        WHERE c.tenant_id = ANY(:tenants){_days(period)}
+        WHERE true{_days(period)}
         GROUP BY 1 HAVING sum(c.received) > 0 ORDER BY 1
     """
-    found = await session.execute(
-        text(_grouped("c", by, sums)),
-        _params(tenants, period),
-    )
-    return list(found)
+    found = await session.execute(text(_grouped("c", by, sums)), _params(period))
+    return list(found.mappings())
 
 
 async def overdue_now(
     session: AsyncSession,
-    tenants: Sequence[uuid.UUID],
     by: str,
     period: Days,
 ) -> dict[str, int]:
@@ -116,17 +115,16 @@ async def overdue_now(
     late = f"""
         SELECT {{grp}} AS grp, count(*) AS overdue
         FROM messages m
-        WHERE m.tenant_id = ANY(:tenants) AND {_ON_CLOCK} AND {_DEADLINE} < now()
+        WHERE {_ON_CLOCK} AND {_DEADLINE} < now()
           AND {_PERIOD_RECEIVED}
         GROUP BY 1
     """
-    found = await session.execute(text(_grouped("m", by, late)), _params(tenants, period))
+    found = await session.execute(text(_grouped("m", by, late)), _params(period))
     return {row.grp: row.overdue for row in found}
 
 
 async def summed_weeks(
     session: AsyncSession,
-    tenants: Sequence[uuid.UUID],
     period: Days,
 ) -> list[Row[Any]]:
     """Per week (its Monday: 2000-01-03 was one): received, answered, on_time; oldest first."""
@@ -139,10 +137,10 @@ async def summed_weeks(
                 sum(c.received) AS received, sum(c.answers) AS answered,
                 sum(c.answers_on_time) AS on_time
             FROM {"report_weeks" if _all_time(period) else "report_counters"} c
-            WHERE c.tenant_id = ANY(:tenants){_days(period)}
+            WHERE true{_days(period)}
             GROUP BY 1 HAVING sum(c.received) > 0 ORDER BY 1
             """
         ),
-        _params(tenants, period),
+        _params(period),
     )
     return list(found)

@@ -14,6 +14,7 @@ from enum import StrEnum
 from openpyxl import Workbook
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets.messages import report_figures
 from cabinets.messages.service import Staff
@@ -107,48 +108,57 @@ async def message_report(
     the caller may read reports in)."""
     period = Period(received_from, received_to)
     allowed = await readable_tenants(db, staff, tenant_id, subtree=subtree)
-    days = (period.received_from, period.received_to)
     async with db.tenant_session(allowed) as session:
-        rows = await report_figures.summed_groups(session, allowed, by.value, days)
-        overdue = await report_figures.overdue_now(session, allowed, by.value, days)
-        # The database's own figures: built without validation (hundreds of rows a report).
-        return [
-            ReportRow.model_construct(
-                group=r.grp,
-                total=r.total,
-                by_status={status: r._mapping[status] for status in _STATUSES},
-                answered=r.answered,
-                answered_on_time_share=round(r.on_time / r.answered, 4) if r.answered else None,
-                average_days_to_answer=round(float(r.days_to_answer), 2)
-                if r.days_to_answer is not None
-                else None,
-                average_rating=round(float(r.rating), 2) if r.rating is not None else None,
-                rated=r.rated,
-                reopened_share=round(r.reopened / r.total, 4) if r.total else None,
-                overdue_now=overdue.get(r.grp, 0),
-            )
-            for r in rows
-        ]
+        return await _report_rows(session, by, period)
 
 
-async def weekly_trend(
+async def report_and_trend(
     db: Database,
     staff: Staff,
     tenant_id: uuid.UUID,
     *,
+    by: Grouping,
     subtree: bool,
     period: Period,
-) -> list[WeekRow]:
-    """Messages received, and of them answered and answered on time, week by week."""
+) -> tuple[list[ReportRow], list[WeekRow]]:
+    """``message_report``, and beside it the messages received, and of them answered and
+    answered on time, week by week: as the reports page shows them, in one transaction."""
     allowed = await readable_tenants(db, staff, tenant_id, subtree=subtree)
     async with db.tenant_session(allowed) as session:
-        days = (period.received_from, period.received_to)
-        rows = await report_figures.summed_weeks(session, allowed, days)
-        return [
-            WeekRow(week=r.week, received=r.received, answered=r.answered,
-                    answered_on_time=r.on_time)
-            for r in rows
-        ]  # fmt: skip
+        return await _report_rows(session, by, period), await _weeks(session, period)
+
+
+async def _report_rows(session: AsyncSession, by: Grouping, period: Period) -> list[ReportRow]:
+    days = (period.received_from, period.received_to)
+    rows = await report_figures.summed_groups(session, by.value, days)
+    overdue = await report_figures.overdue_now(session, by.value, days)
+    return [
+        ReportRow(
+            group=r["grp"],
+            total=r["total"],
+            by_status={status: r[status] for status in _STATUSES},
+            answered=r["answered"],
+            answered_on_time_share=round(r["on_time"] / r["answered"], 4)
+            if r["answered"]
+            else None,
+            average_days_to_answer=round(float(r["days_to_answer"]), 2)
+            if r["days_to_answer"] is not None
+            else None,
+            average_rating=round(float(r["rating"]), 2) if r["rating"] is not None else None,
+            rated=r["rated"],
+            reopened_share=round(r["reopened"] / r["total"], 4) if r["total"] else None,
+            overdue_now=overdue.get(r["grp"], 0),
+        )
+        for r in rows
+    ]
+
+
+async def _weeks(session: AsyncSession, period: Period) -> list[WeekRow]:
+    rows = await report_figures.summed_weeks(session, (period.received_from, period.received_to))
+    return [
+        WeekRow(week=r.week, received=r.received, answered=r.answered, answered_on_time=r.on_time)
+        for r in rows
+    ]
 
 
 def report_csv(rows: list[ReportRow], by: Grouping) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from cabinets.messages import service
+from cabinets.messages.scheduled import advance_clock
 from tenancy.database import Database, DatabaseUrls
 from tests.cabinets.message_world import World, ok
 from tests.databases import run_in_database
@@ -138,7 +138,7 @@ def test_the_counters_match_a_recount_after_every_kind_of_change(
 
     # The clock changes many messages in one statement: rejects, closes, escalates.
     later = datetime.now(UTC) + timedelta(days=60)
-    run_in_database(clean_database, lambda db: service.advance_clock(db, now=later))
+    run_in_database(clean_database, lambda db: advance_clock(db, now=later))
     kept, recounted = counted(clean_database)
     assert kept == recounted
     assert total(kept, "status_rejected") == 1  # the silent one

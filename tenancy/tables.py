@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tenancy.errors import FieldError
 from tenancy.storable import unstorable
@@ -64,18 +66,35 @@ def parse_table(
     text: str, name: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
 ) -> tuple[list[tuple[str, Row]], list[FieldError]]:
     """The same as ``read_table`` for text already decoded."""
+    errors: list[FieldError] = []
+    header, values = table_values(text, name, required, optional, errors)
+    rows = [(f"{name}:{line}", dict(zip(header, row, strict=True))) for line, row in values]
+    return rows, errors
+
+
+def table_values(
+    text: str,
+    name: str,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+    errors: list[FieldError],
+) -> tuple[list[str], Iterator[tuple[int, list[str | None]]]]:
+    """The header and, as they are read, each row's line number and values (stripped, empty
+    ones None) in the header's order; every problem goes to ``errors``. For tables too big to
+    hold as dictionaries: nothing but the current row is kept."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text.splitlines()[0]))
     try:
         header = [h.strip().lower() for h in next(reader)]
     except csv.Error as exc:
-        return [], [FieldError("csv", str(exc), f"{name}:1")]
+        errors.append(FieldError("csv", str(exc), f"{name}:1"))
+        return [], iter(())
     if any(unstorable(h) for h in header):
-        return [], [
+        errors.append(
             FieldError("header", "contains a NUL character or a lone surrogate", f"{name}:1")
-        ]
+        )
+        return [], iter(())
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in required + optional]
-    errors = []
     if missing:
         errors.append(
             FieldError(
@@ -93,35 +112,45 @@ def parse_table(
                 code="unknown_columns",
             )
         )
-    if errors:
-        return [], errors
-    rows: list[tuple[str, Row]] = []
+    if missing or unknown:
+        return header, iter(())
+    # Text decoded from bytes holds no lone surrogate; without a NUL anywhere, no value can
+    # be unstorable and the per-value check is skipped.
+    checked = "\x00" in text
+    return header, _values(reader, name, header, checked, errors)
+
+
+def _values(
+    reader: Any, name: str, header: list[str], checked: bool, errors: list[FieldError]
+) -> Iterator[tuple[int, list[str | None]]]:
+    width = len(header)
     try:
         for values in reader:
-            where = f"{name}:{reader.line_num}"
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(header):
+            if len(values) != width:
+                if not any(v.strip() for v in values):
+                    continue
                 errors.append(
                     FieldError(
                         "row",
-                        f"has {len(values)} values for {len(header)} columns",
-                        where,
+                        f"has {len(values)} values for {width} columns",
+                        f"{name}:{reader.line_num}",
                         code="row_length",
                     )
                 )
                 continue
-            unfit = [
-                FieldError(k, reason, where)
-                for k, v in zip(header, values, strict=True)
-                if (reason := unstorable(v))
-            ]
-            if unfit:
-                errors += unfit
+            stripped = [v.strip() or None for v in values]
+            if not any(stripped):
                 continue
-            rows.append(
-                (where, {k: (v.strip() or None) for k, v in zip(header, values, strict=True)})
-            )
+            if checked:
+                where = f"{name}:{reader.line_num}"
+                unfit = [
+                    FieldError(k, reason, where)
+                    for k, v in zip(header, values, strict=True)
+                    if (reason := unstorable(v))
+                ]
+                if unfit:
+                    errors += unfit
+                    continue
+            yield reader.line_num, stripped
     except csv.Error as exc:
         errors.append(FieldError("csv", str(exc), f"{name}:{reader.line_num}"))
-    return rows, errors

@@ -34,6 +34,7 @@ from tenancy.provisioning.schemas import (
     TenantMove,
     TenantUpdate,
 )
+from tenancy.provisioning.specs import TenantFields
 from tenancy.tenants.models import TenantKind, TenantStatus
 from tenancy.tenants.service import placement_errors
 
@@ -201,7 +202,7 @@ def _diff_tenants(
                     final[spec.slug].id,
                     "tenant.created",
                     spec.slug,
-                    spec.model_dump(mode="json", exclude_none=True),
+                    spec.as_json(),
                 )
             )
             continue
@@ -536,9 +537,9 @@ async def export_manifest(db: Database, subtree: str | None = None) -> Manifest:
         for slug in order:
             row = stored[slug]
             values = {name: row.values[column] for name, column in _FIELDS.items()}
-            spec = TenantSpec.model_validate(
+            spec = TenantFields.model_validate(
                 {**values, "slug": slug, "parent": row.parent, "status": row.status}
-            )
+            ).spec()
             manifest.tenants.append(TenantEntry(spec, "database"))
         ids = [stored[slug].id for slug in order]
         slug_of = {stored[slug].id: slug for slug in order}

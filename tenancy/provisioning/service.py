@@ -19,8 +19,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rbac import store
-from rbac.models import UserStatus
-from rbac.roles import ROLE_TEMPLATES, RoleScope
 from rbac.store import Person, StoredGrant
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput
@@ -29,12 +27,12 @@ from tenancy.provisioning.manifest import Manifest, StaffEntry, StaffSpec, Tenan
 from tenancy.provisioning.schemas import (
     GrantLine,
     Plan,
-    StaffRename,
     StatusChange,
     TenantMove,
     TenantUpdate,
 )
 from tenancy.provisioning.specs import TenantFields
+from tenancy.provisioning.staff_plan import WRITE_GRANTS, driver_connection, plan_staff
 from tenancy.tenants.models import TenantKind, TenantStatus
 from tenancy.tenants.service import placement_errors
 
@@ -50,7 +48,6 @@ _FIELDS = {
     "calendar": "calendar",
 }
 _APPLY_LOCK = "SELECT pg_advisory_xact_lock(hashtext('priemnaya.provisioning'))"
-_TENANT_ROLES = frozenset(r.name for r in ROLE_TEMPLATES.values() if r.scope is RoleScope.TENANT)
 
 
 # An audit row: tenant, action, object, changes.
@@ -79,8 +76,8 @@ class _Work:
     pruned: list[uuid.UUID] = field(default_factory=list)
     people: dict[str, str] = field(default_factory=dict)  # email → name, for new people
     renames: dict[uuid.UUID, str] = field(default_factory=dict)
+    removed: list[StoredGrant] = field(default_factory=list)  # grants_removed, as ids
     tenant_ids: dict[str, uuid.UUID] = field(default_factory=dict)
-    user_ids: dict[str, uuid.UUID] = field(default_factory=dict)
     audit: list[_AuditEntry] = field(default_factory=list)
 
 
@@ -158,7 +155,12 @@ async def _plan(session: AsyncSession, manifest: Manifest, *, prune: bool) -> _W
         _diff_tenants(manifest.tenants, stored, final, work)
         if prune:
             _prune_tenants(listed, stored, final, work)
-    await _plan_staff(session, manifest, final, work, errors, prune=prune)
+    staff = await plan_staff(session, manifest, final, errors, prune=prune)
+    plan = work.plan
+    plan.staff_added, plan.staff_renamed = staff.staff_added, staff.staff_renamed
+    plan.grants_added, plan.grants_removed = staff.grants_added, staff.grants_removed
+    plan.unchanged_grants = staff.unchanged_grants
+    work.people, work.renames, work.removed = staff.people, staff.renames, staff.removed
     if errors:
         raise InvalidInput(errors)
     return work
@@ -272,88 +274,6 @@ def _prune_tenants(
             steps += 1
 
 
-async def _plan_staff(
-    session: AsyncSession,
-    manifest: Manifest,
-    final: dict[str, _Row],
-    work: _Work,
-    errors: list[FieldError],
-    *,
-    prune: bool,
-) -> None:
-    plan = work.plan
-    emails = {person.spec.email: person.spec.name for person in manifest.staff}
-    users = await store.users_by_email(session, emails)
-    custom = await _custom_role_names(session)
-    desired: set[tuple[str, str, str]] = set()
-    for person in manifest.staff:
-        spec, where = person.spec, person.location
-        tenant = final.get(person.tenant)
-        if tenant is None and person.tenant in manifest.unreadable:
-            continue
-        if tenant is None:
-            errors.append(FieldError("tenant", f"unknown tenant {person.tenant!r}", where))
-            continue
-        user = users.get(spec.email)
-        if user is not None and user.status != UserStatus.ACTIVE and spec.roles:
-            errors.append(FieldError("email", f"{spec.email} is deactivated", where))
-        for role in spec.roles:
-            if role not in _TENANT_ROLES and role not in custom.get(tenant.id, ()):
-                known = ", ".join(sorted(_TENANT_ROLES | custom.get(tenant.id, set())))
-                errors.append(FieldError("roles", f"unknown role {role!r} (known: {known})", where))
-            elif tenant.status != TenantStatus.ACTIVE:
-                errors.append(
-                    FieldError(
-                        "roles", f"{person.tenant!r} is {tenant.status}: no new grants", where
-                    )
-                )
-            else:
-                desired.add((person.tenant, spec.email, role))
-    for email, name in emails.items():
-        user = users.get(email)
-        if user is None:
-            plan.staff_added.append(email)
-            work.people[email] = name
-        elif user.name != name:
-            plan.staff_renamed.append(StaffRename(email=email, old=user.name, new=name))
-            work.renames[user.id] = name
-    work.user_ids = {email: user.id for email, user in users.items()}
-
-    # Grants already held in the tenants the manifest lists, compared by ids (someone the
-    # database does not know yet holds nothing); e-mails are looked up only for revocations.
-    listed_ids = [work.tenant_ids[e.spec.slug] for e in manifest.tenants]
-    held = set(await store.held_grants(session, listed_ids))
-    added, kept = [], set()
-    for line in desired:
-        slug, email, role = line
-        user = users.get(email)
-        key = None if user is None else (work.tenant_ids[slug], user.id, role)
-        if key in held:
-            kept.add(key)
-        else:
-            added.append(line)
-    plan.grants_added = [GrantLine(tenant=t, email=e, role=r) for t, e, r in sorted(added)]
-    plan.unchanged_grants = len(kept)
-    if prune:
-        slug_of = {row.id: slug for slug, row in final.items()}
-        gone = held - kept
-        people = await _people(session, {user_id for _, user_id, _ in gone})
-        work.user_ids.update({email: user_id for user_id, (email, _) in people.items()})
-        plan.grants_removed = [
-            GrantLine(tenant=t, email=e, role=r)
-            for t, e, r in sorted(
-                (slug_of[tenant_id], people[user_id][0], role) for tenant_id, user_id, role in gone
-            )
-        ]
-
-
-async def _custom_role_names(session: AsyncSession) -> dict[uuid.UUID, set[str]]:
-    names: dict[uuid.UUID, set[str]] = {}
-    for role in await store.custom_roles(session):
-        names.setdefault(role.tenant_id, set()).add(role.name)
-    return names
-
-
 # --- writing -----------------------------------------------------------------------------
 
 
@@ -410,27 +330,27 @@ async def _write(session: AsyncSession, work: _Work, *, actor: str, source: str)
         )
     if work.people:
         created = await store.add_users(session, [Person(e, n) for e, n in work.people.items()])
-        work.user_ids.update({u.email: u.id for u in created})
         await _audit_platform(session, [u.email for u in created], actor=actor, source=source)
     await store.rename_users(session, work.renames)
 
     await _audit_tenants(session, work.audit, actor=actor, source=source)
-
-    def stored(line: GrantLine) -> StoredGrant:
-        return StoredGrant(ids[line.tenant], work.user_ids[line.email], line.role)
 
     def audited(action: str, lines: list[GrantLine]) -> list[_AuditEntry]:
         return [
             (ids[g.tenant], action, f"{g.email}/{g.tenant}/{g.role}", g.model_dump()) for g in lines
         ]
 
-    # Grants go in parts, each with its audit rows, so that the statements' parameters and
-    # what they return stay bounded whatever the manifest's size; the transaction stays one.
+    # The new grants come from the plan's table of the manifest's grants, in one statement;
+    # audit rows go in parts, so that the statements' parameters stay bounded whatever the
+    # manifest's size. The transaction stays one.
+    if work.plan.grants_added:
+        raw = await driver_connection(session)
+        await raw.execute(WRITE_GRANTS, {"by": actor})
     for part in _parts(work.plan.grants_added):
-        await store.add_grants(session, [stored(g) for g in part], granted_by=actor)
         await _audit_tenants(session, audited("grant.added", part), actor=actor, source=source)
+    for start in range(0, len(work.removed), _PART):
+        await store.remove_grants(session, work.removed[start : start + _PART])
     for part in _parts(work.plan.grants_removed):
-        await store.remove_grants(session, [stored(g) for g in part])
         await _audit_tenants(session, audited("grant.removed", part), actor=actor, source=source)
 
 

@@ -19,10 +19,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rbac import store
-from rbac.store import Person, StoredGrant
+from rbac.store import StoredGrant
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput
 from tenancy.hierarchy import cycle_through
+from tenancy.provisioning.bulk import copy_rows, execute, fetch
 from tenancy.provisioning.manifest import Manifest, StaffEntry, StaffSpec, TenantEntry, TenantSpec
 from tenancy.provisioning.schemas import (
     GrantLine,
@@ -32,7 +33,7 @@ from tenancy.provisioning.schemas import (
     TenantUpdate,
 )
 from tenancy.provisioning.specs import TenantFields
-from tenancy.provisioning.staff_plan import WRITE_GRANTS, driver_connection, plan_staff
+from tenancy.provisioning.staff_plan import ADD_PEOPLE, WRITE_GRANTS, plan_staff
 from tenancy.tenants.models import TenantKind, TenantStatus
 from tenancy.tenants.service import placement_errors
 
@@ -280,24 +281,27 @@ def _prune_tenants(
 async def _write(session: AsyncSession, work: _Work, *, actor: str, source: str) -> None:
     ids = work.tenant_ids
     if work.new_tenants:
-        await session.execute(
-            text(
-                """
-                INSERT INTO tenants (id, slug, parent_id, name, short_name, kind, territory_code,
-                                     inn, ogrn, timezone, calendar, status)
-                SELECT * FROM unnest(
-                    CAST(:id AS uuid[]), CAST(:slug AS text[]), CAST(:parent AS uuid[]),
-                    CAST(:name AS text[]), CAST(:short_name AS text[]), CAST(:kind AS text[]),
-                    CAST(:territory AS text[]), CAST(:inn AS text[]), CAST(:ogrn AS text[]),
-                    CAST(:timezone AS text[]), CAST(:calendar AS text[]), CAST(:status AS text[]))
-                """
-            ),
-            _columns(
-                [
-                    (spec, tenant_id, (spec.status or TenantStatus.ACTIVE).value)
-                    for spec, tenant_id in work.new_tenants
-                ],
-                ids,
+        # In one COPY: its foreign keys are checked at its end, whatever the rows' order.
+        await copy_rows(
+            session,
+            "tenants (id, slug, parent_id, name, short_name, kind, territory_code, inn, ogrn, "
+            "timezone, calendar, status)",
+            (
+                (
+                    tenant_id,
+                    spec.slug,
+                    ids[spec.parent] if spec.parent else None,
+                    spec.name,
+                    spec.short_name,
+                    spec.kind.value,
+                    spec.territory,
+                    spec.inn,
+                    spec.ogrn,
+                    spec.timezone,
+                    spec.calendar,
+                    (spec.status or TenantStatus.ACTIVE).value,
+                )
+                for spec, tenant_id in work.new_tenants
             ),
         )
     if work.changed_tenants:
@@ -329,37 +333,35 @@ async def _write(session: AsyncSession, work: _Work, *, actor: str, source: str)
             {"ids": work.pruned},
         )
     if work.people:
-        created = await store.add_users(session, [Person(e, n) for e, n in work.people.items()])
-        await _audit_platform(session, [u.email for u in created], actor=actor, source=source)
+        created = await fetch(session, ADD_PEOPLE)
+        await copy_rows(
+            session,
+            "platform_audit_log (actor, action, object_type, object_id, source)",
+            ((actor, "user.created", "user", email, source) for (email,) in created),
+        )
     await store.rename_users(session, work.renames)
 
     await _audit_tenants(session, work.audit, actor=actor, source=source)
 
-    def audited(action: str, lines: list[GrantLine]) -> list[_AuditEntry]:
-        return [
-            (ids[g.tenant], action, f"{g.email}/{g.tenant}/{g.role}", g.model_dump()) for g in lines
-        ]
+    def audited(action: str, lines: list[GrantLine]) -> Iterator[_AuditEntry]:
+        for g in lines:
+            changes = {"email": g.email, "tenant": g.tenant, "role": g.role}
+            yield ids[g.tenant], action, f"{g.email}/{g.tenant}/{g.role}", changes
 
-    # The new grants come from the plan's table of the manifest's grants, in one statement;
-    # audit rows go in parts, so that the statements' parameters stay bounded whatever the
-    # manifest's size. The transaction stays one.
+    # The new grants come from the plan's table of the manifest's grants, in one statement.
     if work.plan.grants_added:
-        raw = await driver_connection(session)
-        await raw.execute(WRITE_GRANTS, {"by": actor})
-    for part in _parts(work.plan.grants_added):
-        await _audit_tenants(session, audited("grant.added", part), actor=actor, source=source)
+        await execute(session, WRITE_GRANTS, {"by": actor})
+        await _audit_tenants(
+            session, audited("grant.added", work.plan.grants_added), actor=actor, source=source
+        )
     for start in range(0, len(work.removed), _PART):
         await store.remove_grants(session, work.removed[start : start + _PART])
-    for part in _parts(work.plan.grants_removed):
-        await _audit_tenants(session, audited("grant.removed", part), actor=actor, source=source)
+    await _audit_tenants(
+        session, audited("grant.removed", work.plan.grants_removed), actor=actor, source=source
+    )
 
 
-_PART = 50_000
-
-
-def _parts(lines: list[GrantLine]) -> Iterator[list[GrantLine]]:
-    for start in range(0, len(lines), _PART):
-        yield lines[start : start + _PART]
+_PART = 50_000  # grants removed per statement, keeping its parameters bounded
 
 
 def _columns(
@@ -390,48 +392,20 @@ def _columns(
 
 async def _audit_tenants(
     session: AsyncSession,
-    entries: list[_AuditEntry],
+    entries: Iterable[_AuditEntry],
     *,
     actor: str,
     source: str,
 ) -> None:
-    if not entries:
-        return
-    await session.execute(
-        text(
-            """
-            INSERT INTO audit_log
-                (tenant_id, actor, action, object_type, object_id, changes, source)
-            SELECT t, :actor, a, split_part(a, '.', 1), o, CAST(c AS jsonb), :source
-            FROM unnest(CAST(:tenants AS uuid[]), CAST(:actions AS text[]),
-                        CAST(:objects AS text[]), CAST(:changes AS text[])) AS e(t, a, o, c)
-            """
+    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    await copy_rows(
+        session,
+        "audit_log (tenant_id, actor, action, object_type, object_id, changes, source)",
+        (
+            (tenant, actor, action, action.split(".", 1)[0], obj, dumps(changes), source)
+            for tenant, action, obj, changes in entries
         ),
-        {
-            "tenants": [e[0] for e in entries],
-            "actions": [e[1] for e in entries],
-            "objects": [e[2] for e in entries],
-            "changes": [json.dumps(e[3], ensure_ascii=False, default=str) for e in entries],
-            "actor": actor,
-            "source": source,
-        },
     )
-
-
-async def _audit_platform(
-    session: AsyncSession, emails: list[str], *, actor: str, source: str
-) -> None:
-    if emails:
-        await session.execute(
-            text(
-                """
-                INSERT INTO platform_audit_log (actor, action, object_type, object_id, source)
-                SELECT :actor, 'user.created', 'user', e, :source
-                FROM unnest(CAST(:emails AS text[])) AS e
-                """
-            ),
-            {"emails": emails, "actor": actor, "source": source},
-        )
 
 
 # --- export ------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ same table, in the same transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from rbac import store
 from rbac.roles import ROLE_TEMPLATES, RoleScope
 from rbac.store import StoredGrant
 from tenancy.errors import FieldError
+from tenancy.provisioning.bulk import execute, fetch, temporary_table
 from tenancy.provisioning.manifest import Manifest
 from tenancy.provisioning.schemas import GrantLine, StaffRename
 from tenancy.tenants.models import TenantStatus
@@ -81,6 +82,16 @@ _GRANTS_GONE = """
     )
     ORDER BY t.slug COLLATE "C", u.email COLLATE "C", g.role COLLATE "C"
 """
+# The manifest's new people, stored (their e-mails come back, for the audit).
+ADD_PEOPLE = """
+    INSERT INTO users (id, email, name)
+    SELECT gen_random_uuid(), p.email, p.name
+    FROM manifest_people p
+    WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email = p.email)
+    ORDER BY p.n
+    ON CONFLICT (email) DO NOTHING
+    RETURNING email
+"""
 # The manifest's grants as ids, once its tenants and people are stored.
 WRITE_GRANTS = """
     INSERT INTO staff_grants (tenant_id, user_id, role, granted_by)
@@ -101,17 +112,16 @@ async def plan_staff(
     prune: bool,
 ) -> StaffPlan:
     plan = StaffPlan()
-    raw = await driver_connection(session)
     people: dict[str, str] = {}
     for person in manifest.staff:
         people[person.spec.email] = person.spec.name
-    await _copy(
-        raw,
+    await temporary_table(
+        session,
         "manifest_people (n int, email text, name text)",
         ((n, email, name) for n, (email, name) in enumerate(people.items())),
     )
     inactive: set[str] = set()
-    for email, name, user_id, old_name, status in await _rows(raw, _PEOPLE_CHANGED):
+    for email, name, user_id, old_name, status in await fetch(session, _PEOPLE_CHANGED):
         if user_id is None:
             plan.staff_added.append(email)
             plan.people[email] = name
@@ -124,17 +134,19 @@ async def plan_staff(
     del people
 
     desired = _desired(manifest, final, inactive, await _custom_role_names(session), errors)
-    await _copy(raw, "manifest_grants (slug text, email text, role text)", desired)
+    await temporary_table(session, "manifest_grants (slug text, email text, role text)", desired)
     count = len(desired)
     del desired
-    await raw.execute("ANALYZE manifest_people, manifest_grants")
+    await execute(session, "ANALYZE manifest_people, manifest_grants")
     plan.grants_added = [
-        GrantLine(tenant=t, email=e, role=r) for t, e, r in await _rows(raw, _GRANTS_ADDED)
+        GrantLine(tenant=t, email=e, role=r) for t, e, r in await fetch(session, _GRANTS_ADDED)
     ]
     plan.unchanged_grants = count - len(plan.grants_added)
     if prune:
-        await _copy(raw, "manifest_tenants (slug text)", ((e.spec.slug,) for e in manifest.tenants))
-        for slug, email, role, tenant_id, user_id in await _rows(raw, _GRANTS_GONE):
+        await temporary_table(
+            session, "manifest_tenants (slug text)", ((e.spec.slug,) for e in manifest.tenants)
+        )
+        for slug, email, role, tenant_id, user_id in await fetch(session, _GRANTS_GONE):
             plan.grants_removed.append(GrantLine(tenant=slug, email=email, role=role))
             plan.removed.append(StoredGrant(tenant_id, user_id, role))
     return plan
@@ -185,22 +197,3 @@ async def _custom_role_names(session: AsyncSession) -> dict[uuid.UUID, set[str]]
     for role in await store.custom_roles(session):
         names.setdefault(role.tenant_id, set()).add(role.name)
     return names
-
-
-async def driver_connection(session: AsyncSession) -> Any:
-    """psycopg's own connection under the session, in the session's transaction."""
-    connection = await session.connection()
-    return (await connection.get_raw_connection()).driver_connection
-
-
-async def _copy(raw: Any, table: str, rows: Iterable[Sequence[Any]]) -> None:
-    """A temporary table of the transaction, filled with ``COPY``."""
-    name = table.split(" ", 1)[0]
-    await raw.execute(f"CREATE TEMP TABLE {table} ON COMMIT DROP")
-    async with raw.cursor() as cursor, cursor.copy(f"COPY {name} FROM STDIN") as copy:
-        for row in rows:
-            await copy.write_row(row)
-
-
-async def _rows(raw: Any, query: str) -> list[Any]:
-    return await (await raw.execute(query)).fetchall()  # type: ignore[no-any-return]

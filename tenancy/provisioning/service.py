@@ -13,6 +13,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import text
@@ -200,15 +201,7 @@ def _diff_tenants(
         if old is None:
             plan.created.append(spec.slug)
             work.new_tenants.append((spec, final[spec.slug].id))
-            work.audit.append(
-                (
-                    final[spec.slug].id,
-                    "tenant.created",
-                    spec.slug,
-                    spec.as_json(),
-                )
-            )
-            continue
+            continue  # audited as it is written
         changes = {
             name: [old.values[column], new_values[column]]
             for name, column in _FIELDS.items()
@@ -341,7 +334,8 @@ async def _write(session: AsyncSession, work: _Work, *, actor: str, source: str)
         )
     await store.rename_users(session, work.renames)
 
-    await _audit_tenants(session, work.audit, actor=actor, source=source)
+    creations = ((i, "tenant.created", spec.slug, spec.as_json()) for spec, i in work.new_tenants)
+    await _audit_tenants(session, chain(creations, work.audit), actor=actor, source=source)
 
     def audited(action: str, lines: list[GrantLine]) -> Iterator[_AuditEntry]:
         for g in lines:

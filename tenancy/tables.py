@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,19 @@ def delimiter_of(header: str) -> str:
     return max(counts, key=lambda d: counts[d])
 
 
+# What str.splitlines breaks lines at.
+_FIRST_LINE = re.compile("[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]*")
+
+
+def first_line(text: str) -> str:
+    """The text up to its first line break (without splitting a national file into lines)."""
+    found = _FIRST_LINE.match(text)
+    return found.group() if found else ""
+
+
 def header_of(text: str) -> list[str]:
     """The lower-cased column names of a decoded CSV text."""
-    first = text.splitlines()[0] if text else ""
+    first = first_line(text)
     return [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter_of(first)), [])]
 
 
@@ -82,7 +93,7 @@ def table_values(
     """The header and, as they are read, each row's line number and values (stripped, empty
     ones None) in the header's order; every problem goes to ``errors``. For tables too big to
     hold as dictionaries: nothing but the current row is kept."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text.splitlines()[0]))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(first_line(text)))
     try:
         header = [h.strip().lower() for h in next(reader)]
     except csv.Error as exc:

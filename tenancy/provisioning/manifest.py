@@ -281,7 +281,8 @@ def _csv_staff(
 ) -> None:
     email_at, name_at = columns.index("email"), columns.index("name")
     tenant_at, roles_at = columns.index("tenant"), columns.index("roles")
-    # The same few role names and tenant slugs recur on every row: one string each.
+    # The same few role names, role lists and tenant slugs recur on every row: one object
+    # each, shared by the rows (nothing changes an entry's roles once read).
     shared: dict[str, str] = {}
     role_lists: dict[str, list[str]] = {}
     append = manifest.staff.append
@@ -295,7 +296,7 @@ def _csv_staff(
         roles = role_lists.get(stated)
         if roles is None:
             roles = role_lists[stated] = [shared.setdefault(r, r) for r in _split_roles(stated)]
-        spec = staff_spec(values[email_at], values[name_at], list(roles))
+        spec = staff_spec(values[email_at], values[name_at], roles)
         if spec is None:
             fields: dict[str, Any] = {
                 k: v for k, v in zip(columns, values, strict=True) if v is not None

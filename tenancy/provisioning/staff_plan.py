@@ -112,6 +112,9 @@ async def plan_staff(
     prune: bool,
 ) -> StaffPlan:
     plan = StaffPlan()
+    # The joins below sort and hash a row per grant: in memory, not in files, at national size
+    # (for this transaction only).
+    await execute(session, "SET LOCAL work_mem = '128MB'")
     people: dict[str, str] = {}
     for person in manifest.staff:
         people[person.spec.email] = person.spec.name

@@ -39,8 +39,15 @@ __all__ = ["Manifest", "StaffEntry", "StaffSpec", "TenantEntry", "TenantSpec"]
 
 @dataclass(frozen=True, slots=True)
 class TenantEntry:
+    """A tenant's row; like a person's, its ``file:line`` is made when a problem names it."""
+
     spec: TenantSpec
-    location: str
+    source: str
+    line: int | None = None
+
+    @property
+    def location(self) -> str:
+        return self.source if self.line is None else f"{self.source}:{self.line}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +280,7 @@ def _csv_tenants(
                 errors += field_errors(exc, location=f"{name}:{line}")
                 manifest.unreadable.add(str(fields.get("slug")))
                 continue
-        manifest.tenants.append(TenantEntry(spec, f"{name}:{line}"))
+        manifest.tenants.append(TenantEntry(spec, name, line))
 
 
 def _csv_staff(

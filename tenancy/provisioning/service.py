@@ -23,7 +23,7 @@ from rbac import store
 from rbac.store import StoredGrant
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput
-from tenancy.hierarchy import cycle_through
+from tenancy.hierarchy import cycle_through, reaching_a_root
 from tenancy.provisioning.bulk import copy_rows, execute, fetch
 from tenancy.provisioning.manifest import Manifest, StaffEntry, StaffSpec, TenantEntry, TenantSpec
 from tenancy.provisioning.schemas import (
@@ -65,7 +65,7 @@ class _Row:
     parent: str | None
     kind: str
     status: str
-    values: dict[str, Any] = field(default_factory=dict)
+    values: tuple[Any, ...] = ()  # the columns of _FIELDS, in their order
 
 
 @dataclass
@@ -114,22 +114,26 @@ _STORED_TENANTS = (
 
 
 async def _stored_tenants(session: AsyncSession) -> dict[str, _Row]:
-    columns = list(_FIELDS.values())
     rows = {}
     for tenant_id, slug, parent, kind, status, *values in await store.rows_as_tuples(
         session, _STORED_TENANTS, {}
     ):
-        rows[slug] = _Row(
-            tenant_id, slug, parent, kind, status, dict(zip(columns, values, strict=True))
-        )
+        rows[slug] = _Row(tenant_id, slug, parent, kind, status, tuple(values))
     return rows
 
 
-def _spec_values(spec: TenantSpec) -> dict[str, Any]:
-    return {
-        column: getattr(spec, name).value if name == "kind" else getattr(spec, name)
-        for name, column in _FIELDS.items()
-    }
+def _spec_values(spec: TenantSpec) -> tuple[Any, ...]:
+    """The spec's values of _FIELDS, in their order."""
+    return (
+        spec.name,
+        spec.short_name,
+        spec.kind.value,
+        spec.territory,
+        spec.inn,
+        spec.ogrn,
+        spec.timezone,
+        spec.calendar,
+    )
 
 
 async def _plan(session: AsyncSession, manifest: Manifest, *, prune: bool) -> _Work:
@@ -151,8 +155,9 @@ async def _plan(session: AsyncSession, manifest: Manifest, *, prune: bool) -> _W
 
     errors += manifest.errors
     parents = {slug: row.parent for slug, row in final.items()}
+    acyclic = reaching_a_root(parents)
     for entry in manifest.tenants:
-        errors += _tenant_problems(entry, final, parents, manifest.unreadable)
+        errors += _tenant_problems(entry, final, parents, acyclic, manifest.unreadable)
     if not errors:
         _diff_tenants(manifest.tenants, stored, final, work)
         if prune:
@@ -172,22 +177,22 @@ def _tenant_problems(
     entry: TenantEntry,
     final: dict[str, _Row],
     parents: dict[str, str | None],
+    acyclic: set[str],
     unreadable: set[str],
 ) -> list[FieldError]:
-    spec, where = entry.spec, entry.location
+    spec = entry.spec
     if spec.parent is None:
         parent = None
     elif spec.parent in unreadable:
         return []  # its parent's own problems are already reported
     elif spec.parent not in final:
-        return [FieldError("parent", f"unknown tenant {spec.parent!r}", where)]
+        return [FieldError("parent", f"unknown tenant {spec.parent!r}", entry.location)]
     else:
         parent = final[spec.parent]
-    cycle = cycle_through(spec.slug, parents)
-    if cycle is not None:
-        return [FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where)]
+    if spec.slug not in acyclic and (cycle := cycle_through(spec.slug, parents)) is not None:
+        return [FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", entry.location)]
     problems = placement_errors(spec.kind, parent)
-    return [FieldError(p.field, p.message, where) for p in problems]
+    return [FieldError(p.field, p.message, entry.location) for p in problems]
 
 
 def _diff_tenants(
@@ -202,11 +207,13 @@ def _diff_tenants(
             plan.created.append(spec.slug)
             work.new_tenants.append((spec, final[spec.slug].id))
             continue  # audited as it is written
-        changes = {
-            name: [old.values[column], new_values[column]]
-            for name, column in _FIELDS.items()
-            if old.values[column] != new_values[column]
-        }
+        changes = {}
+        if old.values != new_values:
+            changes = {
+                name: [was, now]
+                for name, was, now in zip(_FIELDS, old.values, new_values, strict=True)
+                if was != now
+            }
         target_status = spec.status.value if spec.status else old.status
         if changes:
             plan.updated.append(TenantUpdate(slug=spec.slug, changes=changes))
@@ -424,7 +431,7 @@ async def export_manifest(db: Database, subtree: str | None = None) -> Manifest:
         manifest = Manifest()
         for slug in order:
             row = stored[slug]
-            values = {name: row.values[column] for name, column in _FIELDS.items()}
+            values = dict(zip(_FIELDS, row.values, strict=True))
             spec = TenantFields.model_validate(
                 {**values, "slug": slug, "parent": row.parent, "status": row.status}
             ).spec()

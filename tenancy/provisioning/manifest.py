@@ -37,7 +37,7 @@ STAFF_COLUMNS = ("email", "name", "tenant", "roles")
 __all__ = ["Manifest", "StaffEntry", "StaffSpec", "TenantEntry", "TenantSpec"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TenantEntry:
     """A tenant's row; like a person's, its ``file:line`` is made when a problem names it."""
 
@@ -50,7 +50,7 @@ class TenantEntry:
         return self.source if self.line is None else f"{self.source}:{self.line}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StaffEntry:
     """A person's row; its ``file:line`` is made only when a problem names it (a national
     staff.csv has 700,000 rows, nearly all fine)."""

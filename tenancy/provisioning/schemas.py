@@ -32,7 +32,7 @@ class StaffRename(BaseModel):
     new: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GrantLine:
     """A dataclass, not a model: a national plan holds 700,000 of them, and a model holds a
     dictionary and a set of its own each."""

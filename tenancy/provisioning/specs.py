@@ -3,7 +3,8 @@
 A national manifest holds a million rows. The pydantic models of the edges (``TenantCreate``,
 ``StaffInput``) check a row in microseconds but build several objects for it, which at that
 size costs more than everything else an apply does and holds gigabytes. So a row is checked
-here by plain functions applying the same rules, and kept as a slotted dataclass; a row they
+here by plain functions applying the same rules, and kept as a slotted dataclass (not a frozen
+one: its constructor costs three times as much, and nothing changes a spec once read); a row they
 do not pass goes through the pydantic model, which names every problem in its own words (and
 whatever the model accepts is accepted). The plain checks may be stricter than the model,
 never looser.
@@ -25,7 +26,7 @@ from tenancy.tenants.schemas import SLUG_PATTERN, TERRITORY_PATTERN, TenantCreat
 DEFAULT_TIMEZONE, DEFAULT_CALENDAR = "Europe/Moscow", "ru"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TenantSpec:
     """A tenant as a manifest declares it; ``status`` None leaves the current one alone."""
 
@@ -59,7 +60,7 @@ class TenantSpec:
         return {k: v for k, v in fields.items() if v is not None}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StaffSpec:
     """A person as a manifest declares them: e-mail (lower-case), name, roles in one tenant."""
 

@@ -11,9 +11,14 @@ from tenancy.provisioning.specs import StaffFields, TenantFields, staff_spec, te
 from tenancy.tenants.identifiers import inn_with_check_digits
 
 INN = inn_with_check_digits("100000001")
-VALID = {"slug": "school-7", "name": "Школа № 7", "kind": "school", "inn": INN}
+VALID: dict[str, str | None] = {
+    "slug": "school-7",
+    "name": "Школа № 7",
+    "kind": "school",
+    "inn": INN,
+}
 
-TENANT_ROWS = [
+TENANT_ROWS: list[dict[str, str | None]] = [
     VALID,
     {**VALID, "parent": "demo-oblast", "territory": "46701000", "status": "suspended"},
     {**VALID, "timezone": "Asia/Yekaterinburg", "calendar": "ru-tatarstan", "short_name": "Ш7"},

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from tenancy.csv_tables import decode_csv, header_of, table_values
 from tenancy.errors import FieldError, InvalidInput, field_errors
 from tenancy.provisioning.specs import (
     StaffFields,
@@ -27,7 +28,6 @@ from tenancy.provisioning.specs import (
 )
 from tenancy.provisioning.yaml_reader import LINE as _LINE
 from tenancy.provisioning.yaml_reader import YamlProblem, load_yaml
-from tenancy.tables import decode_csv, header_of, table_values
 
 TENANT_COLUMNS = ("slug", "name", "kind", "parent", "territory", "inn")
 TENANT_OPTIONAL_COLUMNS = ("ogrn", "short_name", "timezone", "calendar", "status")

@@ -66,7 +66,9 @@ def read_table(
     except OSError as exc:
         return [], [FieldError("file", exc.strerror or str(exc), name)]
     if not data.strip():
-        return [], [FieldError("file", "the file is empty", f"{name}:1", code="empty_file")]
+        return [], [
+            FieldError("file", "the file is empty", location=f"{name}:1", code="empty_file")
+        ]
     text, problem = decode_csv(data)
     if problem:
         return [], [FieldError("file", problem, name, code="encoding")]
@@ -109,17 +111,19 @@ def table_values(
     if missing:
         errors.append(
             FieldError(
-                "header", f"missing column(s): {', '.join(missing)}", f"{name}:1",
+                "header",
+                f"missing column(s): {', '.join(missing)}",
+                location=f"{name}:1",
                 code="missing_columns",
             )
-        )  # fmt: skip
+        )
     if unknown:
         known = ", ".join(required + optional)
         errors.append(
             FieldError(
                 "header",
                 f"unknown column(s): {', '.join(unknown)} (known: {known})",
-                f"{name}:1",
+                location=f"{name}:1",
                 code="unknown_columns",
             )
         )
@@ -144,7 +148,7 @@ def _values(
                     FieldError(
                         "row",
                         f"has {len(values)} values for {width} columns",
-                        f"{name}:{reader.line_num}",
+                        location=f"{name}:{reader.line_num}",
                         code="row_length",
                     )
                 )

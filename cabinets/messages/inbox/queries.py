@@ -44,6 +44,7 @@ from cabinets.messages.inbox.schemas import (
 from cabinets.messages.workflow import Status
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput
+from tenancy.territories.tree import descendant_codes
 
 _COLUMNS = """
     m.id, m.tracking_number, m.registration_number, m.status, m.version, m.topic_code,
@@ -96,25 +97,7 @@ async def _local_midnight(session: AsyncSession, tenant_id: uuid.UUID, day: date
 
 async def _territories(session: AsyncSession, code: str) -> list[str]:
     """The territory and every territory under it."""
-    codes = list(
-        (
-            await session.execute(
-                text(
-                    """
-                    WITH RECURSIVE below AS (
-                        SELECT code, 0 AS depth FROM territories WHERE code = :code
-                        UNION ALL
-                        SELECT t.code, b.depth + 1 FROM territories t
-                        JOIN below b ON t.parent_code = b.code
-                        WHERE b.depth < 20
-                    )
-                    SELECT code FROM below
-                    """
-                ),
-                {"code": code},
-            )
-        ).scalars()
-    )
+    codes = await descendant_codes(session, code)
     if not codes:
         raise InvalidInput.one("territory", f"unknown territory {code}")
     return codes

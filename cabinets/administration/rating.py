@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from cabinets.administration.rating_view import rated_lines
 from cabinets.administration.reports import LABELS, ReportAsked, report_asked
 from cabinets.messages import rating
 from cabinets.messages.actors import Staff
@@ -49,7 +50,7 @@ async def rating_page(request: Request) -> Response:
         422 if errors else 200,
         workplace=await workplace(request, slug),
         slug=slug,
-        ranked=ranked,
+        ranked=None if ranked is None else rated_lines(ranked),
         errors=errors,
         form=asked.form if asked else dict(request.query_params),
     )

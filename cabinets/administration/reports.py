@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from cabinets.administration import report_view as view
 from cabinets.messages import reports
 from cabinets.messages.actors import Staff
 from cabinets.web.forms import FormErrors
@@ -115,19 +116,11 @@ async def reports_page(request: Request) -> Response:
             **context,
         )
     staff, tenant_id = _staff(request), request.state.tenant_id
-    rows = await reports.message_report(
-        db,
-        staff,
-        tenant_id,
-        by=asked.by,
-        subtree=asked.subtree,
-        received_from=asked.period.received_from,
-        received_to=asked.period.received_to,
-    )
-    trend = await reports.weekly_trend(
-        db, staff, tenant_id, subtree=asked.subtree, period=asked.period
+    rows, trend = await reports.report_and_trend(
+        db, staff, tenant_id, by=asked.by, subtree=asked.subtree, period=asked.period
     )
     query = urlencode({k: v for k, v in asked.form.items() if v})
+    labels = await _labels(db, asked.by, rows)
     return private_page(
         request,
         "administration/reports.html",
@@ -138,9 +131,12 @@ async def reports_page(request: Request) -> Response:
         trend=trend,
         by=asked.by,
         heading=GROUP_HEADINGS[asked.by],
-        labels=await _labels(db, asked.by, rows),
+        lines=view.report_lines(rows, labels),
+        bars=view.on_time_bars(rows, labels),
+        bars_height=view.on_time_height(rows),
+        columns=view.trend_columns(trend),
+        trend_width=view.trend_width(trend),
         query=query,
-        peak=max((w.received for w in trend), default=0),
         **context,
     )
 

@@ -6,7 +6,8 @@ messages nobody is responsible for, retried submissions and the intake rate limi
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Computed,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -22,6 +24,8 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Numeric,
+    PrimaryKeyConstraint,
     Sequence,
     SmallInteger,
     Text,
@@ -320,3 +324,93 @@ class IntakeAttempt(SQLModel, table=True):
     scope: str = Field(sa_column=Column(Text, nullable=False))
     key: str = Field(sa_column=Column(Text, nullable=False))
     at: datetime | None = Field(default=None, sa_column=_now())
+
+
+_STATUSES = (
+    "new", "clarification", "rejected", "registered", "assigned", "on_approval", "answered",
+    "closed", "forwarded", "merged",
+)  # fmt: skip
+
+
+def _counter() -> Column[int]:
+    return Column(Integer, nullable=False, server_default=text("0"))
+
+
+def _counters_key(*key: str, counters: tuple[str, ...] | None = None) -> PrimaryKeyConstraint:
+    """The key, carrying the counters too: a report reads its rows from the index alone."""
+    every = (
+        "received", *(f"status_{s}" for s in _STATUSES), "answers", "answers_on_time",
+        "answers_timed", "ratings", "rating_sum", "reopened", "answer_days",
+    )  # fmt: skip
+    return PrimaryKeyConstraint(*key, postgresql_include=list(counters or every))
+
+
+_ZERO = {"server_default": text("0")}
+
+
+def _counted() -> Any:
+    return Field(default=0, sa_type=Integer, nullable=False, sa_column_kwargs=_ZERO)
+
+
+class ReportFigures(SQLModel):
+    """The counters a report sums (migration 0017), kept by triggers on ``messages``. (Each
+    table makes its own columns from these fields.)"""
+
+    received: int = _counted()
+    status_new: int = _counted()
+    status_clarification: int = _counted()
+    status_rejected: int = _counted()
+    status_registered: int = _counted()
+    status_assigned: int = _counted()
+    status_on_approval: int = _counted()
+    status_answered: int = _counted()
+    status_closed: int = _counted()
+    status_forwarded: int = _counted()
+    status_merged: int = _counted()
+    answers: int = _counted()
+    answers_on_time: int = _counted()
+    answers_timed: int = _counted()
+    ratings: int = _counted()
+    rating_sum: int = _counted()
+    reopened: int = _counted()
+    answer_days: Decimal = Field(
+        default=Decimal(0), sa_type=Numeric, nullable=False, sa_column_kwargs=_ZERO
+    )
+
+
+class ReportCounter(ReportFigures, table=True):
+    """Per tenant, day of receipt, topic and territory: any period's report sums these."""
+
+    __tablename__ = "report_counters"
+    __table_args__ = (_counters_key("tenant_id", "day", "topic_code", "territory_code"),)
+
+    tenant_id: uuid.UUID = Field(sa_column=_tenant())
+    day: date = Field(sa_column=Column(Date, primary_key=True))
+    topic_code: str = Field(sa_column=Column(Text, primary_key=True))
+    territory_code: str = Field(sa_column=Column(Text, primary_key=True))
+
+
+class ReportTotal(ReportFigures, table=True):
+    """Per tenant, topic and territory, over all time: a report with no period sums these."""
+
+    __tablename__ = "report_totals"
+    __table_args__ = (_counters_key("tenant_id", "topic_code", "territory_code"),)
+
+    tenant_id: uuid.UUID = Field(sa_column=_tenant())
+    topic_code: str = Field(sa_column=Column(Text, primary_key=True))
+    territory_code: str = Field(sa_column=Column(Text, primary_key=True))
+
+
+class ReportWeek(SQLModel, table=True):
+    """Per tenant and week (its Monday): the trend with no period sums these."""
+
+    __tablename__ = "report_weeks"
+    __table_args__ = (
+        _counters_key("tenant_id", "week", counters=("received", "answers", "answers_on_time")),
+    )
+
+    tenant_id: uuid.UUID = Field(sa_column=_tenant())
+    week: date = Field(sa_column=Column(Date, primary_key=True))
+    received: int = Field(default=0, sa_column=_counter())
+    answers: int = Field(default=0, sa_column=_counter())
+    answers_on_time: int = Field(default=0, sa_column=_counter())

@@ -13,30 +13,22 @@ from enum import StrEnum
 
 from openpyxl import Workbook
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from cabinets.messages import report_figures
 from cabinets.messages.actors import Staff
 from cabinets.messages.oversight import readable_subtree
 from cabinets.messages.workflow import Status
 from tenancy.database import Database
 from tenancy.errors import Forbidden, InvalidInput
 
-# The running deadline and the statuses it runs in (as the inbox counts "overdue").
-_DEADLINE = "CASE WHEN m.due_at IS NULL THEN m.stage_due_at ELSE m.due_at END"
-_ON_CLOCK = "m.status IN ('new', 'registered', 'assigned', 'on_approval')"
+_STATUSES = [status.value for status in Status]
 
 
 class Grouping(StrEnum):
     TOPIC = "topic"
     TERRITORY = "territory"
     TENANT = "tenant"
-
-
-_GROUP_COLUMN = {
-    Grouping.TOPIC: "m.topic_code",
-    Grouping.TERRITORY: "m.territory_code",
-    Grouping.TENANT: "t.slug",
-}
 
 
 class ReportRow(BaseModel):
@@ -101,82 +93,57 @@ async def message_report(
     the caller may read reports in)."""
     period = Period(received_from, received_to)
     allowed = await readable_tenants(db, staff, tenant_id, subtree=subtree)
-    statuses = ", ".join(
-        f"count(*) FILTER (WHERE m.status = '{s.value}') AS \"{s.value}\"" for s in Status
-    )
-    group = _GROUP_COLUMN[by]
     async with db.tenant_session(allowed) as session:
-        rows = await session.execute(
-            text(
-                f"""
-                SELECT {group} AS grp, count(*) AS total, {statuses},
-                    count(m.answered_at) AS answered,
-                    count(*) FILTER (WHERE m.answered_at <= m.due_at) AS on_time,
-                    avg(extract(epoch FROM m.answered_at - m.registered_at) / 86400.0)
-                        AS days_to_answer,
-                    avg(m.rating) AS rating, count(m.rating) AS rated,
-                    count(*) FILTER (WHERE m.reopened_count > 0) AS reopened,
-                    count(*) FILTER (WHERE {_ON_CLOCK} AND {_DEADLINE} < now()) AS overdue
-                FROM messages m JOIN tenants t ON t.id = m.tenant_id
-                WHERE m.tenant_id = ANY(:tenants)
-                  AND (CAST(:from AS date) IS NULL OR m.received_at >= CAST(:from AS date))
-                  AND (CAST(:to AS date) IS NULL OR m.received_at < CAST(:to AS date) + 1)
-                GROUP BY grp ORDER BY grp
-                """
-            ),
-            {"tenants": allowed, "from": period.received_from, "to": period.received_to},
-        )
-        return [
-            ReportRow(
-                group=r.grp,
-                total=r.total,
-                by_status={s.value: getattr(r, s.value) for s in Status},
-                answered=r.answered,
-                answered_on_time_share=round(r.on_time / r.answered, 4) if r.answered else None,
-                average_days_to_answer=round(float(r.days_to_answer), 2)
-                if r.days_to_answer is not None
-                else None,
-                average_rating=round(float(r.rating), 2) if r.rating is not None else None,
-                rated=r.rated,
-                reopened_share=round(r.reopened / r.total, 4) if r.total else None,
-                overdue_now=r.overdue,
-            )
-            for r in rows
-        ]
+        return await _report_rows(session, by, period)
 
 
-async def weekly_trend(
+async def report_and_trend(
     db: Database,
     staff: Staff,
     tenant_id: uuid.UUID,
     *,
+    by: Grouping,
     subtree: bool,
     period: Period,
-) -> list[WeekRow]:
-    """Messages received, and of them answered and answered on time, week by week."""
+) -> tuple[list[ReportRow], list[WeekRow]]:
+    """``message_report``, and beside it the messages received, and of them answered and
+    answered on time, week by week: as the reports page shows them, in one transaction."""
     allowed = await readable_tenants(db, staff, tenant_id, subtree=subtree)
     async with db.tenant_session(allowed) as session:
-        rows = await session.execute(
-            text(
-                """
-                SELECT date_trunc('week', m.received_at)::date AS week, count(*) AS received,
-                    count(m.answered_at) AS answered,
-                    count(*) FILTER (WHERE m.answered_at <= m.due_at) AS on_time
-                FROM messages m
-                WHERE m.tenant_id = ANY(:tenants)
-                  AND (CAST(:from AS date) IS NULL OR m.received_at >= CAST(:from AS date))
-                  AND (CAST(:to AS date) IS NULL OR m.received_at < CAST(:to AS date) + 1)
-                GROUP BY week ORDER BY week
-                """
-            ),
-            {"tenants": allowed, "from": period.received_from, "to": period.received_to},
+        return await _report_rows(session, by, period), await _weeks(session, period)
+
+
+async def _report_rows(session: AsyncSession, by: Grouping, period: Period) -> list[ReportRow]:
+    days = (period.received_from, period.received_to)
+    rows = await report_figures.summed_groups(session, by.value, days)
+    overdue = await report_figures.overdue_now(session, by.value, days)
+    return [
+        ReportRow(
+            group=r["grp"],
+            total=r["total"],
+            by_status={status: r[status] for status in _STATUSES},
+            answered=r["answered"],
+            answered_on_time_share=round(r["on_time"] / r["answered"], 4)
+            if r["answered"]
+            else None,
+            average_days_to_answer=round(float(r["days_to_answer"]), 2)
+            if r["days_to_answer"] is not None
+            else None,
+            average_rating=round(float(r["rating"]), 2) if r["rating"] is not None else None,
+            rated=r["rated"],
+            reopened_share=round(r["reopened"] / r["total"], 4) if r["total"] else None,
+            overdue_now=overdue.get(r["grp"], 0),
         )
-        return [
-            WeekRow(
-                week=r.week, received=r.received, answered=r.answered, answered_on_time=r.on_time
-            )
-            for r in rows
-        ]
+        for r in rows
+    ]
+
+
+async def _weeks(session: AsyncSession, period: Period) -> list[WeekRow]:
+    rows = await report_figures.summed_weeks(session, (period.received_from, period.received_to))
+    return [
+        WeekRow(week=r.week, received=r.received, answered=r.answered, answered_on_time=r.on_time)
+        for r in rows
+    ]
 
 
 def report_csv(rows: list[ReportRow], by: Grouping) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tenancy.errors import FieldError
 from tenancy.storable import unstorable
@@ -37,9 +40,19 @@ def delimiter_of(header: str) -> str:
     return max(counts, key=lambda d: counts[d])
 
 
+# What str.splitlines breaks lines at.
+_FIRST_LINE = re.compile("[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]*")
+
+
+def first_line(text: str) -> str:
+    """The text up to its first line break (without splitting a national file into lines)."""
+    found = _FIRST_LINE.match(text)
+    return found.group() if found else ""
+
+
 def header_of(text: str) -> list[str]:
     """The lower-cased column names of a decoded CSV text."""
-    first = text.splitlines()[0] if text else ""
+    first = first_line(text)
     return [h.strip().lower() for h in next(csv.reader([first], delimiter=delimiter_of(first)), [])]
 
 
@@ -66,18 +79,35 @@ def parse_table(
     text: str, name: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
 ) -> tuple[list[tuple[str, Row]], list[FieldError]]:
     """The same as ``read_table`` for text already decoded."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text.splitlines()[0]))
+    errors: list[FieldError] = []
+    header, values = table_values(text, name, required, optional, errors)
+    rows = [(f"{name}:{line}", dict(zip(header, row, strict=True))) for line, row in values]
+    return rows, errors
+
+
+def table_values(
+    text: str,
+    name: str,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+    errors: list[FieldError],
+) -> tuple[list[str], Iterator[tuple[int, list[str | None]]]]:
+    """The header and, as they are read, each row's line number and values (stripped, empty
+    ones None) in the header's order; every problem goes to ``errors``. For tables too big to
+    hold as dictionaries: nothing but the current row is kept."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(first_line(text)))
     try:
         header = [h.strip().lower() for h in next(reader)]
     except csv.Error as exc:
-        return [], [FieldError("csv", str(exc), f"{name}:1")]
+        errors.append(FieldError("csv", str(exc), f"{name}:1"))
+        return [], iter(())
     if any(unstorable(h) for h in header):
-        return [], [
+        errors.append(
             FieldError("header", "contains a NUL character or a lone surrogate", f"{name}:1")
-        ]
+        )
+        return [], iter(())
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in required + optional]
-    errors = []
     if missing:
         errors.append(
             FieldError(
@@ -97,35 +127,45 @@ def parse_table(
                 code="unknown_columns",
             )
         )
-    if errors:
-        return [], errors
-    rows: list[tuple[str, Row]] = []
+    if missing or unknown:
+        return header, iter(())
+    # Text decoded from bytes holds no lone surrogate; without a NUL anywhere, no value can
+    # be unstorable and the per-value check is skipped.
+    checked = "\x00" in text
+    return header, _values(reader, name, header, checked, errors)
+
+
+def _values(
+    reader: Any, name: str, header: list[str], checked: bool, errors: list[FieldError]
+) -> Iterator[tuple[int, list[str | None]]]:
+    width = len(header)
     try:
         for values in reader:
-            where = f"{name}:{reader.line_num}"
-            if not any(v.strip() for v in values):
-                continue
-            if len(values) != len(header):
+            if len(values) != width:
+                if not any(v.strip() for v in values):
+                    continue
                 errors.append(
                     FieldError(
                         "row",
-                        f"has {len(values)} values for {len(header)} columns",
-                        location=where,
+                        f"has {len(values)} values for {width} columns",
+                        location=f"{name}:{reader.line_num}",
                         code="row_length",
                     )
                 )
                 continue
-            unfit = [
-                FieldError(k, reason, where)
-                for k, v in zip(header, values, strict=True)
-                if (reason := unstorable(v))
-            ]
-            if unfit:
-                errors += unfit
+            stripped = [v.strip() or None for v in values]
+            if not any(stripped):
                 continue
-            rows.append(
-                (where, {k: (v.strip() or None) for k, v in zip(header, values, strict=True)})
-            )
+            if checked:
+                where = f"{name}:{reader.line_num}"
+                unfit = [
+                    FieldError(k, reason, where)
+                    for k, v in zip(header, values, strict=True)
+                    if (reason := unstorable(v))
+                ]
+                if unfit:
+                    errors += unfit
+                    continue
+            yield reader.line_num, stripped
     except csv.Error as exc:
         errors.append(FieldError("csv", str(exc), f"{name}:{reader.line_num}"))
-    return rows, errors

@@ -14,47 +14,55 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-from tenancy.csv_tables import Row, decode_csv, header_of, parse_table
+from tenancy.csv_tables import decode_csv, header_of, table_values
 from tenancy.errors import FieldError, InvalidInput, field_errors
+from tenancy.provisioning.specs import (
+    StaffFields,
+    StaffSpec,
+    TenantFields,
+    TenantSpec,
+    staff_spec,
+    tenant_spec,
+)
 from tenancy.provisioning.yaml_reader import LINE as _LINE
 from tenancy.provisioning.yaml_reader import YamlProblem, load_yaml
-from tenancy.staff.schemas import StaffInput
-from tenancy.tenants.models import TenantStatus
-from tenancy.tenants.schemas import TenantCreate
 
 TENANT_COLUMNS = ("slug", "name", "kind", "parent", "territory", "inn")
 TENANT_OPTIONAL_COLUMNS = ("ogrn", "short_name", "timezone", "calendar", "status")
 STAFF_COLUMNS = ("email", "name", "tenant", "roles")
 
 
-class TenantSpec(TenantCreate):
-    """A tenant as a manifest declares it; ``status`` None leaves the current one alone."""
-
-    status: TenantStatus | None = None
+__all__ = ["Manifest", "StaffEntry", "StaffSpec", "TenantEntry", "TenantSpec"]
 
 
-class StaffSpec(StaffInput):
-    roles: list[str] = Field(default_factory=list)
-
-    @field_validator("roles")
-    @classmethod
-    def _roles(cls, value: list[str]) -> list[str]:
-        return [r.strip() for r in value if r.strip()]
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class TenantEntry:
+    """A tenant's row; like a person's, its ``file:line`` is made when a problem names it."""
+
     spec: TenantSpec
-    location: str
+    source: str
+    line: int | None = None
+
+    @property
+    def location(self) -> str:
+        return self.source if self.line is None else f"{self.source}:{self.line}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StaffEntry:
+    """A person's row; its ``file:line`` is made only when a problem names it (a national
+    staff.csv has 700,000 rows, nearly all fine)."""
+
     spec: StaffSpec
     tenant: str
-    location: str
+    source: str
+    line: int | None = None
+
+    @property
+    def location(self) -> str:
+        return self.source if self.line is None else f"{self.source}:{self.line}"
 
 
 @dataclass
@@ -143,11 +151,11 @@ def _read_yaml(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
     for item, parent in _walk(document["tenants"], None):
         _yaml_tenant(item, parent, name, manifest, errors)
     for item in _scalar(document.get("staff")) or []:
-        where = f"{name}:{item.get(_LINE, '?') if isinstance(item, dict) else '?'}"
         if not isinstance(item, dict) or "tenant" not in item:
+            where = f"{name}:{item.get(_LINE, '?') if isinstance(item, dict) else '?'}"
             errors.append(FieldError("staff", "each entry needs email, name, tenant, roles", where))
             continue
-        _yaml_staff(item, str(item.pop("tenant")), where, manifest, errors)
+        _yaml_staff(item, str(item.pop("tenant")), name, manifest, errors)
     return manifest, errors
 
 
@@ -190,32 +198,33 @@ def _yaml_tenant(
             )
         fields["parent"] = parent
     try:
-        spec = TenantSpec.model_validate(fields)
+        spec = TenantFields.model_validate(fields).spec()
     except ValidationError as exc:
         errors += field_errors(exc, location=where)
         manifest.unreadable.add(str(fields.get("slug")))
         return
     manifest.tenants.append(TenantEntry(spec, where))
     for person in _scalar(item.get("staff")) or []:
-        at = f"{name}:{person.get(_LINE, '?') if isinstance(person, dict) else '?'}"
         if not isinstance(person, dict):
+            at = f"{name}:?"
             errors.append(FieldError("staff", "each entry is {email, name, roles}", at))
             continue
-        _yaml_staff(person, spec.slug, at, manifest, errors)
+        _yaml_staff(person, spec.slug, name, manifest, errors)
 
 
 def _yaml_staff(
-    item: dict[str, Any], tenant: str, where: str, manifest: Manifest, errors: list[FieldError]
+    item: dict[str, Any], tenant: str, name: str, manifest: Manifest, errors: list[FieldError]
 ) -> None:
+    line = item.get(_LINE)
     fields = {k: _scalar(v) for k, v in item.items() if k != _LINE}
     if isinstance(fields.get("roles"), str):
         fields["roles"] = _split_roles(fields["roles"])
     try:
-        spec = StaffSpec.model_validate(fields)
+        spec = StaffFields.model_validate(fields).spec()
     except ValidationError as exc:
-        errors += field_errors(exc, location=where)
+        errors += field_errors(exc, location=f"{name}:{line}")
         return
-    manifest.staff.append(StaffEntry(spec, tenant, where))
+    manifest.staff.append(StaffEntry(spec, tenant, name, line))
 
 
 def _split_roles(value: str) -> list[str]:
@@ -229,12 +238,9 @@ def _read_csv(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
     text, problem = decode_csv(data)
     if problem:
         return Manifest(), [FieldError("file", problem, name)]
+    del data
     header = header_of(text)
-    if "slug" in header:
-        rows, errors = parse_table(text, name, TENANT_COLUMNS, TENANT_OPTIONAL_COLUMNS)
-    elif "email" in header:
-        rows, errors = parse_table(text, name, STAFF_COLUMNS)
-    else:
+    if "slug" not in header and "email" not in header:
         return Manifest(), [
             FieldError(
                 "header",
@@ -243,54 +249,73 @@ def _read_csv(data: bytes, name: str) -> tuple[Manifest, list[FieldError]]:
                 f"{name}:1",
             )
         ]
-    if "\x00" in text:
-        rows = _without_nul(rows, errors)
-    del text
     manifest = Manifest(sources=[name])
-    read = _csv_tenant if "slug" in header else _csv_staff
-    # Each row is let go as it becomes an entry: a national staff.csv is never held twice.
-    rows.reverse()
-    while rows:
-        where, row = rows.pop()
-        read(row, where, manifest, errors)
+    errors: list[FieldError] = []
+    # Rows are read one at a time and kept only as entries: a national staff.csv is never
+    # held as rows and entries at once.
+    if "slug" in header:
+        columns, rows = table_values(text, name, TENANT_COLUMNS, TENANT_OPTIONAL_COLUMNS, errors)
+        _csv_tenants(columns, rows, name, manifest, errors)
+    else:
+        columns, rows = table_values(text, name, STAFF_COLUMNS, (), errors)
+        _csv_staff(columns, rows, name, manifest, errors)
     return manifest, errors
 
 
-def _without_nul(rows: list[tuple[str, Row]], errors: list[FieldError]) -> list[tuple[str, Row]]:
-    """The rows without a NUL character, which PostgreSQL cannot store; the others named."""
-    kept = []
-    for where, row in rows:
-        bad = [column for column, value in row.items() if value and "\x00" in value]
-        errors += [FieldError(column, "contains a NUL character", where) for column in bad]
-        if not bad:
-            kept.append((where, row))
-    return kept
+Rows = Iterator[tuple[int, list[str | None]]]
 
 
-def _csv_tenant(
-    row: dict[str, str | None], where: str, manifest: Manifest, errors: list[FieldError]
+def _csv_tenants(
+    columns: list[str], rows: Rows, name: str, manifest: Manifest, errors: list[FieldError]
 ) -> None:
-    fields = {k: v for k, v in row.items() if v is not None}
-    try:
-        manifest.tenants.append(TenantEntry(TenantSpec.model_validate(fields), where))
-    except ValidationError as exc:
-        errors += field_errors(exc, location=where)
-        manifest.unreadable.add(str(fields.get("slug")))
+    for line, values in rows:
+        fields = dict(zip(columns, values, strict=True))
+        spec = tenant_spec(fields)
+        if spec is None:
+            try:
+                spec = TenantFields.model_validate(
+                    {k: v for k, v in fields.items() if v is not None}
+                ).spec()
+            except ValidationError as exc:
+                errors += field_errors(exc, location=f"{name}:{line}")
+                manifest.unreadable.add(str(fields.get("slug")))
+                continue
+        manifest.tenants.append(TenantEntry(spec, name, line))
 
 
 def _csv_staff(
-    row: dict[str, str | None], where: str, manifest: Manifest, errors: list[FieldError]
+    columns: list[str], rows: Rows, name: str, manifest: Manifest, errors: list[FieldError]
 ) -> None:
-    tenant = row.pop("tenant")
-    if not tenant:
-        errors.append(FieldError("tenant", "name the tenant (its slug)", where))
-        return
-    fields: dict[str, Any] = {k: v for k, v in row.items() if v is not None}
-    fields["roles"] = _split_roles(row.get("roles") or "")
-    try:
-        manifest.staff.append(StaffEntry(StaffSpec.model_validate(fields), tenant, where))
-    except ValidationError as exc:
-        errors += field_errors(exc, location=where)
+    email_at, name_at = columns.index("email"), columns.index("name")
+    tenant_at, roles_at = columns.index("tenant"), columns.index("roles")
+    # The same few role names, role lists and tenant slugs recur on every row: one object
+    # each, shared by the rows (nothing changes an entry's roles once read).
+    shared: dict[str, str] = {}
+    role_lists: dict[str, list[str]] = {}
+    append = manifest.staff.append
+    for line, values in rows:
+        tenant = values[tenant_at]
+        if not tenant:
+            errors.append(FieldError("tenant", "name the tenant (its slug)", f"{name}:{line}"))
+            continue
+        tenant = shared.setdefault(tenant, tenant)
+        stated = values[roles_at] or ""
+        roles = role_lists.get(stated)
+        if roles is None:
+            roles = role_lists[stated] = [shared.setdefault(r, r) for r in _split_roles(stated)]
+        spec = staff_spec(values[email_at], values[name_at], roles)
+        if spec is None:
+            fields: dict[str, Any] = {
+                k: v for k, v in zip(columns, values, strict=True) if v is not None
+            }
+            del fields["tenant"]
+            fields["roles"] = list(roles)
+            try:
+                spec = StaffFields.model_validate(fields).spec()
+            except ValidationError as exc:
+                errors += field_errors(exc, location=f"{name}:{line}")
+                continue
+        append(StaffEntry(spec, tenant, name, line))
 
 
 # --- across files ------------------------------------------------------------------------
@@ -298,31 +323,33 @@ def _csv_staff(
 
 def _duplicates(manifest: Manifest) -> list[FieldError]:
     errors = []
-    seen: dict[str, str] = {}
+    seen: dict[str, TenantEntry] = {}
     for entry in manifest.tenants:
-        first = seen.setdefault(entry.spec.slug, entry.location)
-        if first != entry.location:
-            errors.append(
-                FieldError("slug", f"{entry.spec.slug!r} is also at {first}", entry.location)
-            )
-    people: dict[tuple[str, str], str] = {}
-    names: dict[str, tuple[str, str]] = {}
+        first = seen.setdefault(entry.spec.slug, entry)
+        if first is not entry:
+            message = f"{entry.spec.slug!r} is also at {first.location}"
+            errors.append(FieldError("slug", message, entry.location))
+    # The first row of each person (in a tenant, and at all): a row only, not its location.
+    people: dict[tuple[str, str], StaffEntry] = {}
+    names: dict[str, StaffEntry] = {}
     for person in manifest.staff:
-        key = (person.spec.email, person.tenant)
-        first = people.setdefault(key, person.location)
-        if first != person.location:
+        spec = person.spec
+        earlier = people.setdefault((spec.email, person.tenant), person)
+        if earlier is not person:
             errors.append(
                 FieldError(
                     "email",
-                    f"{person.spec.email} in {person.tenant!r} is also at {first}",
+                    f"{spec.email} in {person.tenant!r} is also at {earlier.location}",
                     person.location,
                 )
             )
-        named, at = names.setdefault(person.spec.email, (person.spec.name, person.location))
-        if named != person.spec.name:
+        named = names.setdefault(spec.email, person)
+        if named.spec.name != spec.name:
             errors.append(
                 FieldError(
-                    "name", f"{person.spec.email} is called {named!r} at {at}", person.location
+                    "name",
+                    f"{spec.email} is called {named.spec.name!r} at {named.location}",
+                    person.location,
                 )
             )
     return errors

@@ -13,27 +13,28 @@ import uuid
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rbac import store
-from rbac.models import UserStatus
-from rbac.roles import ROLE_TEMPLATES, RoleScope
-from rbac.store import Person, StoredGrant
+from rbac.store import StoredGrant
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput
-from tenancy.hierarchy import cycle_through
+from tenancy.hierarchy import cycle_through, reaching_a_root
+from tenancy.provisioning.bulk import copy_rows, execute, fetch
 from tenancy.provisioning.manifest import Manifest, StaffEntry, StaffSpec, TenantEntry, TenantSpec
 from tenancy.provisioning.schemas import (
     GrantLine,
     Plan,
-    StaffRename,
     StatusChange,
     TenantMove,
     TenantUpdate,
 )
+from tenancy.provisioning.specs import TenantFields
+from tenancy.provisioning.staff_plan import ADD_PEOPLE, WRITE_GRANTS, plan_staff
 from tenancy.tenants.models import TenantKind, TenantStatus
 from tenancy.tenants.service import placement_errors
 
@@ -49,7 +50,6 @@ _FIELDS = {
     "calendar": "calendar",
 }
 _APPLY_LOCK = "SELECT pg_advisory_xact_lock(hashtext('priemnaya.provisioning'))"
-_TENANT_ROLES = frozenset(r.name for r in ROLE_TEMPLATES.values() if r.scope is RoleScope.TENANT)
 
 
 # An audit row: tenant, action, object, changes.
@@ -65,7 +65,7 @@ class _Row:
     parent: str | None
     kind: str
     status: str
-    values: dict[str, Any] = field(default_factory=dict)
+    values: tuple[Any, ...] = ()  # the columns of _FIELDS, in their order
 
 
 @dataclass
@@ -78,8 +78,8 @@ class _Work:
     pruned: list[uuid.UUID] = field(default_factory=list)
     people: dict[str, str] = field(default_factory=dict)  # email → name, for new people
     renames: dict[uuid.UUID, str] = field(default_factory=dict)
+    removed: list[StoredGrant] = field(default_factory=list)  # grants_removed, as ids
     tenant_ids: dict[str, uuid.UUID] = field(default_factory=dict)
-    user_ids: dict[str, uuid.UUID] = field(default_factory=dict)
     audit: list[_AuditEntry] = field(default_factory=list)
 
 
@@ -114,22 +114,26 @@ _STORED_TENANTS = (
 
 
 async def _stored_tenants(session: AsyncSession) -> dict[str, _Row]:
-    columns = list(_FIELDS.values())
     rows = {}
     for tenant_id, slug, parent, kind, status, *values in await store.rows_as_tuples(
         session, _STORED_TENANTS, {}
     ):
-        rows[slug] = _Row(
-            tenant_id, slug, parent, kind, status, dict(zip(columns, values, strict=True))
-        )
+        rows[slug] = _Row(tenant_id, slug, parent, kind, status, tuple(values))
     return rows
 
 
-def _spec_values(spec: TenantSpec) -> dict[str, Any]:
-    return {
-        column: getattr(spec, name).value if name == "kind" else getattr(spec, name)
-        for name, column in _FIELDS.items()
-    }
+def _spec_values(spec: TenantSpec) -> tuple[Any, ...]:
+    """The spec's values of _FIELDS, in their order."""
+    return (
+        spec.name,
+        spec.short_name,
+        spec.kind.value,
+        spec.territory,
+        spec.inn,
+        spec.ogrn,
+        spec.timezone,
+        spec.calendar,
+    )
 
 
 async def _plan(session: AsyncSession, manifest: Manifest, *, prune: bool) -> _Work:
@@ -151,13 +155,19 @@ async def _plan(session: AsyncSession, manifest: Manifest, *, prune: bool) -> _W
 
     errors += manifest.errors
     parents = {slug: row.parent for slug, row in final.items()}
+    acyclic = reaching_a_root(parents)
     for entry in manifest.tenants:
-        errors += _tenant_problems(entry, final, parents, manifest.unreadable)
+        errors += _tenant_problems(entry, final, parents, acyclic, manifest.unreadable)
     if not errors:
         _diff_tenants(manifest.tenants, stored, final, work)
         if prune:
             _prune_tenants(listed, stored, final, work)
-    await _plan_staff(session, manifest, final, work, errors, prune=prune)
+    staff = await plan_staff(session, manifest, final, errors, prune=prune)
+    plan = work.plan
+    plan.staff_added, plan.staff_renamed = staff.staff_added, staff.staff_renamed
+    plan.grants_added, plan.grants_removed = staff.grants_added, staff.grants_removed
+    plan.unchanged_grants = staff.unchanged_grants
+    work.people, work.renames, work.removed = staff.people, staff.renames, staff.removed
     if errors:
         raise InvalidInput(errors)
     return work
@@ -167,22 +177,22 @@ def _tenant_problems(
     entry: TenantEntry,
     final: dict[str, _Row],
     parents: dict[str, str | None],
+    acyclic: set[str],
     unreadable: set[str],
 ) -> list[FieldError]:
-    spec, where = entry.spec, entry.location
+    spec = entry.spec
     if spec.parent is None:
         parent = None
     elif spec.parent in unreadable:
         return []  # its parent's own problems are already reported
     elif spec.parent not in final:
-        return [FieldError("parent", f"unknown tenant {spec.parent!r}", where)]
+        return [FieldError("parent", f"unknown tenant {spec.parent!r}", entry.location)]
     else:
         parent = final[spec.parent]
-    cycle = cycle_through(spec.slug, parents)
-    if cycle is not None:
-        return [FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", where)]
+    if spec.slug not in acyclic and (cycle := cycle_through(spec.slug, parents)) is not None:
+        return [FieldError("parent", f"makes a cycle: {' → '.join(cycle)}", entry.location)]
     problems = placement_errors(spec.kind, parent)
-    return [FieldError(p.field, p.message, where) for p in problems]
+    return [FieldError(p.field, p.message, entry.location) for p in problems]
 
 
 def _diff_tenants(
@@ -196,20 +206,14 @@ def _diff_tenants(
         if old is None:
             plan.created.append(spec.slug)
             work.new_tenants.append((spec, final[spec.slug].id))
-            work.audit.append(
-                (
-                    final[spec.slug].id,
-                    "tenant.created",
-                    spec.slug,
-                    spec.model_dump(mode="json", exclude_none=True),
-                )
-            )
-            continue
-        changes = {
-            name: [old.values[column], new_values[column]]
-            for name, column in _FIELDS.items()
-            if old.values[column] != new_values[column]
-        }
+            continue  # audited as it is written
+        changes = {}
+        if old.values != new_values:
+            changes = {
+                name: [was, now]
+                for name, was, now in zip(_FIELDS, old.values, new_values, strict=True)
+                if was != now
+            }
         target_status = spec.status.value if spec.status else old.status
         if changes:
             plan.updated.append(TenantUpdate(slug=spec.slug, changes=changes))
@@ -271,112 +275,33 @@ def _prune_tenants(
             steps += 1
 
 
-async def _plan_staff(
-    session: AsyncSession,
-    manifest: Manifest,
-    final: dict[str, _Row],
-    work: _Work,
-    errors: list[FieldError],
-    *,
-    prune: bool,
-) -> None:
-    plan = work.plan
-    emails = {person.spec.email: person.spec.name for person in manifest.staff}
-    users = await store.users_by_email(session, emails)
-    custom = await _custom_role_names(session)
-    desired: set[tuple[str, str, str]] = set()
-    for person in manifest.staff:
-        spec, where = person.spec, person.location
-        tenant = final.get(person.tenant)
-        if tenant is None and person.tenant in manifest.unreadable:
-            continue
-        if tenant is None:
-            errors.append(FieldError("tenant", f"unknown tenant {person.tenant!r}", where))
-            continue
-        user = users.get(spec.email)
-        if user is not None and user.status != UserStatus.ACTIVE and spec.roles:
-            errors.append(FieldError("email", f"{spec.email} is deactivated", where))
-        for role in spec.roles:
-            if role not in _TENANT_ROLES and role not in custom.get(tenant.id, ()):
-                known = ", ".join(sorted(_TENANT_ROLES | custom.get(tenant.id, set())))
-                errors.append(FieldError("roles", f"unknown role {role!r} (known: {known})", where))
-            elif tenant.status != TenantStatus.ACTIVE:
-                errors.append(
-                    FieldError(
-                        "roles", f"{person.tenant!r} is {tenant.status}: no new grants", where
-                    )
-                )
-            else:
-                desired.add((person.tenant, spec.email, role))
-    for email, name in emails.items():
-        user = users.get(email)
-        if user is None:
-            plan.staff_added.append(email)
-            work.people[email] = name
-        elif user.name != name:
-            plan.staff_renamed.append(StaffRename(email=email, old=user.name, new=name))
-            work.renames[user.id] = name
-    work.user_ids = {email: user.id for email, user in users.items()}
-
-    # Grants already held in the tenants the manifest lists, compared by ids (someone the
-    # database does not know yet holds nothing); e-mails are looked up only for revocations.
-    listed_ids = [work.tenant_ids[e.spec.slug] for e in manifest.tenants]
-    held = set(await store.held_grants(session, listed_ids))
-    added, kept = [], set()
-    for line in desired:
-        slug, email, role = line
-        user = users.get(email)
-        key = None if user is None else (work.tenant_ids[slug], user.id, role)
-        if key in held:
-            kept.add(key)
-        else:
-            added.append(line)
-    plan.grants_added = [GrantLine(tenant=t, email=e, role=r) for t, e, r in sorted(added)]
-    plan.unchanged_grants = len(kept)
-    if prune:
-        slug_of = {row.id: slug for slug, row in final.items()}
-        gone = held - kept
-        people = await _people(session, {user_id for _, user_id, _ in gone})
-        work.user_ids.update({email: user_id for user_id, (email, _) in people.items()})
-        plan.grants_removed = [
-            GrantLine(tenant=t, email=e, role=r)
-            for t, e, r in sorted(
-                (slug_of[tenant_id], people[user_id][0], role) for tenant_id, user_id, role in gone
-            )
-        ]
-
-
-async def _custom_role_names(session: AsyncSession) -> dict[uuid.UUID, set[str]]:
-    names: dict[uuid.UUID, set[str]] = {}
-    for role in await store.custom_roles(session):
-        names.setdefault(role.tenant_id, set()).add(role.name)
-    return names
-
-
 # --- writing -----------------------------------------------------------------------------
 
 
 async def _write(session: AsyncSession, work: _Work, *, actor: str, source: str) -> None:
     ids = work.tenant_ids
     if work.new_tenants:
-        await session.execute(
-            text(
-                """
-                INSERT INTO tenants (id, slug, parent_id, name, short_name, kind, territory_code,
-                                     inn, ogrn, timezone, calendar, status)
-                SELECT * FROM unnest(
-                    CAST(:id AS uuid[]), CAST(:slug AS text[]), CAST(:parent AS uuid[]),
-                    CAST(:name AS text[]), CAST(:short_name AS text[]), CAST(:kind AS text[]),
-                    CAST(:territory AS text[]), CAST(:inn AS text[]), CAST(:ogrn AS text[]),
-                    CAST(:timezone AS text[]), CAST(:calendar AS text[]), CAST(:status AS text[]))
-                """
-            ),
-            _columns(
-                [
-                    (spec, tenant_id, (spec.status or TenantStatus.ACTIVE).value)
-                    for spec, tenant_id in work.new_tenants
-                ],
-                ids,
+        # In one COPY: its foreign keys are checked at its end, whatever the rows' order.
+        await copy_rows(
+            session,
+            "tenants (id, slug, parent_id, name, short_name, kind, territory_code, inn, ogrn, "
+            "timezone, calendar, status)",
+            (
+                (
+                    tenant_id,
+                    spec.slug,
+                    ids[spec.parent] if spec.parent else None,
+                    spec.name,
+                    spec.short_name,
+                    spec.kind.value,
+                    spec.territory,
+                    spec.inn,
+                    spec.ogrn,
+                    spec.timezone,
+                    spec.calendar,
+                    (spec.status or TenantStatus.ACTIVE).value,
+                )
+                for spec, tenant_id in work.new_tenants
             ),
         )
     if work.changed_tenants:
@@ -408,37 +333,36 @@ async def _write(session: AsyncSession, work: _Work, *, actor: str, source: str)
             {"ids": work.pruned},
         )
     if work.people:
-        created = await store.add_users(session, [Person(e, n) for e, n in work.people.items()])
-        work.user_ids.update({u.email: u.id for u in created})
-        await _audit_platform(session, [u.email for u in created], actor=actor, source=source)
+        created = await fetch(session, ADD_PEOPLE)
+        await copy_rows(
+            session,
+            "platform_audit_log (actor, action, object_type, object_id, source)",
+            ((actor, "user.created", "user", email, source) for (email,) in created),
+        )
     await store.rename_users(session, work.renames)
 
-    await _audit_tenants(session, work.audit, actor=actor, source=source)
+    creations = ((i, "tenant.created", spec.slug, spec.as_json()) for spec, i in work.new_tenants)
+    await _audit_tenants(session, chain(creations, work.audit), actor=actor, source=source)
 
-    def stored(line: GrantLine) -> StoredGrant:
-        return StoredGrant(ids[line.tenant], work.user_ids[line.email], line.role)
+    def audited(action: str, lines: list[GrantLine]) -> Iterator[_AuditEntry]:
+        for g in lines:
+            changes = {"email": g.email, "tenant": g.tenant, "role": g.role}
+            yield ids[g.tenant], action, f"{g.email}/{g.tenant}/{g.role}", changes
 
-    def audited(action: str, lines: list[GrantLine]) -> list[_AuditEntry]:
-        return [
-            (ids[g.tenant], action, f"{g.email}/{g.tenant}/{g.role}", g.model_dump()) for g in lines
-        ]
-
-    # Grants go in parts, each with its audit rows, so that the statements' parameters and
-    # what they return stay bounded whatever the manifest's size; the transaction stays one.
-    for part in _parts(work.plan.grants_added):
-        await store.add_grants(session, [stored(g) for g in part], granted_by=actor)
-        await _audit_tenants(session, audited("grant.added", part), actor=actor, source=source)
-    for part in _parts(work.plan.grants_removed):
-        await store.remove_grants(session, [stored(g) for g in part])
-        await _audit_tenants(session, audited("grant.removed", part), actor=actor, source=source)
-
-
-_PART = 50_000
+    # The new grants come from the plan's table of the manifest's grants, in one statement.
+    if work.plan.grants_added:
+        await execute(session, WRITE_GRANTS, {"by": actor})
+        await _audit_tenants(
+            session, audited("grant.added", work.plan.grants_added), actor=actor, source=source
+        )
+    for start in range(0, len(work.removed), _PART):
+        await store.remove_grants(session, work.removed[start : start + _PART])
+    await _audit_tenants(
+        session, audited("grant.removed", work.plan.grants_removed), actor=actor, source=source
+    )
 
 
-def _parts(lines: list[GrantLine]) -> Iterator[list[GrantLine]]:
-    for start in range(0, len(lines), _PART):
-        yield lines[start : start + _PART]
+_PART = 50_000  # grants removed per statement, keeping its parameters bounded
 
 
 def _columns(
@@ -469,48 +393,20 @@ def _columns(
 
 async def _audit_tenants(
     session: AsyncSession,
-    entries: list[_AuditEntry],
+    entries: Iterable[_AuditEntry],
     *,
     actor: str,
     source: str,
 ) -> None:
-    if not entries:
-        return
-    await session.execute(
-        text(
-            """
-            INSERT INTO audit_log
-                (tenant_id, actor, action, object_type, object_id, changes, source)
-            SELECT t, :actor, a, split_part(a, '.', 1), o, CAST(c AS jsonb), :source
-            FROM unnest(CAST(:tenants AS uuid[]), CAST(:actions AS text[]),
-                        CAST(:objects AS text[]), CAST(:changes AS text[])) AS e(t, a, o, c)
-            """
+    dumps = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    await copy_rows(
+        session,
+        "audit_log (tenant_id, actor, action, object_type, object_id, changes, source)",
+        (
+            (tenant, actor, action, action.split(".", 1)[0], obj, dumps(changes), source)
+            for tenant, action, obj, changes in entries
         ),
-        {
-            "tenants": [e[0] for e in entries],
-            "actions": [e[1] for e in entries],
-            "objects": [e[2] for e in entries],
-            "changes": [json.dumps(e[3], ensure_ascii=False, default=str) for e in entries],
-            "actor": actor,
-            "source": source,
-        },
     )
-
-
-async def _audit_platform(
-    session: AsyncSession, emails: list[str], *, actor: str, source: str
-) -> None:
-    if emails:
-        await session.execute(
-            text(
-                """
-                INSERT INTO platform_audit_log (actor, action, object_type, object_id, source)
-                SELECT :actor, 'user.created', 'user', e, :source
-                FROM unnest(CAST(:emails AS text[])) AS e
-                """
-            ),
-            {"emails": emails, "actor": actor, "source": source},
-        )
 
 
 # --- export ------------------------------------------------------------------------------
@@ -535,10 +431,10 @@ async def export_manifest(db: Database, subtree: str | None = None) -> Manifest:
         manifest = Manifest()
         for slug in order:
             row = stored[slug]
-            values = {name: row.values[column] for name, column in _FIELDS.items()}
-            spec = TenantSpec.model_validate(
+            values = dict(zip(_FIELDS, row.values, strict=True))
+            spec = TenantFields.model_validate(
                 {**values, "slug": slug, "parent": row.parent, "status": row.status}
-            )
+            ).spec()
             manifest.tenants.append(TenantEntry(spec, "database"))
         ids = [stored[slug].id for slug in order]
         slug_of = {stored[slug].id: slug for slug in order}

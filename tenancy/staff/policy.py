@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rbac import store, tokens
@@ -27,12 +26,21 @@ async def load_policy(db: Database) -> PolicySnapshot:
 
 
 async def _tenant_states(session: AsyncSession) -> tuple[dict[str, TenantState], dict[str, str]]:
-    rows = await session.execute(
-        text("SELECT id::text, parent_id::text, status, slug FROM tenants")
+    # Plain tuples from the driver: a country's 200,000 tenants as SQLAlchemy rows would
+    # cost a web process a second at start.
+    rows = await store.rows_as_tuples(
+        session, "SELECT id::text, parent_id::text, status, slug FROM tenants", {}
     )
     states, slugs = {}, {}
+    active: dict[str | None, TenantState] = {}  # the parent's state, shared by its children
     for tenant, parent, status, slug in rows:
-        states[tenant] = TenantState(parent, status)
+        if status == "active":
+            state = active.get(parent)
+            if state is None:
+                state = active[parent] = TenantState(parent, status)
+        else:
+            state = TenantState(parent, status)
+        states[tenant] = state
         slugs[slug] = tenant
     return states, slugs
 

@@ -6,13 +6,17 @@ later in a document-management system.
 
 from __future__ import annotations
 
+from operator import mul
+
 _INN10_WEIGHTS = (2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN12_WEIGHTS_11 = (7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 _INN12_WEIGHTS_12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 
 
 def _check_digit(digits: str, weights: tuple[int, ...]) -> int:
-    return sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11 % 10
+    # map rather than a generator: a national manifest checks 200,000 of them.
+    total: int = sum(map(mul, map(int, digits), weights))
+    return total % 11 % 10
 
 
 def inn_problem(inn: str) -> str | None:

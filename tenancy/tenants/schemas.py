@@ -19,7 +19,7 @@ TERRITORY_PATTERN = re.compile(r"^[0-9]{2,11}$")
 
 
 @cache
-def _timezones() -> frozenset[str]:
+def known_timezones() -> frozenset[str]:
     return frozenset(available_timezones())
 
 
@@ -81,7 +81,7 @@ class TenantCreate(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        if value not in _timezones():
+        if value not in known_timezones():
             raise ValueError("unknown IANA time zone (for example Europe/Moscow)")
         return value
 

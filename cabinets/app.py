@@ -41,6 +41,7 @@ from cabinets.openapi import build_openapi, openapi_document
 from cabinets.operator import pages as operator_pages
 from cabinets.portal import routes as portal
 from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse, instance_of
+from cabinets.read_your_writes import ReadYourWrites
 from cabinets.security import CSRF_EXEMPT, CsrfProtection, SecurityHeaders
 from rbac.access import Credentials
 from rbac.oidc import IdentityProviders
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             resolve_database_urls(settings, start_embedded=False),
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_pool_size,
+            replica_max_lag_seconds=settings.replica_max_lag_seconds,
         )
         await check_app_role(db)
         app.state.database = db
@@ -202,6 +204,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 same_site="lax",
                 https_only=settings.https,
             ),
+            Middleware(ReadYourWrites),
             Middleware(
                 AuthenticationMiddleware,
                 backend=Credentials(

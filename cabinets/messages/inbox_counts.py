@@ -101,7 +101,7 @@ async def count_messages(
     """The tenant's messages counted per status and deadline, as ``staff`` may see them."""
     now = now or now_utc()
     own = own_only(staff, tenant_id)
-    async with db.tenant_session([tenant_id]) as session:
+    async with db.read_session([tenant_id]) as session:
         slug = (
             await session.execute(text("SELECT slug FROM tenants WHERE id = :t"), {"t": tenant_id})
         ).scalar_one()
@@ -138,7 +138,7 @@ async def rollup(
     """A supervisor's view: each tenant of the subtree under ``tenant_id`` (itself included)
     whose reports ``staff`` may read, with its counts, and the totals over them."""
     now = now or now_utc()
-    async with db.public_session() as session:
+    async with db.read_session(()) as session:
         subtree = list(await session.execute(_SUBTREE, {"root": tenant_id}))
     visible = [t for t in subtree if staff.may(t.id, "report:read", assigned=False)]
     if not visible or visible[0].id != tenant_id:
@@ -148,7 +148,7 @@ async def rollup(
     for start in range(0, len(ids), ROLLUP_CHUNK):
         chunk = ids[start : start + ROLLUP_CHUNK]
         # Scoped to exactly these tenants: row-level security still bounds what is counted.
-        async with db.tenant_session(chunk) as session:
+        async with db.read_session(chunk) as session:
             counts |= await _count(session, chunk, now)
     totals = _empty_counts()
     for tenant_counts in counts.values():

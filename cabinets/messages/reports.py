@@ -79,7 +79,7 @@ async def readable_tenants(
     read; Forbidden when none."""
     tenants = [tenant_id]
     if subtree:
-        async with db.public_session() as session:
+        async with db.read_session(()) as session:
             below = await session.execute(
                 text(
                     """
@@ -119,7 +119,7 @@ async def message_report(
         f"count(*) FILTER (WHERE m.status = '{s.value}') AS \"{s.value}\"" for s in Status
     )
     group = _GROUP_COLUMN[by]
-    async with db.tenant_session(allowed) as session:
+    async with db.read_session(allowed) as session:
         rows = await session.execute(
             text(
                 f"""
@@ -169,7 +169,7 @@ async def weekly_trend(
 ) -> list[WeekRow]:
     """Messages received, and of them answered and answered on time, week by week."""
     allowed = await readable_tenants(db, staff, tenant_id, subtree=subtree)
-    async with db.tenant_session(allowed) as session:
+    async with db.read_session(allowed) as session:
         rows = await session.execute(
             text(
                 """

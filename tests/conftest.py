@@ -81,9 +81,7 @@ def run_replica(server_url: str) -> Iterator[RunningReplica | None]:
 
 
 @pytest.fixture(autouse=True)
-def replica_in_step(
-    run_replica: RunningReplica | None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def replica_in_step(run_replica: RunningReplica | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the run's replica, a test client's request waits until the replica has replayed
     what the test wrote before it."""
     if run_replica is None:

@@ -371,6 +371,6 @@ class Database:
 
     async def dispose(self) -> None:
         if self.replica is not None:
-            await self.replica.engine.dispose()
+            await self.replica.close()
         await self.app_engine.dispose()
         await self.privileged_engine.dispose()

@@ -16,6 +16,8 @@ this moment, is decided here:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections import deque
 from contextvars import ContextVar
@@ -84,13 +86,27 @@ class Replica:
         self.reads = {"replica": 0, "primary": 0}  # read transactions, by where they went
         self._checked_at = float("-inf")
         self._checking = False
+        self._next_check: asyncio.Task[None] | None = None
         self._positions: deque[tuple[float, int]] = deque(maxlen=_SAMPLES)
 
     async def usable(self) -> bool:
-        """Whether reads may go to the replica now (up, and within the lag bound)."""
+        """Whether reads may go to the replica now (up, and within the lag bound). A check
+        that is due runs beside the read, which goes by the last one: only the first check
+        holds a read up."""
         if time.monotonic() - self._checked_at >= (CHECK_SECONDS if self.up else RETRY_SECONDS):
-            await self.check()
+            if self._checked_at == float("-inf"):
+                await self.check()
+            elif self._next_check is None or self._next_check.done():
+                self._next_check = asyncio.create_task(self.check(), name="replica-check")
         return self.up and self.lag_seconds is not None and self.lag_seconds <= self.max_lag_seconds
+
+    async def close(self) -> None:
+        """Stop a check under way, and let go of the replica's connections."""
+        if self._next_check is not None:
+            self._next_check.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._next_check
+        await self.engine.dispose()
 
     def serves(self, after: ReadAfter | None) -> bool:
         """Whether the replica is known to have replayed what ``after`` must see."""

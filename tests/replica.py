@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -61,6 +62,7 @@ class RunningReplica:
     binaries: Path
     system_user: str | None  # whom to run its programs as (we are root), else None
     options: str
+    _watchers: tuple[psycopg.Connection[Any], psycopg.Connection[Any]] | None = None
 
     def url(self, database: str, user: str = APP_ROLE) -> str:
         return f"postgresql+psycopg://{user}@127.0.0.1:{self.port}/{database}"
@@ -86,6 +88,7 @@ class RunningReplica:
             time.sleep(0.1)
 
     def stop(self) -> None:
+        self._close_watchers()
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
@@ -103,11 +106,27 @@ class RunningReplica:
             conn.execute("SELECT pg_wal_replay_resume()")
 
     def catch_up(self, timeout: float = 30.0) -> None:
-        """Wait until the replica has replayed all the primary has written so far."""
-        with psycopg.connect(_libpq(self.primary_url), autocommit=True) as primary:
-            row = primary.execute("SELECT pg_current_wal_lsn()").fetchone()
-        with self._connect() as conn:
-            wait_for_replay(conn, str(row[0]) if row else "0/0", timeout)
+        """Wait until the replica has replayed all the primary has written so far (on
+        connections kept for it: a test client asks before every request)."""
+        try:
+            self._catch_up(timeout)
+        except psycopg.OperationalError:
+            self._close_watchers()  # a restart dropped them
+            self._catch_up(timeout)
+
+    def _catch_up(self, timeout: float) -> None:
+        if self._watchers is None:
+            primary = psycopg.connect(_libpq(self.primary_url), autocommit=True)
+            self._watchers = (primary, self._connect())
+        primary, replica = self._watchers
+        row = primary.execute("SELECT pg_current_wal_lsn()").fetchone()
+        wait_for_replay(replica, str(row[0]) if row else "0/0", timeout)
+
+    def _close_watchers(self) -> None:
+        if self._watchers is not None:
+            for conn in self._watchers:
+                conn.close()
+            self._watchers = None
 
 
 def wait_for_replay(conn: psycopg.Connection[tuple[object, ...]], lsn: str, timeout: float) -> None:

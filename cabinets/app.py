@@ -62,28 +62,31 @@ from tenancy.tenants import endpoints as tenant_endpoints
 
 
 async def check_app_role(db: Database) -> None:
-    """Refuse to serve through a connection that row-level security would not bind."""
-    try:
-        async with db.public_session() as session:
-            row = (
-                await session.execute(
-                    text(
-                        "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles "
-                        "WHERE rolname = current_user"
+    """Refuse to serve through a connection that row-level security would not bind (on the
+    replica too, when it answers: a read there falls back to the primary otherwise)."""
+    checks = [(db.public_session(), "PRIEMNAYA_APP_DATABASE_URL")]
+    if db.replica is not None:
+        checks.append((db.read_session(()), "PRIEMNAYA_REPLICA_DATABASE_URL"))
+    for opened, variable in checks:
+        try:
+            async with opened as session:
+                row = (
+                    await session.execute(
+                        text(
+                            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles "
+                            "WHERE rolname = current_user"
+                        )
                     )
-                )
-            ).one()
-    except Exception as exc:
-        raise SettingsError(
-            [f"PRIEMNAYA_APP_DATABASE_URL: cannot connect as the app role: {exc}"]
-        ) from None
-    if row.rolsuper or row.rolbypassrls:
-        raise SettingsError(
-            [
-                f"PRIEMNAYA_APP_DATABASE_URL: role {row.current_user!r} is a superuser or has "
-                "BYPASSRLS; the app must connect as a role that row-level security binds"
-            ]
-        )
+                ).one()
+        except Exception as exc:
+            raise SettingsError([f"{variable}: cannot connect as the app role: {exc}"]) from None
+        if row.rolsuper or row.rolbypassrls:
+            raise SettingsError(
+                [
+                    f"{variable}: role {row.current_user!r} is a superuser or has "
+                    "BYPASSRLS; the app must connect as a role that row-level security binds"
+                ]
+            )
 
 
 def refused_credentials(conn: HTTPConnection, exc: AuthenticationError) -> Response:

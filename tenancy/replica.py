@@ -91,13 +91,16 @@ class Replica:
 
     async def usable(self) -> bool:
         """Whether reads may go to the replica now (up, and within the lag bound). A check
-        that is due runs beside the read, which goes by the last one: only the first check
-        holds a read up."""
-        if time.monotonic() - self._checked_at >= (CHECK_SECONDS if self.up else RETRY_SECONDS):
-            if self._checked_at == float("-inf"):
-                await self.check()
+        that is due runs beside the read, which goes by the last one, unless that one is
+        older than two intervals (the first read, or the first after a quiet spell)."""
+        age = time.monotonic() - self._checked_at
+        if age >= (CHECK_SECONDS if self.up else RETRY_SECONDS):
+            if age > 2 * CHECK_SECONDS and self.up:
+                await self.check()  # the first, or after a quiet spell: the last is too old
             elif self._next_check is None or self._next_check.done():
                 self._next_check = asyncio.create_task(self.check(), name="replica-check")
+            if time.monotonic() - self._checked_at > 2 * CHECK_SECONDS:
+                return False  # another check is still under way: no recent word of the lag
         return self.up and self.lag_seconds is not None and self.lag_seconds <= self.max_lag_seconds
 
     async def close(self) -> None:

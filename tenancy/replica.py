@@ -105,10 +105,17 @@ class Replica:
 
     async def close(self) -> None:
         """Stop a check under way, and let go of the replica's connections."""
-        if self._next_check is not None:
-            self._next_check.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._next_check
+        task, self._next_check = self._next_check, None
+        if task is not None and not task.done():
+            loop = task.get_loop()
+            if loop is asyncio.get_running_loop():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            elif not loop.is_closed():
+                # Started from another event loop of this process (tests drive one app from
+                # several): it is cancelled there; it holds nothing to wait for here.
+                loop.call_soon_threadsafe(task.cancel)
         await self.engine.dispose()
 
     def serves(self, after: ReadAfter | None) -> bool:

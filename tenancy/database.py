@@ -308,7 +308,7 @@ class Database:
         and it has replayed the current request's own writes; on the primary otherwise."""
         scope = _scope_value(tenant_ids)
         replica = self.replica
-        if replica is not None and await replica.usable() and replica.serves(reading_after.get()):
+        if replica is not None and replica.serves(reading_after.get()) and await replica.usable():
             async with AsyncExitStack() as stack:
                 session = await self._on_replica(replica, stack, scope, actor)
                 if session is not None:

@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from cabinets import administration, signin
 from cabinets.attachments import endpoints as attachment_endpoints
-from cabinets.attachments.service import storage_config
+from cabinets.attachments.store import storage_config
 from cabinets.cabinet import card, card_actions
 from cabinets.cabinet import pages as cabinet_pages
 from cabinets.guard import EdgeGuard
@@ -47,8 +47,9 @@ from rbac.access import Credentials
 from rbac.oidc import IdentityProviders
 from rbac.sync import LivePolicy
 from storage.antivirus import scanner_for
-from storage.backends import ObjectStore, open_store
+from storage.backends import open_store
 from storage.errors import StorageUnavailable
+from storage.object_store import ObjectStore
 from tenancy import migrate
 from tenancy.database import Database, resolve_database_urls
 from tenancy.logs import configure_logging
@@ -57,7 +58,7 @@ from tenancy.routing.cache import RoutingCache
 from tenancy.routing.service import load_index
 from tenancy.settings import Settings, SettingsError, load_settings
 from tenancy.staff import endpoints as staff_endpoints
-from tenancy.staff.service import load_policy
+from tenancy.staff.policy import load_policy
 from tenancy.tenants import endpoints as tenant_endpoints
 
 

@@ -26,6 +26,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cabinets.problems import ProblemResponse, instance_of, invalid_input
+from cabinets.web.rendering import unstorable_page, wants_page
 from tenancy.errors import FieldError, InvalidInput
 from tenancy.storable import unstorable
 
@@ -217,7 +218,11 @@ def replay(body: bytes, receive: Receive) -> Receive:
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, problem: FieldError) -> None:
-    response = await invalid_input(Request(scope), InvalidInput([problem]))
+    request = Request(scope)
+    if wants_page(request):
+        response = unstorable_page(request, [problem.field])
+    else:
+        response = await invalid_input(request, InvalidInput([problem]))
     await response(scope, receive, send)
 
 

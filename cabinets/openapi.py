@@ -18,11 +18,11 @@ from starlette.routing import BaseRoute
 from starlette.schemas import SchemaGenerator
 
 from cabinets.attachments.endpoints import ConfirmUpload, DirectUploadRequest
-from cabinets.messages.endpoints import ACTION_INPUTS
+from cabinets.messages.actions.table import ACTIONS
+from cabinets.messages.answer_templates import TemplateInput
 from cabinets.messages.history import MessageHistory
-from cabinets.messages.inbox import InboxCounts, InboxPage, Rollup
+from cabinets.messages.inbox.schemas import InboxCounts, InboxPage, Rollup
 from cabinets.messages.schemas import MessageRead, MessageSubmission, Receipt, Timeline
-from cabinets.messages.templates import TemplateInput
 from cabinets.security import CSRF_EXEMPT
 from rbac.access import Access, public, route_access
 from tenancy.staff.schemas import Caller, StaffRead
@@ -53,10 +53,23 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 MODELS: list[type[BaseModel]] = [
-    TenantRead, TenantNode, Caller, StaffRead, MessageSubmission, Receipt, Timeline, MessageRead,
-    TemplateInput, InboxPage, InboxCounts, Rollup, DirectUploadRequest, ConfirmUpload,
-    MessageHistory, *ACTION_INPUTS.values(),
-]  # fmt: skip
+    TenantRead,
+    TenantNode,
+    Caller,
+    StaffRead,
+    MessageSubmission,
+    Receipt,
+    Timeline,
+    MessageRead,
+    TemplateInput,
+    InboxPage,
+    InboxCounts,
+    Rollup,
+    DirectUploadRequest,
+    ConfirmUpload,
+    MessageHistory,
+    *(a.input for a in ACTIONS.values()),
+]
 
 METHODS = ("get", "put", "post", "delete", "patch")
 UNSAFE = frozenset({"post", "put", "delete", "patch"})

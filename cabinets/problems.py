@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 
+from cabinets.web.rendering import refusal_page, wants_page
 from storage.errors import (
     AttachmentRejected,
     InvalidToken,
@@ -99,6 +100,8 @@ async def http_exception(request: Request, exc: Exception) -> Response:
         headers["Allow"] = ", ".join(allowed_methods(request))
     if exc.status_code == 503:  # permissions still loading: a moment
         headers.setdefault("Retry-After", str(DATABASE_RETRY_AFTER_SECONDS))
+    if exc.status_code == 404 and request.method == "GET" and wants_page(request):
+        return refusal_page(request, 404)  # a mistyped address in a browser
     return ProblemResponse(
         exc.status_code,
         _title(exc.status_code),

@@ -12,22 +12,8 @@ from typing import Any
 from sqlalchemy import text
 
 from tenancy.database import Database
-from tenancy.errors import FieldError, InvalidInput
+from tenancy.errors import InvalidInput
 from tenancy.routing.resolver import RoutingIndex
-
-
-def check_place(routes: RoutingIndex, topic: str, territory: str) -> None:
-    """InvalidInput naming ``topic`` or ``territory`` when either is unknown, or when a regional
-    topic is asked for outside its region."""
-    errors = []
-    if topic not in routes.topic_category:
-        errors.append(FieldError("topic", f"unknown topic {topic!r}"))
-    if territory not in routes.parents:
-        errors.append(FieldError("territory", f"unknown territory {territory}"))
-    if not errors and not routes.visible(topic, territory):
-        errors.append(FieldError("topic", f"{topic!r} is not offered on territory {territory}"))
-    if errors:
-        raise InvalidInput(errors)
 
 
 @dataclass(frozen=True)

@@ -93,9 +93,12 @@ def _refusal(request: Request, refused: service.SignInRefused, **context: Any) -
     )
     if _wants_json(request):
         return ProblemResponse(
-            refused.status, "Sign-in refused", refused.reason, headers=headers,
+            refused.status,
+            "Sign-in refused",
+            refused.reason,
+            headers=headers,
             **instance_of(request.scope),
-        )  # fmt: skip
+        )
     response = render_page(
         request, "sign_in.html", refused.status, error=refusal_words(refused), **context
     )
@@ -180,10 +183,14 @@ async def sign_in(request: Request) -> Response:
         if _wants_json(request):
             raise InvalidInput.one(missing, "required")
         return render_page(
-            request, "sign_in.html", 422,
-            error="Укажите эл. почту" if missing == "email" else "Укажите пароль", email=email,
-            next=next_path, providers=list(_providers(request).configs.values()),
-        )  # fmt: skip
+            request,
+            "sign_in.html",
+            422,
+            error="Укажите эл. почту" if missing == "email" else "Укажите пароль",
+            email=email,
+            next=next_path,
+            providers=list(_providers(request).configs.values()),
+        )
     try:
         signed = await service.sign_in_with_password(
             request.app.state.database,
@@ -195,9 +202,12 @@ async def sign_in(request: Request) -> Response:
         )
     except service.SignInRefused as refused:
         return _refusal(
-            request, refused, email=email, next=next_path,
+            request,
+            refused,
+            email=email,
+            next=next_path,
             providers=list(_providers(request).configs.values()),
-        )  # fmt: skip
+        )
     _begin_session(request, signed)
     if _wants_json(request):
         return JSONResponse(
@@ -280,9 +290,12 @@ async def provider_callback(request: Request) -> Response:
         )
     except service.SignInRefused as refused:
         return render_page(
-            request, "notice.html", refused.status, title="Вход не выполнен",
+            request,
+            "notice.html",
+            refused.status,
+            title="Вход не выполнен",
             text=refusal_words(refused),
-        )  # fmt: skip
+        )
     _begin_session(request, signed)
     landing = await _landing(request.app.state.database, signed, next_path)
     return RedirectResponse(landing, status_code=303)
@@ -328,9 +341,13 @@ def _link_endpoints(purpose: LinkPurpose) -> tuple[Any, Any]:
             email = await service.check_link(db, request.path_params["link"], purpose)
         except InvalidInput as exc:
             return render_page(
-                request, "set_password.html", 410, purpose=purpose.value, usable=False,
+                request,
+                "set_password.html",
+                410,
+                purpose=purpose.value,
+                usable=False,
                 error=exc.errors[0].message,
-            )  # fmt: skip
+            )
         return render_page(
             request, "set_password.html", purpose=purpose.value, usable=True, email=email
         )
@@ -348,11 +365,14 @@ def _link_endpoints(purpose: LinkPurpose) -> tuple[Any, Any]:
         except InvalidInput as exc:
             link_dead = any(e.field == "link" for e in exc.errors)
             return render_page(
-                request, "set_password.html", 410 if link_dead else 422,
-                purpose=purpose.value, usable=not link_dead,
+                request,
+                "set_password.html",
+                410 if link_dead else 422,
+                purpose=purpose.value,
+                usable=not link_dead,
                 error=exc.errors[0].message if link_dead else None,
                 problems=[f"{e.message}" for e in exc.errors if e.field != "link"],
-            )  # fmt: skip
+            )
         request.session.clear()
         return RedirectResponse(
             "/auth/sign-in?notice=Пароль+сохранён:+войдите+с+ним", status_code=303

@@ -18,7 +18,7 @@ from pathlib import Path
 import structlog
 from sqlalchemy import text
 
-from cabinets.messages.service import advance_clock
+from cabinets.messages.scheduled import advance_clock
 from cabinets.notifications.delivery import (
     deliver_account_mail,
     deliver_due,

@@ -30,13 +30,13 @@ import anyio
 import anyio.to_thread
 
 from storage.antivirus import VirusScanner
-from storage.backends import DirectUpload, ObjectStore
 from storage.closing import ClosedAfterUse
 from storage.errors import AttachmentRejected, ObjectMissing, RejectionReason, StorageError
 from storage.file_types import IMAGE_KINDS, FileKind
 from storage.filenames import content_disposition, sanitize_filename
 from storage.image_metadata import strip_image_metadata
 from storage.keys import ensure_tenant_key, object_key
+from storage.object_store import DirectUpload, ObjectStore
 from storage.signed_urls import UploadGrant
 from storage.validation import (
     DEFAULT_POLICY,
@@ -312,9 +312,13 @@ async def receive_upload(
     """Receive one file streamed through the app and store it under a new key of the tenant.
     ``AttachmentRejected`` (nothing stored) when the name, size, type or scan is not right."""
     with await check_upload(
-        chunks, tenant_id=tenant_id, filename=filename, policy=policy, scanner=scanner,
+        chunks,
+        tenant_id=tenant_id,
+        filename=filename,
+        policy=policy,
+        scanner=scanner,
         field=field,
-    ) as checked:  # fmt: skip
+    ) as checked:
         await anyio.to_thread.run_sync(checked.store, store)
         return checked.attachment
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from storage.backends import ListedObject, ObjectStore
+from storage.object_store import ListedObject, ObjectStore
 
 # Longer than an upload grant lives (15 minutes by default) plus the confirmation, so an upload
 # in progress is never taken for an orphan.

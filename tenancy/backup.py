@@ -54,9 +54,13 @@ def backup(server: EmbeddedPostgres, target: Path) -> Backup:
     partial = target.with_name(target.name + ".partial")
     try:
         _run(
-            server.tool("pg_dump"), "--format=custom", f"--file={partial}",
-            f"--host={host}", f"--username={SUPERUSER}", DATABASE_NAME,
-        )  # fmt: skip
+            server.tool("pg_dump"),
+            "--format=custom",
+            f"--file={partial}",
+            f"--host={host}",
+            f"--username={SUPERUSER}",
+            DATABASE_NAME,
+        )
     except BackupFailed as exc:
         partial.unlink(missing_ok=True)
         raise BackupFailed(f"{target}: {exc}") from None
@@ -91,9 +95,14 @@ def restore(server: EmbeddedPostgres, source: Path) -> None:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(RESTORING)))
         try:
             _run(
-                tool, "--exit-on-error", "--no-owner", f"--host={host}",
-                f"--username={SUPERUSER}", f"--dbname={RESTORING}", str(source),
-            )  # fmt: skip
+                tool,
+                "--exit-on-error",
+                "--no-owner",
+                f"--host={host}",
+                f"--username={SUPERUSER}",
+                f"--dbname={RESTORING}",
+                str(source),
+            )
         except BackupFailed as exc:
             conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(RESTORING)))
             raise BackupFailed(f"{source}: {exc}") from None

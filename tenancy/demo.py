@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tenancy.accounts import service as accounts
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import NotFound
 from tenancy.routing import service as routing
@@ -16,6 +17,7 @@ from tenancy.tenants import service
 from tenancy.tenants.identifiers import inn_with_check_digits, ogrn_with_check_digit
 from tenancy.tenants.models import TenantKind
 from tenancy.tenants.schemas import TenantCreate
+from tenancy.territories import service as territories
 
 DEMO_ROOT = "demo-oblast"
 DEMO_SOURCE = "demo"
@@ -146,10 +148,10 @@ async def seed_demo(db: Database, *, actor: str) -> int:
     )
     # Territories, a small catalog and the routing table; nobody answers housing questions in
     # the forest district yet, so `priemnaya route gaps` has something to show.
-    await routing.import_territories(db, DEMO_FILES / "territories.csv", actor=actor)
-    await routing.import_catalog(
+    await territories.import_territories(db, DEMO_FILES / "territories.csv", actor=actor)
+    await catalog.import_catalog(
         db, [DEMO_FILES / "categories.csv", DEMO_FILES / "topics.csv"], actor=actor
     )
-    await routing.publish_catalog(db, actor=actor)
+    await catalog.publish_catalog(db, actor=actor)
     await routing.import_rules(db, DEMO_FILES / "routes.csv", actor=actor)
     return len(created)

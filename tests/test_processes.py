@@ -20,7 +20,7 @@ import pytest
 
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
-from tenancy.staff import service as staff
+from tenancy.staff import tokens
 from tests.cabinets.message_world import POTHOLE, seed_message_world
 from tests.databases import libpq_url, run_in_database
 from tests.test_up import free_port
@@ -119,7 +119,7 @@ def test_a_policy_change_reaches_every_web_process(
     processes: str, clean_database: DatabaseUrls
 ) -> None:
     async def grant(db: Database) -> str:
-        created = await staff.create_token(
+        created = await tokens.create_token(
             db, "north-roads", "admin", name="late", expires_at=None, actor="t"
         )
         return created.token

@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from cabinets.administration.reports import LABELS, ReportAsked, report_asked
 from cabinets.messages import rating
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires, person
 from cabinets.web.rendering import private_page, refusal_page
@@ -44,10 +44,15 @@ async def rating_page(request: Request) -> Response:
             _db(request), _staff(request), request.state.tenant_id, period=asked.period
         )
     return private_page(
-        request, "administration/rating.html", 422 if errors else 200,
-        workplace=await workplace(request, slug), slug=slug, ranked=ranked, errors=errors,
+        request,
+        "administration/rating.html",
+        422 if errors else 200,
+        workplace=await workplace(request, slug),
+        slug=slug,
+        ranked=ranked,
+        errors=errors,
         form=asked.form if asked else dict(request.query_params),
-    )  # fmt: skip
+    )
 
 
 @page_requires("report:read")
@@ -62,9 +67,13 @@ async def overdue_page(request: Request) -> Response:
         return refusal_page(request, 404)  # not below this supervisor: not confirmed to exist
     worst = await rating.worst_overdue(_db(request), _staff(request), tenant_id)
     return private_page(
-        request, "administration/overdue.html", workplace=await workplace(request, slug),
-        slug=slug, organization=organization, worst=worst,
-    )  # fmt: skip
+        request,
+        "administration/overdue.html",
+        workplace=await workplace(request, slug),
+        slug=slug,
+        organization=organization,
+        worst=worst,
+    )
 
 
 routes: list[BaseRoute] = [

@@ -15,14 +15,15 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from cabinets.messages import reports
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires, person
 from cabinets.web.rendering import PRIVATE, private_page
 from cabinets.web.workplace import workplace
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput
-from tenancy.routing import service as routing
+from tenancy.territories import service as territories
 
 LABELS = {"from": "С", "to": "По", "by": "Группировать"}
 GROUPINGS = {
@@ -88,9 +89,9 @@ async def _labels(
 ) -> dict[str, str]:
     """What a person reads for each group: a topic's title, a territory's name."""
     if by is reports.Grouping.TOPIC:
-        return {t["code"]: t["title"] for t in await routing.list_topics(db)}
+        return {t["code"]: t["title"] for t in await catalog.list_topics(db)}
     if by is reports.Grouping.TERRITORY:
-        found = await routing.named_territories(db, [r.group for r in rows])
+        found = await territories.named_territories(db, [r.group for r in rows])
         return {t["code"]: t["name"] for t in found}
     return {}
 
@@ -104,34 +105,57 @@ async def reports_page(request: Request) -> Response:
         asked = report_asked(request)
     except InvalidInput as exc:
         return private_page(
-            request, "administration/reports.html", 422, workplace=await workplace(request, slug),
-            errors=FormErrors.of(exc.errors, LABELS), form=dict(request.query_params),
-            rows=None, **context,
-        )  # fmt: skip
+            request,
+            "administration/reports.html",
+            422,
+            workplace=await workplace(request, slug),
+            errors=FormErrors.of(exc.errors, LABELS),
+            form=dict(request.query_params),
+            rows=None,
+            **context,
+        )
     staff, tenant_id = _staff(request), request.state.tenant_id
     rows = await reports.message_report(
-        db, staff, tenant_id, by=asked.by, subtree=asked.subtree,
-        received_from=asked.period.received_from, received_to=asked.period.received_to,
-    )  # fmt: skip
+        db,
+        staff,
+        tenant_id,
+        by=asked.by,
+        subtree=asked.subtree,
+        received_from=asked.period.received_from,
+        received_to=asked.period.received_to,
+    )
     trend = await reports.weekly_trend(
         db, staff, tenant_id, subtree=asked.subtree, period=asked.period
     )
     query = urlencode({k: v for k, v in asked.form.items() if v})
     return private_page(
-        request, "administration/reports.html", workplace=await workplace(request, slug),
-        form=asked.form, errors=None, rows=rows, trend=trend, by=asked.by,
-        heading=GROUP_HEADINGS[asked.by], labels=await _labels(db, asked.by, rows),
-        query=query, peak=max((w.received for w in trend), default=0), **context,
-    )  # fmt: skip
+        request,
+        "administration/reports.html",
+        workplace=await workplace(request, slug),
+        form=asked.form,
+        errors=None,
+        rows=rows,
+        trend=trend,
+        by=asked.by,
+        heading=GROUP_HEADINGS[asked.by],
+        labels=await _labels(db, asked.by, rows),
+        query=query,
+        peak=max((w.received for w in trend), default=0),
+        **context,
+    )
 
 
 async def _export(request: Request) -> tuple[ReportAsked, list[reports.ReportRow]]:
     asked = report_asked(request)
     rows = await reports.message_report(
-        _db(request), _staff(request), request.state.tenant_id, by=asked.by,
-        subtree=asked.subtree, received_from=asked.period.received_from,
+        _db(request),
+        _staff(request),
+        request.state.tenant_id,
+        by=asked.by,
+        subtree=asked.subtree,
+        received_from=asked.period.received_from,
         received_to=asked.period.received_to,
-    )  # fmt: skip
+    )
     return asked, rows
 
 

@@ -26,8 +26,7 @@ from tenancy.errors import FieldError, InvalidInput
 from tenancy.settings import Settings
 from tenancy.staff import organization
 
-LABELS = {"email": "Эл. почта", "name": "Имя и фамилия", "role": "Роль",
-          "permission": "Действие"}  # fmt: skip
+LABELS = {"email": "Эл. почта", "name": "Имя и фамилия", "role": "Роль", "permission": "Действие"}
 # The services explain problems in English for programs; a person reads what to do.
 _RUSSIAN = {
     "email": "проверьте адрес эл. почты (или сотрудник отключён)",
@@ -86,11 +85,20 @@ async def _list_page(
     slug = request.path_params["slug"]
     found = await organization.organization_staff(_db(request), slug)
     return private_page(
-        request, "administration/staff.html", status, workplace=await workplace(request, slug),
-        slug=slug, people=found.people, roles=_roles(found.roles),
-        role_facts=_role_facts(found.roles), role_words=role_words, status_words=STATUS_WORDS,
-        errors=errors, form=form, notice=NOTICES.get(request.query_params.get("notice", "")),
-    )  # fmt: skip
+        request,
+        "administration/staff.html",
+        status,
+        workplace=await workplace(request, slug),
+        slug=slug,
+        people=found.people,
+        roles=_roles(found.roles),
+        role_facts=_role_facts(found.roles),
+        role_words=role_words,
+        status_words=STATUS_WORDS,
+        errors=errors,
+        form=form,
+        notice=NOTICES.get(request.query_params.get("notice", "")),
+    )
 
 
 @page_requires("staff:manage")
@@ -105,9 +113,14 @@ async def invite(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     try:
         await organization.invite(
-            _db(request), slug, form.get("email", ""), form.get("name", ""),
-            form.get("role", ""), base_url=settings.base_url, actor=_actor(request),
-        )  # fmt: skip
+            _db(request),
+            slug,
+            form.get("email", ""),
+            form.get("name", ""),
+            form.get("role", ""),
+            base_url=settings.base_url,
+            actor=_actor(request),
+        )
     except InvalidInput as exc:
         return await _list_page(request, 422, _errors(exc), **form)
     return RedirectResponse(f"/cabinet/{slug}/staff?notice=invited", status_code=303)
@@ -132,13 +145,22 @@ async def _person_page(
         except InvalidInput as exc:
             errors, status = _errors(exc), 422
     return private_page(
-        request, "administration/person.html", status, workplace=await workplace(request, slug),
-        slug=slug, member=member, roles=_roles(roles), role_words=role_words,
-        status_words=STATUS_WORDS, errors=errors, check=check, asked=asked,
+        request,
+        "administration/person.html",
+        status,
+        workplace=await workplace(request, slug),
+        slug=slug,
+        member=member,
+        roles=_roles(roles),
+        role_words=role_words,
+        status_words=STATUS_WORDS,
+        errors=errors,
+        check=check,
+        asked=asked,
         permissions=[(p, PERMISSION_WORDS[p]) for p in PERMISSIONS],
         permission_words=PERMISSION_WORDS,
         notice=NOTICES.get(request.query_params.get("notice", "")),
-    )  # fmt: skip
+    )
 
 
 @page_requires("staff:manage")

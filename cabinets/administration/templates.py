@@ -12,14 +12,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cabinets.messages import templates
+from cabinets.messages import answer_templates
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires, person
 from cabinets.web.rendering import private_page
 from cabinets.web.workplace import workplace
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import Conflict, FieldError, InvalidInput, NotFound
-from tenancy.routing import service as routing
 
 LABELS = {"title": "Название", "topic": "Тема", "body": "Текст ответа"}
 # What each placeholder puts in, as the person writing a template reads it.
@@ -33,7 +33,7 @@ PLACEHOLDER_WORDS = {
     "address": "адрес проблемы",
     "summary": "кратко, в чём проблема",
 }
-assert set(PLACEHOLDER_WORDS) == set(templates.PLACEHOLDERS), "every placeholder is worded"
+assert set(PLACEHOLDER_WORDS) == set(answer_templates.PLACEHOLDERS), "every placeholder is worded"
 NOTICES = {"saved": "Шаблон сохранён.", "deleted": "Шаблон удалён."}
 
 
@@ -45,7 +45,7 @@ def _db(request: Request) -> Database:
 def _body_problem(body: str) -> str:
     """The text's problem in Russian, naming the placeholders a message cannot fill."""
     try:
-        unknown = templates.unknown_placeholders(body)
+        unknown = answer_templates.unknown_placeholders(body)
     except ValueError:
         return "фигурная скобка не закрыта: подстановка пишется так — {number}"
     if unknown:
@@ -77,18 +77,26 @@ async def _page(
     **context: Any,
 ) -> Response:
     slug = request.path_params["slug"]
-    topics = await routing.list_topics(_db(request))
+    topics = await catalog.list_topics(_db(request))
     return private_page(
-        request, name, status, workplace=await workplace(request, slug), slug=slug,
+        request,
+        name,
+        status,
+        workplace=await workplace(request, slug),
+        slug=slug,
         topics=[(t["code"], t["title"]) for t in topics if t["active"]],
-        topic_titles={t["code"]: t["title"] for t in topics}, placeholders=PLACEHOLDER_WORDS,
-        form=form, errors=errors, preview=preview,
-        notice=NOTICES.get(request.query_params.get("notice", "")), **context,
-    )  # fmt: skip
+        topic_titles={t["code"]: t["title"] for t in topics},
+        placeholders=PLACEHOLDER_WORDS,
+        form=form,
+        errors=errors,
+        preview=preview,
+        notice=NOTICES.get(request.query_params.get("notice", "")),
+        **context,
+    )
 
 
 async def _list(request: Request, status: int = 200, **kwargs: Any) -> Response:
-    found = await templates.list_templates(_db(request), request.state.tenant_id)
+    found = await answer_templates.list_templates(_db(request), request.state.tenant_id)
     kwargs.setdefault("form", {})
     return await _page(request, "administration/templates.html", status, items=found, **kwargs)
 
@@ -102,22 +110,30 @@ async def _save(request: Request, template_id: uuid.UUID | None) -> Response:
     slug = request.path_params["slug"]
     form = _form(await request.form())
     try:
-        given = templates.TemplateInput.model_validate(
-            {"title": form.get("title", ""), "body": form.get("body", ""),
-             "topic": form.get("topic") or None}
-        )  # fmt: skip
+        given = answer_templates.TemplateInput.model_validate(
+            {
+                "title": form.get("title", ""),
+                "body": form.get("body", ""),
+                "topic": form.get("topic") or None,
+            }
+        )
     except ValidationError as exc:
         return await _show(request, template_id, 422, form=form, errors=_problems(exc, form))
     if "preview" in form:
-        shown = await templates.preview_template(_db(request), request.state.tenant_id, given.body)
+        shown = await answer_templates.preview_template(
+            _db(request), request.state.tenant_id, given.body
+        )
         return await _show(request, template_id, form=form, preview=shown or "")
     principal = person(request)
     assert principal is not None
     try:
-        await templates.save_template(
-            _db(request), request.state.tenant_id, given, template_id=template_id,
+        await answer_templates.save_template(
+            _db(request),
+            request.state.tenant_id,
+            given,
+            template_id=template_id,
             actor=principal.subject,
-        )  # fmt: skip
+        )
     except Conflict:
         errors = FormErrors.one("title", LABELS["title"], "шаблон с таким названием уже есть")
         return await _show(request, template_id, 422, form=form, errors=errors)
@@ -134,7 +150,7 @@ def _template_id(request: Request) -> uuid.UUID:
 async def _one(
     request: Request, template_id: uuid.UUID, status: int = 200, **kwargs: Any
 ) -> Response:
-    found = await templates.get_template(_db(request), request.state.tenant_id, template_id)
+    found = await answer_templates.get_template(_db(request), request.state.tenant_id, template_id)
     if "form" not in kwargs:
         kwargs["form"] = {"title": found.title, "body": found.body, "topic": found.topic or ""}
     return await _page(request, "administration/template.html", status, template=found, **kwargs)
@@ -167,13 +183,15 @@ async def template_page(request: Request) -> Response:
 @page_requires("template:edit")
 async def update(request: Request) -> Response:
     template_id = _template_id(request)
-    await templates.get_template(_db(request), request.state.tenant_id, template_id)
+    await answer_templates.get_template(_db(request), request.state.tenant_id, template_id)
     return await _save(request, template_id)
 
 
 @page_requires("template:edit")
 async def delete(request: Request) -> Response:
-    await templates.delete_template(_db(request), request.state.tenant_id, _template_id(request))
+    await answer_templates.delete_template(
+        _db(request), request.state.tenant_id, _template_id(request)
+    )
     slug = request.path_params["slug"]
     return RedirectResponse(f"/cabinet/{slug}/templates?notice=deleted", status_code=303)
 

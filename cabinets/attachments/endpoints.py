@@ -12,12 +12,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from cabinets.attachments import service
-from cabinets.messages import service as messages
+from cabinets.attachments.uploads import (
+    confirm_citizen_upload,
+    prepare_citizen_upload,
+    receive_citizen_upload,
+)
+from cabinets.messages.actors import Staff
+from cabinets.messages.files import add_answer_file, list_files, staff_file_link, tracked_file_link
 from rbac.access import public, requires
 from storage.antivirus import VirusScanner
 from storage.attachments import download_headers, receive_signed_upload
-from storage.backends import ObjectStore
+from storage.object_store import ObjectStore
 from storage.signed_urls import verify_download_token, verify_upload_token
 from tenancy.database import Database
 from tenancy.errors import InvalidInput, NotFound
@@ -78,8 +83,8 @@ async def _json(request: Request, model: type[BaseModel]) -> Any:
         raise InvalidInput.one("body", "send a JSON object") from None
 
 
-def _staff(request: Request) -> messages.Staff:
-    return messages.Staff.of(request.user, request.app.state.policy.enforcer)
+def _staff(request: Request) -> Staff:
+    return Staff.of(request.user, request.app.state.policy.enforcer)
 
 
 @public
@@ -98,7 +103,7 @@ async def upload(request: Request) -> Response:
       503:
         description: Storage cannot be reached; nothing was kept.
     """
-    receipt = await service.receive_citizen_upload(
+    receipt = await receive_citizen_upload(
         _db(request),
         _store(request),
         await request.app.state.routing.index(),
@@ -124,7 +129,7 @@ async def direct_upload(request: Request) -> Response:
       201: {description: "Where and how to send the bytes; then confirm."}
     """
     body: DirectUploadRequest = await _json(request, DirectUploadRequest)
-    receipt = await service.prepare_citizen_upload(
+    receipt = await prepare_citizen_upload(
         _db(request),
         _store(request),
         await request.app.state.routing.index(),
@@ -150,7 +155,7 @@ async def confirm_upload(request: Request) -> Response:
       200: {description: "Checked and pending."}
     """
     body: ConfirmUpload = await _json(request, ConfirmUpload)
-    receipt = await service.confirm_citizen_upload(
+    receipt = await confirm_citizen_upload(
         _db(request),
         _store(request),
         _uuid(request, "upload_id", "upload"),
@@ -191,10 +196,12 @@ async def message_files(request: Request) -> Response:
     responses:
       200: {description: "The files."}
     """
-    files = await messages.list_files(
-        _db(request), _staff(request), request.state.tenant_id,
+    files = await list_files(
+        _db(request),
+        _staff(request),
+        request.state.tenant_id,
         _uuid(request, "message_id", "message"),
-    )  # fmt: skip
+    )
     return JSONResponse([f.model_dump(mode="json") for f in files])
 
 
@@ -207,10 +214,14 @@ async def message_file(request: Request) -> Response:
     responses:
       303: {description: "To the short-lived download link."}
     """
-    link = await messages.staff_file_link(
-        _db(request), _store(request), _staff(request), request.state.tenant_id,
-        _uuid(request, "message_id", "message"), _uuid(request, "file_id", "file"),
-    )  # fmt: skip
+    link = await staff_file_link(
+        _db(request),
+        _store(request),
+        _staff(request),
+        request.state.tenant_id,
+        _uuid(request, "message_id", "message"),
+        _uuid(request, "file_id", "file"),
+    )
     return RedirectResponse(link, status_code=303)
 
 
@@ -225,11 +236,16 @@ async def answer_file(request: Request) -> Response:
     responses:
       201: {description: "Attached to the message."}
     """
-    receipt = await messages.add_answer_file(
-        _db(request), _store(request), _staff(request), request.state.tenant_id,
-        _uuid(request, "message_id", "message"), request.stream(),
-        filename=_query(request, "filename"), scanner=_scanner(request),
-    )  # fmt: skip
+    receipt = await add_answer_file(
+        _db(request),
+        _store(request),
+        _staff(request),
+        request.state.tenant_id,
+        _uuid(request, "message_id", "message"),
+        request.stream(),
+        filename=_query(request, "filename"),
+        scanner=_scanner(request),
+    )
     return JSONResponse(receipt.model_dump(mode="json", exclude={"token"}), status_code=201)
 
 
@@ -241,10 +257,13 @@ async def tracked_file(request: Request) -> Response:
     responses:
       303: {description: "To the short-lived download link."}
     """
-    link = await messages.tracked_file_link(
-        _db(request), _store(request), request.path_params["number"], _query(request, "token"),
+    link = await tracked_file_link(
+        _db(request),
+        _store(request),
+        request.path_params["number"],
+        _query(request, "token"),
         _uuid(request, "file_id", "file"),
-    )  # fmt: skip
+    )
     return RedirectResponse(link, status_code=303)
 
 

@@ -47,9 +47,14 @@ async def bulk_action(request: Request) -> Response:
         back = _back(slug, str(form.get("back") or ""))
     try:
         outcomes = await bulk.perform_many(
-            database(request), staff_of(request), request.state.tenant_id, action,
-            _targets(picked), executor=executor, comment=comment,
-        )  # fmt: skip
+            database(request),
+            staff_of(request),
+            request.state.tenant_id,
+            action,
+            _targets(picked),
+            executor=executor,
+            comment=comment,
+        )
     except InvalidInput as exc:
         request.session["bulk"] = {"errors": [[e.field, e.message] for e in exc.errors]}
         return RedirectResponse(back, status_code=303)

@@ -18,16 +18,17 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from cabinets.cabinet.staff import database, staff_of
 from cabinets.messages import card as card_service
-from cabinets.messages import service
+from cabinets.messages.actions.table import ACTIONS
+from cabinets.messages.actions.upkeep import MAX_EXTENSION_DAYS, MAX_EXTENSIONS
+from cabinets.messages.files import staff_file_link
 from cabinets.messages.returns import RETURN_REASONS
-from cabinets.messages.service import MAX_EXTENSION_DAYS, MAX_EXTENSIONS
 from cabinets.messages.workflow import CITIZEN_STATUS, REJECTION_GROUNDS, TRANSITIONS, Status
 from cabinets.web.forms import FormErrors
-from cabinets.web.guards import page_requires, person
+from cabinets.web.guards import page_requires
 from cabinets.web.rendering import private_page
 from cabinets.web.workplace import workplace
-from tenancy.database import Database
 from tenancy.errors import FieldError, NotFound
 
 # Where each message stands, as staff say it (the citizen's word is beside it).
@@ -60,8 +61,8 @@ ACTION_WORDS: dict[str, tuple[str, str]] = {
     "comment": ("Внутренний комментарий", "Добавить комментарий"),
     "change_topic": ("Уточнить тему", "Сменить тему"),
 }
-# Actions whose form is another's: the answer is saved or sent from one form.
-JOINED = {"submit_answer": "save_answer"}
+# Actions whose form is another's (the action table says which).
+JOINED = {a.name: a.joins for a in ACTIONS.values() if a.joins is not None}
 
 # The labels of the forms' fields, by the field's input name (``action.field``).
 LABELS = {
@@ -98,18 +99,6 @@ class Sent:
     stale: bool = False
 
 
-def db_of(request: Request) -> Database:
-    db: Database = request.app.state.database
-    return db
-
-
-def staff_of(request: Request) -> service.Staff:
-    principal = person(request)
-    assert principal is not None
-    assert principal.user_id is not None
-    return service.Staff(principal.user_id, principal.subject, request.app.state.policy.enforcer)
-
-
 def uuid_param(request: Request, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(request.path_params[name])
@@ -140,11 +129,15 @@ async def card_response(request: Request, status: int = 200, sent: Sent | None =
     # The header and the card are read side by side (each on its own connection).
     found, header = await asyncio.gather(
         card_service.message_card(
-            db_of(request), staff_of(request), request.state.tenant_id, message_id,
-            forward_query=forward_q, template=_template_param(request),
+            database(request),
+            staff_of(request),
+            request.state.tenant_id,
+            message_id,
+            forward_query=forward_q,
+            template=_template_param(request),
         ),
         workplace(request, slug),
-    )  # fmt: skip
+    )
     errors = sent.errors if sent else FormErrors.of(found.problems, LABELS)
     done = request.query_params.get("done", "")
     me = staff_of(request).user_id
@@ -161,19 +154,31 @@ async def card_response(request: Request, status: int = 200, sent: Sent | None =
     }
     message = found.message
     return private_page(
-        request, "cabinet/card.html", status,
-        workplace=header, slug=slug, card=found, message=message,
-        status_label=CITIZEN_STATUS[Status(message.status)], stage=STAGES[Status(message.status)],
+        request,
+        "cabinet/card.html",
+        status,
+        workplace=header,
+        slug=slug,
+        card=found,
+        message=message,
+        status_label=CITIZEN_STATUS[Status(message.status)],
+        stage=STAGES[Status(message.status)],
         action_forms=[a for a in found.actions if JOINED.get(a) not in found.actions],
-        words=ACTION_WORDS, labels=LABELS,
-        grounds=list(REJECTION_GROUNDS.items()), return_reasons=list(RETURN_REASONS.items()),
-        extension_days=MAX_EXTENSION_DAYS, may_extend=message.extensions < MAX_EXTENSIONS,
-        sent=sent, errors=errors, view=view, options=options,
+        words=ACTION_WORDS,
+        labels=LABELS,
+        grounds=list(REJECTION_GROUNDS.items()),
+        return_reasons=list(RETURN_REASONS.items()),
+        extension_days=MAX_EXTENSION_DAYS,
+        may_extend=message.extensions < MAX_EXTENSIONS,
+        sent=sent,
+        errors=errors,
+        view=view,
+        options=options,
         my_email=next((a.email for a in found.assignees if a.id == me), ""),
         forward_q=forward_q,
         done=TRANSITIONS[done].title if done in TRANSITIONS else None,
         uploaded=request.query_params.get("uploaded"),
-    )  # fmt: skip
+    )
 
 
 @page_requires("message:read", own=True)
@@ -185,10 +190,14 @@ async def card_page(request: Request) -> Response:
 async def card_file(request: Request) -> Response:
     """One of the message's files (a thumbnail or a download): after the permission check, to
     the short-lived link."""
-    link = await service.staff_file_link(
-        db_of(request), request.app.state.store, staff_of(request), request.state.tenant_id,
-        uuid_param(request, "message_id"), uuid_param(request, "file_id"),
-    )  # fmt: skip
+    link = await staff_file_link(
+        database(request),
+        request.app.state.store,
+        staff_of(request),
+        request.state.tenant_id,
+        uuid_param(request, "message_id"),
+        uuid_param(request, "file_id"),
+    )
     return RedirectResponse(link, status_code=303)
 
 

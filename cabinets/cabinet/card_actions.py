@@ -1,6 +1,6 @@
 """The card's forms: one route per staff action of the workflow table,
 ``/cabinet/{slug}/messages/{id}/{action}`` with the API's action names, each guarded by that
-action's permission, each one call of ``service.perform`` and then back to the card
+action's permission, each one call of ``perform`` and then back to the card
 (POST-redirect-GET), or on to the next message of the inbox view the card was opened from.
 
 A form that comes back is the card again, filled in as it was sent: with each problem at its
@@ -20,25 +20,25 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinets.attachments.service import FORM_CHUNK
+from cabinets.attachments.uploads import FORM_CHUNK
 from cabinets.cabinet.card import (
     JOINED,
     Sent,
     card_response,
     card_url,
-    db_of,
     form_errors,
     form_values,
-    staff_of,
     uuid_param,
 )
-from cabinets.messages import service
-from cabinets.messages.endpoints import ACTION_INPUTS
-from cabinets.messages.inbox import InboxQuery, list_messages, read_query
+from cabinets.cabinet.staff import database, staff_of
+from cabinets.messages.actions.perform import perform
+from cabinets.messages.actions.table import ACTIONS, Action
+from cabinets.messages.files import add_answer_file
+from cabinets.messages.inbox.queries import list_messages
+from cabinets.messages.inbox.schemas import InboxQuery, read_query
 from cabinets.messages.returns import return_comment
 from cabinets.messages.views import VIEWS
 from cabinets.messages.wording import rejection_text
-from cabinets.messages.workflow import STAFF_ACTIONS, TRANSITIONS
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires
 from storage.errors import AttachmentRejected
@@ -49,8 +49,9 @@ _KEEP_EMPTY = {("save_answer", "text"), ("submit_answer", "text")}
 ANSWER_FILE_FIELD = "answer_files.file"
 
 
-def _body(action: str, model: type[BaseModel], values: dict[str, str],
-          lists: dict[str, list[str]]) -> dict[str, Any]:  # fmt: skip
+def _body(
+    action: str, model: type[BaseModel], values: dict[str, str], lists: dict[str, list[str]]
+) -> dict[str, Any]:
     """The action's input as its JSON body would carry it, from the card's form fields."""
     body: dict[str, Any] = {}
     prefix = JOINED.get(action, action)  # the form the action is sent from
@@ -61,8 +62,9 @@ def _body(action: str, model: type[BaseModel], values: dict[str, str],
         if value or (action, name) in _KEEP_EMPTY:
             body[name] = value
     if action == "return_answer":
-        body["comment"] = return_comment(lists.get("return_answer.reasons", []),
-                                         values.get("return_answer.comment", ""))  # fmt: skip
+        body["comment"] = return_comment(
+            lists.get("return_answer.reasons", []), values.get("return_answer.comment", "")
+        )
     if action != "comment":
         # A comment changes no state, so a card open for a while may still add one.
         body["version"] = values.get("version", "")
@@ -84,8 +86,9 @@ async def _next_in_view(request: Request, view: str, current: uuid.UUID) -> uuid
     defaults = named.defaults if named is not None else {}
     try:
         query = read_query(defaults | query_params | {"limit": 100})
-        page = await list_messages(db_of(request), staff_of(request), request.state.tenant_id,
-                                   query)  # fmt: skip
+        page = await list_messages(
+            database(request), staff_of(request), request.state.tenant_id, query
+        )
     except (ValidationError, InvalidInput):
         return None
     ids = [item.id for item in page.items]
@@ -106,10 +109,8 @@ async def _onwards(request: Request, action: str, values: dict[str, str]) -> Res
     return RedirectResponse(card_url(slug, message_id, view=view, done=action), 303)
 
 
-def _action_page(action: str) -> Callable[[Request], Awaitable[Response]]:
-    transition = TRANSITIONS[action]
-    assert transition.permission is not None
-    model = ACTION_INPUTS[action]
+def _action_page(step: Action[Any]) -> Callable[[Request], Awaitable[Response]]:
+    action, model = step.name, step.input
 
     async def act(request: Request) -> Response:
         async with request.form() as form:
@@ -118,18 +119,21 @@ def _action_page(action: str) -> Callable[[Request], Awaitable[Response]]:
         try:
             body = model.model_validate(_body(action, model, values, lists))
         except ValidationError as exc:
-            sent.errors = form_errors(JOINED.get(action, action),
-                                      InvalidInput.from_validation(exc).errors)  # fmt: skip
+            sent.errors = form_errors(
+                JOINED.get(action, action), InvalidInput.from_validation(exc).errors
+            )
             return await card_response(request, 422, sent)
-        params = body.model_dump(exclude={"version"})
-        if action == "change_topic":
-            params["routes"] = await request.app.state.routing.index()
         try:
-            await service.perform(
-                db_of(request), staff_of(request), request.state.tenant_id,
-                uuid_param(request, "message_id"), action, getattr(body, "version", None),
-                store=request.app.state.store, **params,
-            )  # fmt: skip
+            await perform(
+                database(request),
+                staff_of(request),
+                request.state.tenant_id,
+                uuid_param(request, "message_id"),
+                action,
+                body,
+                store=request.app.state.store,
+                routing=request.app.state.routing,
+            )
         except InvalidInput as exc:
             sent.errors = form_errors(JOINED.get(action, action), exc.errors)
             return await card_response(request, 422, sent)
@@ -140,7 +144,7 @@ def _action_page(action: str) -> Callable[[Request], Awaitable[Response]]:
         return await _onwards(request, action, values)
 
     act.__name__ = f"card_{action}"
-    return page_requires(transition.permission, own=transition.own)(act)
+    return page_requires(step.permission, own=step.transition.own)(act)
 
 
 @page_requires("answer:draft", own=True)
@@ -155,8 +159,8 @@ async def answer_file(request: Request) -> Response:
             sent.errors = form_errors("answer_files", [FieldError("file", "", code="missing")])
             return await card_response(request, 422, sent)
         try:
-            await service.add_answer_file(
-                db_of(request),
+            await add_answer_file(
+                database(request),
                 request.app.state.store,
                 staff_of(request),
                 request.state.tenant_id,
@@ -191,11 +195,11 @@ routes = [
     ),
     *(
         Route(
-            f"/cabinet/{{slug}}/messages/{{message_id}}/{action.replace('_', '-')}",
-            _action_page(action),
+            f"/cabinet/{{slug}}/messages/{{message_id}}/{step.path}",
+            _action_page(step),
             methods=["POST"],
             include_in_schema=False,
         )
-        for action in STAFF_ACTIONS
+        for step in ACTIONS.values()
     ),
 ]

@@ -15,8 +15,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cabinets.cabinet.staff import database, staff_of
-from cabinets.messages import desk, inbox
+from cabinets.messages import desk
 from cabinets.messages.bulk import BULK_ACTIONS, STAFF_STATUS, reason_words
+from cabinets.messages.inbox.schemas import query_values
 from cabinets.messages.views import DEFAULT_VIEW, VIEWS
 from cabinets.messages.wording import problem_wording
 from cabinets.messages.workflow import Status
@@ -95,13 +96,17 @@ async def inbox_page(request: Request) -> Response:
     screen = None
     given: dict[str, Any] = {}
     try:
-        given = inbox.query_values(raw.multi_items(), also=PAGE_PARAMS)
+        given = query_values(raw.multi_items(), also=PAGE_PARAMS)
         given.pop("view", None)
         routes = await request.app.state.routing.index()
         screen = await desk.inbox_screen(
-            database(request), staff_of(request), request.state.tenant_id, view, given,
+            database(request),
+            staff_of(request),
+            request.state.tenant_id,
+            view,
+            given,
             topics=desk.answered_topics(routes, slug),
-        )  # fmt: skip
+        )
     except InvalidInput as exc:
         errors = _filter_errors(exc)
     finally:
@@ -118,19 +123,30 @@ async def inbox_page(request: Request) -> Response:
     executors = screen.executors if screen else []
     may = screen.may if screen else {}
     return private_page(
-        request, "cabinet/inbox.html", 200 if not errors else 422,
-        workplace=place, slug=slug, screen=screen, errors=errors, views=VIEWS,
-        current=current, view_links=view_links, next_link=next_link, here=here,
+        request,
+        "cabinet/inbox.html",
+        200 if not errors else 422,
+        workplace=place,
+        slug=slug,
+        screen=screen,
+        errors=errors,
+        views=VIEWS,
+        current=current,
+        view_links=view_links,
+        next_link=next_link,
+        here=here,
         here_query=here.partition("?")[2],
         first_link=_link(slug, {"view": current} | filters) if given.get("cursor") else None,
-        values=raw, statuses=[(s.value, STAFF_STATUS[s]) for s in Status], sorts=SORTS,
+        values=raw,
+        statuses=[(s.value, STAFF_STATUS[s]) for s in Status],
+        sorts=SORTS,
         statuses_by=STAFF_STATUS,
         assignee_choices=[("none", "Не назначен"), ("me", "Я")]
         + [(str(p.id), p.name) for p in executors],
         executor_choices=[(p.email, p.name) for p in executors],
         bulk_choices=[(a, label) for a, label in BULK_ACTIONS.items() if may.get(a)],
         **_bulk_report(request),
-    )  # fmt: skip
+    )
 
 
 def _filter_errors(exc: InvalidInput) -> FormErrors:

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from cabinets.cabinet.staff import database, staff_of
-from cabinets.messages import inbox_counts
+from cabinets.messages.inbox.rollup import rollup
 from cabinets.web.guards import page_requires
 from cabinets.web.rendering import private_page
 from cabinets.web.workplace import workplace
@@ -19,7 +19,7 @@ from cabinets.web.workplace import workplace
 async def rollup_page(request: Request) -> Response:
     slug = request.path_params["slug"]
     place = await workplace(request, slug)
-    found = await inbox_counts.rollup(database(request), staff_of(request), request.state.tenant_id)
+    found = await rollup(database(request), staff_of(request), request.state.tenant_id)
     return private_page(request, "cabinet/rollup.html", workplace=place, slug=slug, rollup=found)
 
 

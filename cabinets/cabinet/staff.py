@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from cabinets.web.guards import person
 from tenancy.database import Database
 

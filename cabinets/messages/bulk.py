@@ -1,5 +1,5 @@
 """Bulk actions on the inbox: one request accepts, assigns or comments on several messages,
-each in its own transaction through ``service.perform`` (so each is checked, versioned and
+each in its own transaction through ``perform`` (so each is checked, versioned and
 recorded exactly as when done one by one), and says for each what came of it: done, or why
 not. One message refused does not undo the others, and none is half-done."""
 
@@ -11,10 +11,12 @@ from typing import Any
 
 from sqlalchemy import text
 
-from cabinets.messages import service
-from cabinets.messages.service import Staff, StaleMessage
+from cabinets.messages.actions.context import StaleMessage
+from cabinets.messages.actions.perform import perform
+from cabinets.messages.actions.table import ACTIONS
+from cabinets.messages.actors import Staff
 from cabinets.messages.wording import problem_wording
-from cabinets.messages.workflow import TRANSITIONS, Status
+from cabinets.messages.workflow import Status
 from tenancy.database import Database
 from tenancy.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 
@@ -135,11 +137,10 @@ async def perform_many(
     """``action`` (accept, assign to ``executor``'s e-mail, or comment) on each target at the
     version the person saw, in order; every message's outcome, in the same order."""
     _check(action, targets, executor, comment)
-    transition = TRANSITIONS[action]
-    assert transition.permission is not None
-    if not staff.may(tenant_id, transition.permission, assigned=transition.own):
+    step = ACTIONS[action]
+    if not staff.may(tenant_id, step.permission, assigned=step.transition.own):
         # Not offered to this person at all: refused whole, before anything is done.
-        raise Forbidden(f"{action} needs the permission {transition.permission}")
+        raise Forbidden(f"{action} needs the permission {step.permission}")
     numbers = await _numbers(db, staff, tenant_id, [t.message_id for t in targets])
     params: dict[str, Any] = {}
     if action == "assign":
@@ -150,10 +151,11 @@ async def perform_many(
     for target in targets:
         number = numbers.get(target.message_id)
         try:
-            done = await service.perform(
-                db, staff, tenant_id, target.message_id, action,
-                None if action == "comment" else target.version, **params,
-            )  # fmt: skip
+            # Read as the form gave it (the action reports a bad executor by its own words).
+            body = step.input.model_construct(
+                version=None if action == "comment" else target.version, **params
+            )
+            done = await perform(db, staff, tenant_id, target.message_id, action, body)
             outcomes.append(Outcome(target.message_id, done.number, "done", Status(done.status)))
         except StaleMessage:
             outcomes.append(Outcome(target.message_id, number, "stale"))

@@ -94,10 +94,17 @@ async def likely_duplicates(session: AsyncSession, message: Any, now: datetime) 
         },
     )
     return [
-        Duplicate(r.id, r.tracking_number, r.registration_number, r.summary, r.address,
-                  Status(r.status), r.received_at)
+        Duplicate(
+            r.id,
+            r.tracking_number,
+            r.registration_number,
+            r.summary,
+            r.address,
+            Status(r.status),
+            r.received_at,
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
 
 
 _ORGANIZATIONS = text(

@@ -15,8 +15,10 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
-from cabinets.attachments.service import FileRead, message_files
-from cabinets.messages import service
+from cabinets.attachments.linking import message_files
+from cabinets.attachments.schemas import FileRead
+from cabinets.messages.actors import Staff
+from cabinets.messages.answer_templates import TemplateRead, fill_template, list_templates
 from cabinets.messages.candidates import (
     Assignee,
     Duplicate,
@@ -26,12 +28,12 @@ from cabinets.messages.candidates import (
     likely_duplicates,
 )
 from cabinets.messages.history import HistoryEvent, events_of
+from cabinets.messages.reading import check_reader, load_message, message_read
 from cabinets.messages.schemas import MessageRead
-from cabinets.messages.templates import TemplateRead, fill_template, list_templates
 from cabinets.messages.workflow import IN_WORK, STAFF_ACTIONS, TRANSITIONS, Status
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import FieldError
-from tenancy.routing import service as routing
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class Card:
         return [f for f in self.files if f.purpose == "answer"]
 
 
-def allowed_actions(staff: service.Staff, row: Any) -> list[str]:
+def allowed_actions(staff: Staff, row: Any) -> list[str]:
     """The staff actions the workflow allows from the message's status that ``staff`` holds
     the permission for, checked as ``perform`` checks them."""
     status = Status(row.status)
@@ -94,8 +96,10 @@ def allowed_actions(staff: service.Staff, row: Any) -> list[str]:
     return found
 
 
-_TOPIC = text("SELECT title, fields, registration_days FROM catalog_topics "
-              "WHERE version_id = :v AND code = :c")  # fmt: skip
+_TOPIC = text(
+    "SELECT title, fields, registration_days FROM catalog_topics "
+    "WHERE version_id = :v AND code = :c"
+)
 _ASSIGNEE = text("SELECT name FROM users WHERE id = :u")
 _PLACE = text("SELECT name FROM territories WHERE code = :c")
 
@@ -125,9 +129,12 @@ def _deadlines(row: Any, topic: Row[Any] | None, now: datetime) -> list[Deadline
         found.append(deadline("Уточнение от заявителя", row.stage_due_at, True))
     if topic is not None and row.registered_at is None:
         due = sla.deadline(
-            row.received_at, max(topic.registration_days, 1), sla.DayCount.WORKING,
-            timezone=row.timezone, calendar=row.calendar,
-        )  # fmt: skip
+            row.received_at,
+            max(topic.registration_days, 1),
+            sla.DayCount.WORKING,
+            timezone=row.timezone,
+            calendar=row.calendar,
+        )
         found.append(deadline("Регистрация", due, status in (Status.NEW, Status.CLARIFICATION)))
     if row.due_at is not None:
         found.append(deadline("Ответ", row.due_at, status in IN_WORK))
@@ -136,7 +143,7 @@ def _deadlines(row: Any, topic: Row[Any] | None, now: datetime) -> list[Deadline
 
 async def _choices(
     session: AsyncSession,
-    staff: service.Staff,
+    staff: Staff,
     row: Any,
     card: Card,
     *,
@@ -154,7 +161,7 @@ async def _choices(
 
 async def message_card(
     db: Database,
-    staff: service.Staff,
+    staff: Staff,
     tenant_id: uuid.UUID,
     message_id: uuid.UUID,
     *,
@@ -167,8 +174,8 @@ async def message_card(
     find the organization to forward to."""
     now = now or datetime.now(UTC)
     async with db.tenant_session([tenant_id]) as session:
-        row = await service.load_message(session, tenant_id, message_id)
-        assigned = service.check_reader(staff, row)
+        row = await load_message(session, tenant_id, message_id)
+        assigned = check_reader(staff, row)
         topic = (
             await session.execute(_TOPIC, {"v": row.catalog_version_id, "c": row.topic_code})
         ).first()
@@ -178,7 +185,7 @@ async def message_card(
             else None
         )
         card = Card(
-            message=service.message_read(row, now),
+            message=message_read(row, now),
             organization=row.tenant_name,
             timezone=row.timezone,
             topic_title=topic.title if topic else row.topic_code,
@@ -206,7 +213,7 @@ async def message_card(
     if "change_topic" in card.actions:
         card.topics = [
             (t["code"], t["title"])
-            for t in await routing.list_topics(db, territory=row.territory_code)
+            for t in await catalog.list_topics(db, territory=row.territory_code)
             if t["code"] != row.topic_code
         ]
     return card

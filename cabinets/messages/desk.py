@@ -13,8 +13,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
-from cabinets.messages import inbox
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
+from cabinets.messages.inbox.conditions import CLOCK_STATUSES, own_only, working_days_after
+from cabinets.messages.inbox.queries import read_page
+from cabinets.messages.inbox.schemas import InboxPage, InboxQuery, MessageSummary, read_query
 from cabinets.messages.views import DEFAULT_VIEW, VIEWS, View, count_views, read_counts
 from tenancy.database import Database
 from tenancy.errors import InvalidInput
@@ -22,7 +24,7 @@ from tenancy.routing.resolver import RoutingIndex
 
 
 @dataclass(frozen=True)
-class Person:
+class StaffMember:
     id: uuid.UUID
     name: str
     email: str
@@ -30,7 +32,7 @@ class Person:
 
 @dataclass(frozen=True)
 class Row:
-    message: inbox.MessageSummary
+    message: MessageSummary
     topic_title: str
     place: str
     executor: str | None
@@ -40,13 +42,13 @@ class Row:
 @dataclass(frozen=True)
 class InboxScreen:
     view: View
-    query: inbox.InboxQuery
+    query: InboxQuery
     rows: list[Row]
     next_cursor: str | None
     counts: dict[str, int]
     own_only: bool
     topics: list[tuple[str, str]]  # code, title: the filter's choice
-    executors: list[Person]  # who may prepare answers here: the filter's and assign's choice
+    executors: list[StaffMember]  # who may prepare answers here: the filter's and assign's choice
     may: dict[str, bool]  # bulk actions: accept, assign, comment
 
 
@@ -87,7 +89,7 @@ class _Names:
     topics: dict[str, str]
     places: dict[str, str]
     people: dict[str, str]
-    staff: list[Person]
+    staff: list[StaffMember]
 
 
 def answered_topics(routes: RoutingIndex, slug: str) -> list[str]:
@@ -104,7 +106,7 @@ def answered_topics(routes: RoutingIndex, slug: str) -> list[str]:
 
 
 async def _names(
-    session: AsyncSession, tenant_id: uuid.UUID, page: inbox.InboxPage, topics: list[str]
+    session: AsyncSession, tenant_id: uuid.UUID, page: InboxPage, topics: list[str]
 ) -> _Names:
     found = _Names({}, {}, {}, [])
     params = {
@@ -121,7 +123,7 @@ async def _names(
         elif row.kind == "person":
             found.people[row.key] = row.name
         else:
-            found.staff.append(Person(uuid.UUID(row.key), row.name, row.email))
+            found.staff.append(StaffMember(uuid.UUID(row.key), row.name, row.email))
     return found
 
 
@@ -140,7 +142,7 @@ async def inbox_screen(
     codes (``answered_topics``)."""
     now = now or datetime.now(UTC)
     view = _view(view_name)
-    query = inbox.read_query(view.defaults | given)
+    query = read_query(view.defaults | given)
     # One transaction for all of it: each costs round trips of its own.
     async with db.read_session([tenant_id]) as session:
         tenant = (
@@ -148,8 +150,8 @@ async def inbox_screen(
                 text("SELECT timezone, calendar FROM tenants WHERE id = :t"), {"t": tenant_id}
             )
         ).one()
-        page = await inbox.read_page(session, staff, tenant_id, query, now)
-        within = inbox.working_days_after(
+        page = await read_page(session, staff, tenant_id, query, now)
+        within = working_days_after(
             sla.SOON_WORKING_DAYS, now, timezone=tenant.timezone, calendar=tenant.calendar
         )
         counts = await read_counts(session, staff, tenant_id, now, within=within)
@@ -165,7 +167,7 @@ async def inbox_screen(
     rows = []
     for message in page.items:
         due = message.due_at or message.stage_due_at
-        running = message.status in inbox.CLOCK_STATUSES and due is not None
+        running = message.status in CLOCK_STATUSES and due is not None
         left = (
             sla.time_left(due, now, timezone=tenant.timezone, calendar=tenant.calendar)
             if running and due is not None
@@ -188,12 +190,16 @@ async def inbox_screen(
         "comment": staff.may(tenant_id, "message:comment", assigned=True),
     }
     return InboxScreen(
-        view=view, query=query, rows=rows, next_cursor=page.next_cursor, counts=counts,
-        own_only=inbox.own_only(staff, tenant_id),
+        view=view,
+        query=query,
+        rows=rows,
+        next_cursor=page.next_cursor,
+        counts=counts,
+        own_only=own_only(staff, tenant_id),
         topics=sorted(((c, names.topics.get(c, c)) for c in topics), key=lambda t: t[1]),
         executors=executors,
         may=may,
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)

@@ -14,47 +14,29 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cabinets.messages import history, reports, service, templates, tracking
+from cabinets.messages import (
+    actors,
+    answer_templates,
+    citizen,
+    history,
+    intake,
+    reading,
+    reports,
+    tracking,
+)
+from cabinets.messages.actions.perform import perform
+from cabinets.messages.actions.table import ACTIONS, Action
 from cabinets.messages.schemas import (
-    ActionInput,
-    AnswerInput,
-    AssignInput,
-    ClarificationInput,
     ClarifyInput,
-    CommentInput,
-    ExtendInput,
-    ForwardInput,
-    MergeInput,
     MessageSubmission,
     RatingInput,
-    RejectInput,
-    ReturnInput,
-    SubmitAnswerInput,
-    TopicChangeInput,
 )
-from cabinets.messages.workflow import STAFF_ACTIONS, TRANSITIONS
 from rbac.access import Principal, public, requires, signed_in
 from tenancy.database import Database
 from tenancy.errors import InvalidInput, NotFound
 from tenancy.settings import Settings
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")
-
-ACTION_INPUTS: dict[str, type[BaseModel]] = {
-    "accept": ActionInput,
-    "reject": RejectInput,
-    "request_clarification": ClarificationInput,
-    "assign": AssignInput,
-    "save_answer": AnswerInput,
-    "submit_answer": SubmitAnswerInput,
-    "approve_answer": ActionInput,
-    "return_answer": ReturnInput,
-    "forward": ForwardInput,
-    "extend": ExtendInput,
-    "merge": MergeInput,
-    "comment": CommentInput,
-    "change_topic": TopicChangeInput,
-}
 
 
 async def _body(request: Request, model: type[BaseModel]) -> Any:
@@ -73,8 +55,8 @@ def _db(request: Request) -> Database:
     return db
 
 
-def _staff(request: Request) -> service.Staff:
-    return service.Staff.of(request.user, request.app.state.policy.enforcer)
+def _staff(request: Request) -> actors.Staff:
+    return actors.Staff.of(request.user, request.app.state.policy.enforcer)
 
 
 def _message_id(request: Request) -> uuid.UUID:
@@ -114,7 +96,7 @@ async def submit(request: Request) -> Response:
     principal = request.scope.get("user")
     citizen_id = principal.user_id if isinstance(principal, Principal) else None
     settings: Settings = request.app.state.settings
-    receipt = await service.submit_message(
+    receipt = await intake.submit_message(
         _db(request),
         await request.app.state.routing.index(),
         submission,
@@ -122,7 +104,7 @@ async def submit(request: Request) -> Response:
         idempotency_key=key,
         base_url=settings.base_url,
         ip=request.client.host if request.client else None,
-        limits=service.IntakeLimits.configured(settings),
+        limits=intake.IntakeLimits.configured(settings),
     )
     return JSONResponse(receipt.model_dump(mode="json"), status_code=201)
 
@@ -168,7 +150,7 @@ async def clarify(request: Request) -> Response:
       204: {description: Received; the message is back in moderation.}
     """
     body: ClarifyInput = await _body(request, ClarifyInput)
-    await service.clarify_message(
+    await citizen.clarify_message(
         _db(request), request.path_params["number"], body.token, body.text
     )
     return Response(status_code=204)
@@ -183,7 +165,7 @@ async def rate(request: Request) -> Response:
       200: {description: The new status.}
     """
     body: RatingInput = await _body(request, RatingInput)
-    status = await service.rate_answer(
+    status = await citizen.rate_answer(
         _db(request), request.path_params["number"], body.token, body.rating, body.comment
     )
     return JSONResponse({"status": status.value})
@@ -224,7 +206,7 @@ async def get_message(request: Request) -> Response:
       404:
         description: No such message here (or not yours to see).
     """
-    message = await service.get_message(
+    message = await reading.get_message(
         _db(request), _staff(request), request.state.tenant_id, _message_id(request)
     )
     return JSONResponse(message.model_dump(mode="json"))
@@ -248,9 +230,6 @@ async def get_history(request: Request) -> Response:
             schema: {$ref: '#/components/schemas/MessageHistory'}
       404:
         description: No such message here (or not yours to see).
-        content:
-          application/problem+json:
-            schema: {$ref: '#/components/schemas/Problem'}
     """
     found = await history.message_history(
         _db(request), _staff(request), request.state.tenant_id, _message_id(request)
@@ -317,7 +296,7 @@ async def list_answer_templates(request: Request) -> Response:
     responses:
       200: {description: The templates.}
     """
-    found = await templates.list_templates(
+    found = await answer_templates.list_templates(
         _db(request), request.state.tenant_id, topic=request.query_params.get("topic")
     )
     return JSONResponse([t.model_dump(mode="json") for t in found])
@@ -338,9 +317,9 @@ async def create_answer_template(request: Request) -> Response:
       409: {description: A template with this title exists.}
       422: {description: 'A bad placeholder, named.'}
     """
-    body = await _body(request, templates.TemplateInput)
+    body = await _body(request, answer_templates.TemplateInput)
     principal: Principal = request.user
-    saved = await templates.save_template(
+    saved = await answer_templates.save_template(
         _db(request), request.state.tenant_id, body, actor=principal.display_name
     )
     return JSONResponse(saved.model_dump(mode="json"), status_code=201)
@@ -366,12 +345,15 @@ async def replace_answer_template(request: Request) -> Response:
     responses:
       200: {description: The template.}
     """
-    body = await _body(request, templates.TemplateInput)
+    body = await _body(request, answer_templates.TemplateInput)
     principal: Principal = request.user
-    saved = await templates.save_template(
-        _db(request), request.state.tenant_id, body,
-        template_id=_template_id(request), actor=principal.display_name,
-    )  # fmt: skip
+    saved = await answer_templates.save_template(
+        _db(request),
+        request.state.tenant_id,
+        body,
+        template_id=_template_id(request),
+        actor=principal.display_name,
+    )
     return JSONResponse(saved.model_dump(mode="json"))
 
 
@@ -384,29 +366,25 @@ async def delete_answer_template(request: Request) -> Response:
     responses:
       204: {description: Deleted.}
     """
-    await templates.delete_template(_db(request), request.state.tenant_id, _template_id(request))
+    await answer_templates.delete_template(
+        _db(request), request.state.tenant_id, _template_id(request)
+    )
     return Response(status_code=204)
 
 
-def _action_endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:
-    transition = TRANSITIONS[action]
-    assert transition.permission is not None
-    model = ACTION_INPUTS[action]
+def _action_endpoint(step: Action[Any]) -> Callable[[Request], Awaitable[Response]]:
+    action, transition, model = step.name, step.transition, step.input
 
     async def act(request: Request) -> Response:
-        body = await _body(request, model)
-        params = body.model_dump(exclude={"version"})
-        if action == "change_topic":
-            params["routes"] = await request.app.state.routing.index()
-        message = await service.perform(
+        message = await perform(
             _db(request),
             _staff(request),
             request.state.tenant_id,
             _message_id(request),
             action,
-            getattr(body, "version", None),
+            await _body(request, model),
             store=request.app.state.store,
-            **params,
+            routing=request.app.state.routing,
         )
         return JSONResponse(message.model_dump(mode="json"))
 
@@ -428,14 +406,14 @@ def _action_endpoint(action: str) -> Callable[[Request], Awaitable[Response]]:
         content:
           application/json:
             schema: {{$ref: '#/components/schemas/MessageRead'}}
-      403: {{description: The caller lacks {transition.permission}.}}
+      403: {{description: The caller lacks {step.permission}.}}
       404:
         description: No such message here.
       409:
         description: The step is not possible now, or the version is stale; `current` holds
           the message as it is.
     """
-    return requires(transition.permission, own=transition.own)(act)
+    return requires(step.permission, own=transition.own)(act)
 
 
 routes = [
@@ -461,10 +439,10 @@ routes = [
     ),
     *(
         Route(
-            f"/api/v1/tenants/{{slug}}/messages/{{message_id}}/{action.replace('_', '-')}",
-            _action_endpoint(action),
+            f"/api/v1/tenants/{{slug}}/messages/{{message_id}}/{step.path}",
+            _action_endpoint(step),
             methods=["POST"],
         )
-        for action in STAFF_ACTIONS
+        for step in ACTIONS.values()
     ),
 ]

@@ -14,8 +14,10 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cabinets.attachments.service import FileRead, message_files
-from cabinets.messages import service
+from cabinets.attachments.linking import message_files
+from cabinets.attachments.schemas import FileRead
+from cabinets.messages.actors import Staff
+from cabinets.messages.reading import check_reader, load_message, message_read
 from cabinets.messages.schemas import EventRead, MessageRead
 from cabinets.messages.workflow import TRANSITIONS
 from tenancy.database import Database
@@ -72,15 +74,15 @@ async def events_of(
 
 
 async def message_history(
-    db: Database, staff: service.Staff, tenant_id: uuid.UUID, message_id: uuid.UUID
+    db: Database, staff: Staff, tenant_id: uuid.UUID, message_id: uuid.UUID
 ) -> MessageHistory:
     """The message, its whole history and its files; NotFound for one ``staff`` may not
     read (another organization's, or another executor's)."""
     async with db.tenant_session([tenant_id]) as session:
-        row = await service.load_message(session, tenant_id, message_id)
-        service.check_reader(staff, row)
+        row = await load_message(session, tenant_id, message_id)
+        check_reader(staff, row)
         return MessageHistory(
-            message=service.message_read(row),
+            message=message_read(row),
             events=await events_of(session, tenant_id, message_id),
             files=await message_files(session, tenant_id, message_id),
         )

@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from cabinets.messages import inbox, inbox_counts
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
+from cabinets.messages.inbox import counts, queries, schemas
+from cabinets.messages.inbox.rollup import rollup as read_rollup
 from rbac.access import requires
 from tenancy.database import Database
 from tenancy.errors import InvalidInput
@@ -26,8 +27,8 @@ def _staff(request: Request) -> Staff:
     return Staff.of(request.user, request.app.state.policy.enforcer)
 
 
-def _inbox_query(request: Request) -> inbox.InboxQuery:
-    return inbox.read_query(inbox.query_values(request.query_params.multi_items()))
+def _inbox_query(request: Request) -> schemas.InboxQuery:
+    return schemas.read_query(schemas.query_values(request.query_params.multi_items()))
 
 
 @requires("message:read", own=True)
@@ -103,7 +104,7 @@ async def list_messages(request: Request) -> Response:
       422:
         description: A parameter is wrong (or unknown); each problem names it.
     """
-    page = await inbox.list_messages(
+    page = await queries.list_messages(
         _db(request), _staff(request), request.state.tenant_id, _inbox_query(request)
     )
     return JSONResponse(page.model_dump(mode="json"))
@@ -135,10 +136,8 @@ async def count_messages(request: Request) -> Response:
         description: No such tenant.
     """
     _no_parameters(request)
-    counts = await inbox_counts.count_messages(
-        _db(request), _staff(request), request.state.tenant_id
-    )
-    return JSONResponse(counts.model_dump(mode="json"))
+    found = await counts.count_messages(_db(request), _staff(request), request.state.tenant_id)
+    return JSONResponse(found.model_dump(mode="json"))
 
 
 @requires("report:read")
@@ -164,7 +163,7 @@ async def rollup(request: Request) -> Response:
         description: No such tenant.
     """
     _no_parameters(request)
-    found = await inbox_counts.rollup(_db(request), _staff(request), request.state.tenant_id)
+    found = await read_rollup(_db(request), _staff(request), request.state.tenant_id)
     return JSONResponse(found.model_dump(mode="json"))
 
 

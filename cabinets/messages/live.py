@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 import structlog
 
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
 from cabinets.messages.workflow import Status
 
 CHANNEL = "priemnaya_messages"

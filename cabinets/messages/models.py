@@ -42,8 +42,9 @@ import tenancy.tenants.models  # noqa: F401
 TRACKING_NUMBERS = Sequence("tracking_numbers", metadata=SQLModel.metadata)
 
 _IN_WORK = "status IN ('registered', 'assigned', 'on_approval')"
-# The running deadline, as the inbox queries write it (``cabinets.messages.inbox.DEADLINE``):
-# CASE rather than coalesce(), which row-level security would not let into an index condition.
+# The running deadline, as the inbox queries write it
+# (``cabinets.messages.inbox.conditions.DEADLINE``): CASE rather than coalesce(), which
+# row-level security would not let into an index condition.
 # Set out on lines as PostgreSQL writes it back: Alembic compares index expressions as text,
 # ignoring spaces but not line breaks.
 _DEADLINE = """(

@@ -19,8 +19,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from cabinets.attachments import service as attachment_service
-from cabinets.messages import service, tracking
+from cabinets.attachments.uploads import form_allowance, receive_form_files
+from cabinets.messages import tracking
+from cabinets.messages.citizen import clarify_message, rate_answer
+from cabinets.messages.intake import IntakeLimits, submit_message
 from cabinets.messages.schemas import (
     ClarifyInput,
     MessageSubmission,
@@ -35,11 +37,12 @@ from cabinets.web.rendering import PRIVATE, render_page, templates
 from rbac.access import Principal, public
 from storage.errors import AttachmentRejected
 from storage.validation import MiB
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import Conflict, Gone, InvalidInput, NotFound, TooManyRequests
-from tenancy.routing import service as routing
 from tenancy.routing.resolver import RoutingIndex
 from tenancy.settings import Settings
+from tenancy.territories import service as territories
 
 MAX_FORM_FILES = 20
 WIDGET_LABEL = "Сообщить о проблеме"
@@ -54,9 +57,13 @@ def _db(request: Request) -> Database:
 
 
 async def status_response(
-    request: Request, token: str, status: int = 200, *, owner: uuid.UUID | None = None,
+    request: Request,
+    token: str,
+    status: int = 200,
+    *,
+    owner: uuid.UUID | None = None,
     **context: Any,
-) -> Response:  # fmt: skip
+) -> Response:
     """The status page of the message the path names, for the holder of its token or for the
     signed-in citizen whose message it is (``owner``: the page of their cabinet)."""
     number = request.path_params["number"]
@@ -64,27 +71,42 @@ async def status_response(
         found = await tracking.timeline(_db(request), number, token, citizen_id=owner)
     except Gone as destroyed:
         response = render_page(
-            request, "notice.html", 410, title="Обращение уничтожено",
+            request,
+            "notice.html",
+            410,
+            title="Обращение уничтожено",
             text=f"Обращение № {number} уничтожено {destroyed.on:%d.%m.%Y} по истечении срока "
             "хранения, по акту об уничтожении.",
-            link="/", link_text="На главную",
-        )  # fmt: skip
+            link="/",
+            link_text="На главную",
+        )
         response.headers.update(PRIVATE)
         return response
     except NotFound:
         response = render_page(
-            request, "notice.html", 404, title="Обращение не найдено",
+            request,
+            "notice.html",
+            404,
+            title="Обращение не найдено",
             text="Проверьте номер и ссылку из уведомления: они должны совпадать.",
-            link="/", link_text="На главную", view_back="/",
-        )  # fmt: skip
+            link="/",
+            link_text="На главную",
+            view_back="/",
+        )
         response.headers.update(PRIVATE)
         return response
     if owner is not None:
         context["workplace"] = citizen_header(request)
     response = render_page(
-        request, "track.html", status, timeline=found, token=token, own=owner is not None,
-        notice=request.query_params.get("notice"), **context,
-    )  # fmt: skip
+        request,
+        "track.html",
+        status,
+        timeline=found,
+        token=token,
+        own=owner is not None,
+        notice=request.query_params.get("notice"),
+        **context,
+    )
     response.headers.update(PRIVATE)
     return response
 
@@ -112,16 +134,15 @@ async def clarification(request: Request, owner: uuid.UUID | None = None) -> Res
         return await status_response(request, token, 422, owner=owner, error="Напишите уточнение")
     try:
         answer = ClarifyInput.model_validate({"token": token, "text": text})
-        await service.clarify_message(
-            _db(request), number, answer.token, answer.text, citizen_id=owner
-        )
+        await clarify_message(_db(request), number, answer.token, answer.text, citizen_id=owner)
     except ValidationError:
         return await status_response(
             request, token, 422, owner=owner, error="Уточнение слишком длинное", text=text
         )
     except (InvalidInput, Conflict) as exc:
-        return await status_response(request, token, 409, owner=owner, error=_reason(exc),
-                                     text=text)  # fmt: skip
+        return await status_response(
+            request, token, 409, owner=owner, error=_reason(exc), text=text
+        )
     return _back(number, token, "Уточнение отправлено: обращение снова на рассмотрении", owner)
 
 
@@ -137,11 +158,14 @@ async def rating(request: Request, owner: uuid.UUID | None = None) -> Response:
         )
     except ValidationError:
         return await status_response(
-            request, token, 422, owner=owner,
+            request,
+            token,
+            422,
+            owner=owner,
             error="Выберите оценку от 1 до 5 (комментарий до 2000 знаков)",
-        )  # fmt: skip
+        )
     try:
-        await service.rate_answer(
+        await rate_answer(
             _db(request), number, given.token, given.rating, given.comment, citizen_id=owner
         )
     except (InvalidInput, Conflict) as exc:
@@ -198,10 +222,14 @@ async def _write_page(request: Request, status: int = 200, **context: Any) -> Re
     addressee = await _addressee(request, routes, to) if to else None
     if to and addressee is None:
         return render_page(
-            request, "notice.html", 404, title="Организация не найдена",
+            request,
+            "notice.html",
+            404,
+            title="Организация не найдена",
             text="Эта организация не принимает обращения здесь: найдите место проблемы сами.",
-            link="/write", link_text="Написать обращение",
-        )  # fmt: skip
+            link="/write",
+            link_text="Написать обращение",
+        )
     if addressee is not None:
         answered = routes.places_of(addressee.slug, _today())
         # A place with villages inside is searched in, so the message names its village.
@@ -211,35 +239,71 @@ async def _write_page(request: Request, status: int = 200, **context: Any) -> Re
             territory = answered[0]
         if not territory:
             found = (
-                [t for t in await routing.find_territories(db, query, limit=SEARCH_WIDELY)
-                 if routes.within(t["code"], answered)][:SEARCH_SHOWN]
-                if query else await routing.named_territories(db, answered)
-            )  # fmt: skip
-            return render_page(request, "write.html", status, step="where", q=query,
-                               found=found, addressee=addressee, searchable=searchable,
-                               **context)  # fmt: skip
+                [
+                    t
+                    for t in await territories.find_territories(db, query, limit=SEARCH_WIDELY)
+                    if routes.within(t["code"], answered)
+                ][:SEARCH_SHOWN]
+                if query
+                else await territories.named_territories(db, answered)
+            )
+            return render_page(
+                request,
+                "write.html",
+                status,
+                step="where",
+                q=query,
+                found=found,
+                addressee=addressee,
+                searchable=searchable,
+                **context,
+            )
     if not territory:
-        found = await routing.find_territories(db, query) if query else []
-        return render_page(request, "write.html", status, step="where", q=query, found=found,
-                           **context)  # fmt: skip
-    places = await routing.find_territories(db, territory, limit=1)
+        found = await territories.find_territories(db, query) if query else []
+        return render_page(
+            request, "write.html", status, step="where", q=query, found=found, **context
+        )
+    places = await territories.find_territories(db, territory, limit=1)
     if not places or places[0]["code"] != territory:
-        return render_page(request, "write.html", 404, step="where", q=query, found=[],
-                           error="Такой территории нет: найдите её по названию")  # fmt: skip
-    topics = await routing.list_topics(db, territory=territory)
+        return render_page(
+            request,
+            "write.html",
+            404,
+            step="where",
+            q=query,
+            found=[],
+            error="Такой территории нет: найдите её по названию",
+        )
+    topics = await catalog.list_topics(db, territory=territory)
     if addressee is not None:
         today = _today()
         topics = [t for t in topics if routes.resolve(t["code"], territory, today) == to]
     chosen = next((t for t in topics if t["code"] == topic_code), None)
     if chosen is None:
-        return render_page(request, "write.html", status, step="what", place=places[0],
-                           topics=topics, addressee=addressee, **context)  # fmt: skip
+        return render_page(
+            request,
+            "write.html",
+            status,
+            step="what",
+            place=places[0],
+            topics=topics,
+            addressee=addressee,
+            **context,
+        )
     values = context.pop("values", None)
     if values is None:
         values = await _prefilled(request)
-    return render_page(request, "write.html", status, step="message", place=places[0],
-                       topic=chosen, addressee=addressee, values=values,
-                       **context)  # fmt: skip
+    return render_page(
+        request,
+        "write.html",
+        status,
+        step="message",
+        place=places[0],
+        topic=chosen,
+        addressee=addressee,
+        values=values,
+        **context,
+    )
 
 
 async def _prefilled(request: Request) -> dict[str, str]:
@@ -270,25 +334,32 @@ def _coordinate(form: FormData, name: str) -> str | None:
 
 
 def _submission(form: FormData, territory: str, topic: dict[str, Any]) -> dict[str, Any]:
-    def text(name: str) -> str | None:
+    def given(name: str) -> str | None:
         return str(form.get(name) or "").strip() or None
 
-    organization = text("organization")
+    organization = given("organization")
     applicant = {
         "kind": "legal" if organization else "individual",
-        "name": text("name"), "email": text("email"), "phone": text("phone"),
-        "organization": organization, "inn": text("inn"),
-    }  # fmt: skip
+        "name": given("name"),
+        "email": given("email"),
+        "phone": given("phone"),
+        "organization": organization,
+        "inn": given("inn"),
+    }
     latitude, longitude = _coordinate(form, "latitude"), _coordinate(form, "longitude")
     return {
-        "topic": topic["code"], "territory": territory, "address": text("address"),
+        "topic": topic["code"],
+        "territory": territory,
+        "address": given("address"),
         **({"latitude": latitude, "longitude": longitude} if latitude or longitude else {}),
-        "summary": text("summary") or "", "text": text("text") or "",
+        "summary": given("summary") or "",
+        "text": given("text") or "",
         "consent": form.get("consent") == "yes",
         "applicant": {k: v for k, v in applicant.items() if v is not None}
-        if applicant["name"] or applicant["email"] or applicant["phone"] else None,
+        if applicant["name"] or applicant["email"] or applicant["phone"]
+        else None,
         "fields": _fields(form, topic),
-    }  # fmt: skip
+    }
 
 
 @public
@@ -297,11 +368,11 @@ async def write_message(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     routes = await request.app.state.routing.index()
     territory, topic_code = _place(request)
-    topics = await routing.list_topics(db, territory=territory) if territory else []
+    topics = await catalog.list_topics(db, territory=territory) if territory else []
     topic = next((t for t in topics if t["code"] == topic_code), None)
     if topic is None:
         return await _write_page(request, 422, error="Выберите территорию и тему заново")
-    allowance = await attachment_service.form_allowance(db, routes, topic_code, territory)
+    allowance = await form_allowance(db, routes, topic_code, territory)
     declared = request.headers.get("content-length")
     if declared is None or not declared.isdigit() or int(declared) > allowance:
         return await _write_page(
@@ -312,22 +383,31 @@ async def write_message(request: Request) -> Response:
     async with request.form(max_files=MAX_FORM_FILES, max_fields=200) as form:
         values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         try:
-            attachments = await attachment_service.receive_form_files(
-                db, request.app.state.store, routes, form.getlist(FILE_FIELD),
-                topic=topic_code, territory=territory, scanner=request.app.state.scanner,
-            )  # fmt: skip
+            attachments = await receive_form_files(
+                db,
+                request.app.state.store,
+                routes,
+                form.getlist(FILE_FIELD),
+                topic=topic_code,
+                territory=territory,
+                scanner=request.app.state.scanner,
+            )
             try:
                 submission = MessageSubmission.model_validate(
                     _submission(form, territory, topic) | {"attachments": attachments}
                 )
             except ValidationError as exc:
                 raise InvalidInput.from_validation(exc) from None
-            receipt = await service.submit_message(
-                db, routes, submission, citizen_id=citizen_id, idempotency_key=None,
+            receipt = await submit_message(
+                db,
+                routes,
+                submission,
+                citizen_id=citizen_id,
+                idempotency_key=None,
                 base_url=settings.base_url,
                 ip=request.client.host if request.client else None,
-                limits=service.IntakeLimits.configured(settings),
-            )  # fmt: skip
+                limits=IntakeLimits.configured(settings),
+            )
         except InvalidInput as exc:
             labels = FIELD_LABELS | {f"fields.{q['code']}": q["title"] for q in topic["fields"]}
             problems = [problem_text(e, labels) for e in exc.errors]

@@ -1,7 +1,7 @@
 """The operator's queue: messages nobody was responsible for when they arrived.
 
 A queued message leaves the queue only by being filed in an organization, through intake's own
-filing (:func:`cabinets.messages.service.file_submission`): new there, under the number the
+filing (:func:`cabinets.messages.intake.file_submission`): new there, under the number the
 citizen already follows, with the notice that tells the citizen where it went. Either the
 operator dispatches it by hand, or a new rule covers it and :func:`requeue` files every waiting
 message the routing table now resolves. A message is claimed (``dispatched_at``) in the same
@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlalchemy import text
 
+from cabinets.messages.intake import file_submission
 from cabinets.messages.schemas import MessageSubmission
-from cabinets.messages.service import file_submission
 from cabinets.responsible import ResponsibleTenant, published_topic, read_topics
 from tenancy.database import Database, Pipeline
 from tenancy.errors import Conflict, InvalidInput, NotFound
 from tenancy.routing.resolver import Resolution, RoutingIndex
-from tenancy.routing.service import Operator, operator_regions
+from tenancy.territories.reach import Operator, operator_regions
 
 BATCH = 500  # messages filed per transaction when re-routing
 # Who sent a dispatched message to its organization, as the citizen's timeline reads it
@@ -181,10 +181,18 @@ async def _file_claimed(
         topic = await published_topic(db, routes, submission.topic)
         message_id = uuid.uuid4()
         await file_submission(
-            pipe, tenant, topic, submission, applicant,
-            uuid.UUID(citizen) if citizen else None, row.tracking_number, message_id, (), now,
+            pipe,
+            tenant,
+            topic,
+            submission,
+            applicant,
+            uuid.UUID(citizen) if citizen else None,
+            row.tracking_number,
+            message_id,
+            (),
+            now,
             SENT_BY,
-        )  # fmt: skip
+        )
         numbers.append(row.tracking_number)
         messages.append(message_id)
     if numbers:
@@ -208,8 +216,9 @@ async def dispatch(
     await published_topic(db, routes, found.topic)
     now = datetime.now(UTC)
     async with db.tenant_pipeline([tenant.id]) as pipe:
-        claimed = await (await pipe.execute(_CLAIM, {"now": now, "t": tenant.id,
-                                                      "ids": [queue_id]})).fetchall()  # fmt: skip
+        claimed = await (
+            await pipe.execute(_CLAIM, {"now": now, "t": tenant.id, "ids": [queue_id]})
+        ).fetchall()
         if not claimed:
             raise Conflict("the message has just been dispatched by someone else")
         await _file_claimed(pipe, db, routes, tenant, claimed, now)

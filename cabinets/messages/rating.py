@@ -9,8 +9,10 @@ import uuid
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from cabinets.messages import inbox, reports
-from cabinets.messages.service import Staff
+from cabinets.messages import reports
+from cabinets.messages.actors import Staff
+from cabinets.messages.inbox.queries import list_messages
+from cabinets.messages.inbox.schemas import InboxQuery, MessageSummary, Sort
 from tenancy.database import Database
 
 WORST = 5  # overdue messages shown for one organization
@@ -39,9 +41,14 @@ async def regional_rating(
 ) -> list[RatedOrganization]:
     """Every organization below ``tenant_id`` whose reports ``staff`` may read, ranked."""
     rows = await reports.message_report(
-        db, staff, tenant_id, by=reports.Grouping.TENANT, subtree=True,
-        received_from=period.received_from, received_to=period.received_to,
-    )  # fmt: skip
+        db,
+        staff,
+        tenant_id,
+        by=reports.Grouping.TENANT,
+        subtree=True,
+        received_from=period.received_from,
+        received_to=period.received_to,
+    )
     root = await _slug(db, tenant_id)
     below = [r for r in rows if r.group != root]
     return [
@@ -58,12 +65,10 @@ async def regional_rating(
     ]
 
 
-async def worst_overdue(
-    db: Database, staff: Staff, tenant_id: uuid.UUID
-) -> list[inbox.MessageSummary]:
+async def worst_overdue(db: Database, staff: Staff, tenant_id: uuid.UUID) -> list[MessageSummary]:
     """An organization's most overdue messages, the longest overdue first."""
-    query = inbox.InboxQuery(overdue=True, sort=inbox.Sort.DUE, limit=WORST)
-    return (await inbox.list_messages(db, staff, tenant_id, query)).items
+    query = InboxQuery(overdue=True, sort=Sort.DUE, limit=WORST)
+    return (await list_messages(db, staff, tenant_id, query)).items
 
 
 async def _slug(db: Database, tenant_id: uuid.UUID) -> str:

@@ -15,7 +15,8 @@ from openpyxl import Workbook
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
+from cabinets.messages.oversight import readable_subtree
 from cabinets.messages.workflow import Status
 from tenancy.database import Database
 from tenancy.errors import Forbidden, InvalidInput
@@ -77,25 +78,10 @@ async def readable_tenants(
 ) -> list[uuid.UUID]:
     """The tenant (and, with ``subtree``, every tenant below it) whose reports ``staff`` may
     read; Forbidden when none."""
-    tenants = [tenant_id]
     if subtree:
-        async with db.read_session(()) as session:
-            below = await session.execute(
-                text(
-                    """
-                    WITH RECURSIVE tree AS (
-                        SELECT id, 0 AS depth FROM tenants WHERE id = :t
-                        UNION ALL
-                        SELECT c.id, tree.depth + 1 FROM tenants c
-                        JOIN tree ON c.parent_id = tree.id WHERE tree.depth < 30
-                    )
-                    SELECT id FROM tree
-                    """
-                ),
-                {"t": tenant_id},
-            )
-            tenants = list(below.scalars())
-    allowed = [t for t in tenants if staff.may(t, "report:read", assigned=False)]
+        allowed = [t.id for t in await readable_subtree(db, staff, tenant_id)]
+    else:
+        allowed = [tenant_id] if staff.may(tenant_id, "report:read", assigned=False) else []
     if not allowed:
         raise Forbidden("reports need the permission report:read")
     return allowed
@@ -186,10 +172,11 @@ async def weekly_trend(
             {"tenants": allowed, "from": period.received_from, "to": period.received_to},
         )
         return [
-            WeekRow(week=r.week, received=r.received, answered=r.answered,
-                    answered_on_time=r.on_time)
+            WeekRow(
+                week=r.week, received=r.received, answered=r.answered, answered_on_time=r.on_time
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
 
 
 def report_csv(rows: list[ReportRow], by: Grouping) -> str:
@@ -197,22 +184,46 @@ def report_csv(rows: list[ReportRow], by: Grouping) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        [by.value, "total", *(s.value for s in Status), "answered", "answered_on_time_share",
-         "average_days_to_answer", "average_rating", "rated", "reopened_share", "overdue_now"]
-    )  # fmt: skip
+        [
+            by.value,
+            "total",
+            *(s.value for s in Status),
+            "answered",
+            "answered_on_time_share",
+            "average_days_to_answer",
+            "average_rating",
+            "rated",
+            "reopened_share",
+            "overdue_now",
+        ]
+    )
     for row in rows:
         writer.writerow(
-            [row.group, row.total, *(row.by_status[s.value] for s in Status), row.answered,
-             _cell(row.answered_on_time_share), _cell(row.average_days_to_answer),
-             _cell(row.average_rating), row.rated, _cell(row.reopened_share), row.overdue_now]
-        )  # fmt: skip
+            [
+                row.group,
+                row.total,
+                *(row.by_status[s.value] for s in Status),
+                row.answered,
+                _cell(row.answered_on_time_share),
+                _cell(row.average_days_to_answer),
+                _cell(row.average_rating),
+                row.rated,
+                _cell(row.reopened_share),
+                row.overdue_now,
+            ]
+        )
     return "\ufeff" + out.getvalue()
 
 
 XLSX_HEADINGS = (
-    "Поступило", "Рассмотрено", "В срок, %", "Дней до ответа", "Средняя оценка",
-    "Повторно, %", "Просрочено сейчас",
-)  # fmt: skip
+    "Поступило",
+    "Рассмотрено",
+    "В срок, %",
+    "Дней до ответа",
+    "Средняя оценка",
+    "Повторно, %",
+    "Просрочено сейчас",
+)
 
 
 def report_xlsx(rows: list[ReportRow], group_heading: str, labels: dict[str, str]) -> bytes:
@@ -225,10 +236,17 @@ def report_xlsx(rows: list[ReportRow], group_heading: str, labels: dict[str, str
     sheet.append([group_heading, *XLSX_HEADINGS])
     for row in rows:
         sheet.append(
-            [labels.get(row.group, row.group), row.total, row.answered,
-             _percent(row.answered_on_time_share), row.average_days_to_answer,
-             row.average_rating, _percent(row.reopened_share), row.overdue_now]
-        )  # fmt: skip
+            [
+                labels.get(row.group, row.group),
+                row.total,
+                row.answered,
+                _percent(row.answered_on_time_share),
+                row.average_days_to_answer,
+                row.average_rating,
+                _percent(row.reopened_share),
+                row.overdue_now,
+            ]
+        )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from tenancy.catalog.schemas import ExtraField, FieldType
 from tenancy.errors import FieldError
-from tenancy.routing.schemas import ExtraField, FieldType
 from tenancy.staff.schemas import EmailAddress
 from tenancy.tenants.identifiers import inn_problem
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from cabinets.attachments.service import message_files
-from cabinets.messages import service
+from cabinets.attachments.linking import message_files
+from cabinets.messages.citizen import holder
+from cabinets.messages.reading import load_message
 from cabinets.messages.schemas import Official, Timeline, TimelineEntry
 from cabinets.messages.workflow import CITIZEN_STATUS, TRANSITIONS, Status
 from tenancy.database import Database
@@ -22,9 +23,19 @@ from tenancy.errors import NotFound
 
 # What of an event's payload the citizen may read.
 PUBLIC_DETAILS = frozenset(
-    {"registration_number", "due_at", "executor", "to", "from", "answer", "rating", "until",
-     "days", "primary_number"}
-)  # fmt: skip
+    {
+        "registration_number",
+        "due_at",
+        "executor",
+        "to",
+        "from",
+        "answer",
+        "rating",
+        "until",
+        "days",
+        "primary_number",
+    }
+)
 QUEUED_LABEL = "Поступило: определяется ответственная организация"
 
 
@@ -33,7 +44,7 @@ async def timeline(
 ) -> Timeline:
     """The message's timeline for whoever holds its token, or for the signed-in citizen whose
     message it is (``citizen_id``)."""
-    place = await service.holder(db, number, token, citizen_id=citizen_id)
+    place = await holder(db, number, token, citizen_id=citizen_id)
     if place is None:
         return await _queued(db, number)
     chain: list[tuple[Any, Sequence[Any]]] = []
@@ -43,7 +54,7 @@ async def timeline(
         tenant_id, message_id = next_place
         async with db.tenant_session([tenant_id]) as session:
             try:
-                row = await service.load_message(session, tenant_id, message_id)
+                row = await load_message(session, tenant_id, message_id)
             except NotFound:
                 if not chain:
                     raise
@@ -65,11 +76,16 @@ async def timeline(
             if not chain:
                 answered = Status(row.status) in (Status.ANSWERED, Status.CLOSED)
                 files = [
-                    {"id": str(f.id), "purpose": f.purpose, "filename": f.filename,
-                     "size": f.size, "content_type": f.content_type}
+                    {
+                        "id": str(f.id),
+                        "purpose": f.purpose,
+                        "filename": f.filename,
+                        "size": f.size,
+                        "content_type": f.content_type,
+                    }
                     for f in await message_files(session, tenant_id, message_id)
                     if f.purpose == "request" or answered
-                ]  # fmt: skip
+                ]
         chain.append((row, events))
         next_place = (
             (row.forwarded_from_tenant_id, row.forwarded_from_id)

@@ -18,7 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
-from cabinets.messages.inbox import (
+from cabinets.messages.actors import Staff
+from cabinets.messages.inbox.conditions import (
     DEADLINE,
     DUE_WITHIN,
     ON_CLOCK,
@@ -27,7 +28,6 @@ from cabinets.messages.inbox import (
     own_only,
     working_days_end,
 )
-from cabinets.messages.service import Staff
 from cabinets.messages.workflow import Status
 from tenancy.database import Database
 
@@ -45,30 +45,40 @@ VIEWS: dict[str, View] = {
     for v in (
         View("new", "Новые", {"status": [Status.NEW]}, "m.status = 'new'"),
         View(
-            "unassigned", "Не распределены", {"status": [Status.REGISTERED], "assignee": "none"},
+            "unassigned",
+            "Не распределены",
+            {"status": [Status.REGISTERED], "assignee": "none"},
             "m.status = 'registered' AND m.assignee_id IS NULL",
         ),
         View(
-            "mine", "Мои", {"status": [Status.ASSIGNED], "assignee": "me"},
+            "mine",
+            "Мои",
+            {"status": [Status.ASSIGNED], "assignee": "me"},
             "m.status = 'assigned' AND m.assignee_id = :viewer",
         ),
         View(
-            "approval", "На согласовании", {"status": [Status.ON_APPROVAL]},
+            "approval",
+            "На согласовании",
+            {"status": [Status.ON_APPROVAL]},
             "m.status = 'on_approval'",
         ),
         View("returned", "Возвращены мне", {"returned": True}, RETURNED),
         View(
-            "soon", f"Срок в ближайшие {sla.SOON_WORKING_DAYS} раб. дня",
-            {"due_within": sla.SOON_WORKING_DAYS, "sort": "due"}, DUE_WITHIN,
+            "soon",
+            f"Срок в ближайшие {sla.SOON_WORKING_DAYS} раб. дня",
+            {"due_within": sla.SOON_WORKING_DAYS, "sort": "due"},
+            DUE_WITHIN,
         ),
         View(
-            "overdue", "Просрочены", {"overdue": True, "sort": "due"},
+            "overdue",
+            "Просрочены",
+            {"overdue": True, "sort": "due"},
             f"{ON_CLOCK} AND {DEADLINE} < :now",
         ),
         View("reopened", "Повторные", {"reopened": True}, REOPENED),
         View("all", "Все"),
     )
-}  # fmt: skip
+}
 DEFAULT_VIEW = "all"
 
 

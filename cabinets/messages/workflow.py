@@ -1,8 +1,9 @@
 """The message workflow as one explicit state machine: every action, the statuses it may start
 from, where it leads, the permission it needs and whether the citizen sees it.
 
-Services in ``cabinets.messages.service`` carry each action out; the HTTP routes for staff
-actions are generated from this table, so an action cannot exist without its permission.
+``cabinets.messages.actions.table`` binds each staff transition to its input and its handler;
+the HTTP routes and the card's forms for staff actions are generated from it, so an action
+cannot exist without its permission.
 """
 
 from __future__ import annotations
@@ -71,86 +72,161 @@ TRANSITIONS: dict[str, Transition] = {
     for t in (
         Transition("submit", frozenset(), Status.NEW, Actor.CITIZEN, title="Поступило"),
         Transition(
-            "accept", frozenset({Status.NEW}), Status.REGISTERED, Actor.STAFF,
-            "message:moderate", title="Зарегистрировано",
+            "accept",
+            frozenset({Status.NEW}),
+            Status.REGISTERED,
+            Actor.STAFF,
+            "message:moderate",
+            title="Зарегистрировано",
         ),
         Transition(
-            "reject", frozenset({Status.NEW, Status.CLARIFICATION}), Status.REJECTED,
-            Actor.STAFF, "message:moderate", title="Отклонено",
+            "reject",
+            frozenset({Status.NEW, Status.CLARIFICATION}),
+            Status.REJECTED,
+            Actor.STAFF,
+            "message:moderate",
+            title="Отклонено",
         ),
         Transition(
-            "request_clarification", frozenset({Status.NEW}), Status.CLARIFICATION,
-            Actor.STAFF, "message:moderate", title="Запрошено уточнение",
+            "request_clarification",
+            frozenset({Status.NEW}),
+            Status.CLARIFICATION,
+            Actor.STAFF,
+            "message:moderate",
+            title="Запрошено уточнение",
         ),
         Transition(
-            "clarify", frozenset({Status.CLARIFICATION}), Status.NEW, Actor.CITIZEN,
+            "clarify",
+            frozenset({Status.CLARIFICATION}),
+            Status.NEW,
+            Actor.CITIZEN,
             title="Уточнение получено",
         ),
         Transition(
-            "expire_clarification", frozenset({Status.CLARIFICATION}), Status.REJECTED,
-            Actor.SYSTEM, title="Отклонено: уточнение не получено",
+            "expire_clarification",
+            frozenset({Status.CLARIFICATION}),
+            Status.REJECTED,
+            Actor.SYSTEM,
+            title="Отклонено: уточнение не получено",
         ),
         Transition(
-            "assign", frozenset({Status.REGISTERED, Status.ASSIGNED}), Status.ASSIGNED,
-            Actor.STAFF, "message:assign", title="Рассматривается",
+            "assign",
+            frozenset({Status.REGISTERED, Status.ASSIGNED}),
+            Status.ASSIGNED,
+            Actor.STAFF,
+            "message:assign",
+            title="Рассматривается",
         ),
         Transition(
-            "save_answer", frozenset({Status.ASSIGNED}), None, Actor.STAFF, "answer:draft",
-            own=True, public=False, title="Черновик ответа",
+            "save_answer",
+            frozenset({Status.ASSIGNED}),
+            None,
+            Actor.STAFF,
+            "answer:draft",
+            own=True,
+            public=False,
+            title="Черновик ответа",
         ),
         Transition(
-            "submit_answer", frozenset({Status.ASSIGNED}), Status.ON_APPROVAL, Actor.STAFF,
-            "answer:draft", own=True, public=False, title="Ответ на согласовании",
+            "submit_answer",
+            frozenset({Status.ASSIGNED}),
+            Status.ON_APPROVAL,
+            Actor.STAFF,
+            "answer:draft",
+            own=True,
+            public=False,
+            title="Ответ на согласовании",
         ),
         Transition(
-            "approve_answer", frozenset({Status.ON_APPROVAL}), Status.ANSWERED, Actor.STAFF,
-            "answer:approve", title="Рассмотрено",
-        ),
-        Transition(
-            "return_answer", frozenset({Status.ON_APPROVAL}), Status.ASSIGNED, Actor.STAFF,
-            "answer:approve", public=False, title="Ответ возвращён на доработку",
-        ),
-        Transition(
-            "answer_with_primary", frozenset({Status.MERGED}), Status.ANSWERED, Actor.SYSTEM,
+            "approve_answer",
+            frozenset({Status.ON_APPROVAL}),
+            Status.ANSWERED,
+            Actor.STAFF,
+            "answer:approve",
             title="Рассмотрено",
         ),
         Transition(
-            "rate", frozenset({Status.ANSWERED}), Status.CLOSED, Actor.CITIZEN,
+            "return_answer",
+            frozenset({Status.ON_APPROVAL}),
+            Status.ASSIGNED,
+            Actor.STAFF,
+            "answer:approve",
+            public=False,
+            title="Ответ возвращён на доработку",
+        ),
+        Transition(
+            "answer_with_primary",
+            frozenset({Status.MERGED}),
+            Status.ANSWERED,
+            Actor.SYSTEM,
+            title="Рассмотрено",
+        ),
+        Transition(
+            "rate",
+            frozenset({Status.ANSWERED}),
+            Status.CLOSED,
+            Actor.CITIZEN,
             title="Ответ оценён",
         ),
         Transition(
-            "reopen", frozenset({Status.ANSWERED}), Status.REGISTERED, Actor.CITIZEN,
+            "reopen",
+            frozenset({Status.ANSWERED}),
+            Status.REGISTERED,
+            Actor.CITIZEN,
             title="Направлено на повторное рассмотрение",
         ),
         Transition(
-            "close_unrated", frozenset({Status.ANSWERED}), Status.CLOSED, Actor.SYSTEM,
+            "close_unrated",
+            frozenset({Status.ANSWERED}),
+            Status.CLOSED,
+            Actor.SYSTEM,
             title="Закрыто",
         ),
         Transition(
-            "escalate", IN_WORK, None, Actor.SYSTEM, public=False,
+            "escalate",
+            IN_WORK,
+            None,
+            Actor.SYSTEM,
+            public=False,
             title="Срок нарушен: доложено координатору и руководителю",
         ),
         Transition(
-            "forward", OPEN, Status.FORWARDED, Actor.STAFF, "message:forward",
+            "forward",
+            OPEN,
+            Status.FORWARDED,
+            Actor.STAFF,
+            "message:forward",
             title="Направлено по компетенции",
         ),
+        Transition("extend", IN_WORK, None, Actor.STAFF, "message:extend", title="Срок продлён"),
         Transition(
-            "extend", IN_WORK, None, Actor.STAFF, "message:extend", title="Срок продлён"
+            "merge",
+            frozenset({Status.NEW, Status.REGISTERED, Status.ASSIGNED}),
+            Status.MERGED,
+            Actor.STAFF,
+            "message:assign",
+            title="Объединено с другим обращением",
         ),
         Transition(
-            "merge", frozenset({Status.NEW, Status.REGISTERED, Status.ASSIGNED}), Status.MERGED,
-            Actor.STAFF, "message:assign", title="Объединено с другим обращением",
+            "comment",
+            OPEN | {Status.ANSWERED, Status.MERGED},
+            None,
+            Actor.STAFF,
+            "message:comment",
+            own=True,
+            public=False,
+            title="Комментарий",
         ),
         Transition(
-            "comment", OPEN | {Status.ANSWERED, Status.MERGED}, None, Actor.STAFF,
-            "message:comment", own=True, public=False, title="Комментарий",
-        ),
-        Transition(
-            "change_topic", frozenset({Status.NEW, Status.REGISTERED, Status.ASSIGNED}), None,
-            Actor.STAFF, "message:moderate", title="Тема уточнена",
+            "change_topic",
+            frozenset({Status.NEW, Status.REGISTERED, Status.ASSIGNED}),
+            None,
+            Actor.STAFF,
+            "message:moderate",
+            title="Тема уточнена",
         ),
     )
-}  # fmt: skip
+}
 
 STAFF_ACTIONS = tuple(a for a, t in TRANSITIONS.items() if t.actor is Actor.STAFF)
 

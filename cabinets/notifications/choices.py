@@ -47,6 +47,10 @@ async def choose(db: Database, address: str, channel: Channel, choice: Notificat
                 DO UPDATE SET choice = excluded.choice, updated_at = excluded.updated_at
                 """
             ),
-            {"a": normalise_email(address), "c": channel.value, "choice": choice.value,
-             "now": datetime.now(UTC)},
-        )  # fmt: skip
+            {
+                "a": normalise_email(address),
+                "c": channel.value,
+                "choice": choice.value,
+                "now": datetime.now(UTC),
+            },
+        )

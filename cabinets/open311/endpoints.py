@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cabinets.attachments import service as attachments
-from cabinets.messages import service as messages
+from cabinets.attachments.uploads import largest_form_allowance, receive_form_files
+from cabinets.messages.intake import IntakeLimits, submit_message
 from cabinets.messages.schemas import MessageSubmission
 from cabinets.open311 import service
 from rbac.access import public
@@ -191,7 +191,7 @@ async def file_request(request: Request) -> Response:
     # Which organization takes the files is in the body: until it is read, the most any
     # organization takes is the bound.
     declared = request.headers.get("content-length")
-    allowance = await attachments.largest_form_allowance(db, routes)
+    allowance = await largest_form_allowance(db, routes)
     if declared is None or not declared.isdigit() or int(declared) > allowance:
         too_large = [{"code": 413, "description": f"send at most {allowance} bytes"}]
         return _answer(request, "errors", too_large, 413)
@@ -199,18 +199,26 @@ async def file_request(request: Request) -> Response:
         async with request.form(max_files=MAX_FORM_FILES, max_fields=200) as form:
             params = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
             one = dict(reversed(params))
-            received = await attachments.receive_form_files(
-                db, request.app.state.store, routes, form.getlist(MEDIA),
-                topic=one.get("service_code", ""), territory=one.get("jurisdiction_id", ""),
+            received = await receive_form_files(
+                db,
+                request.app.state.store,
+                routes,
+                form.getlist(MEDIA),
+                topic=one.get("service_code", ""),
+                territory=one.get("jurisdiction_id", ""),
                 scanner=request.app.state.scanner,
-            )  # fmt: skip
+            )
             submission = await _submission(db, routes, params, received)
-            receipt = await messages.submit_message(
-                db, routes, submission, citizen_id=None, idempotency_key=None,
+            receipt = await submit_message(
+                db,
+                routes,
+                submission,
+                citizen_id=None,
+                idempotency_key=None,
                 base_url=settings.base_url,
                 ip=request.client.host if request.client else None,
-                limits=messages.IntakeLimits.configured(settings),
-            )  # fmt: skip
+                limits=IntakeLimits.configured(settings),
+            )
     except _REFUSED as exc:
         return _refused(request, exc)
     notice = (

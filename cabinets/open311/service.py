@@ -24,11 +24,11 @@ from cabinets.messages import tracking
 from cabinets.messages.schemas import MAX_SUMMARY, typed_answers
 from cabinets.messages.workflow import Status
 from cabinets.responsible import published_topic
+from tenancy.catalog import service as catalog
+from tenancy.catalog.schemas import ExtraField, FieldType
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput, NotFound
-from tenancy.routing import service as routing
 from tenancy.routing.resolver import RoutingIndex
-from tenancy.routing.schemas import ExtraField, FieldType
 
 DATATYPES = {
     FieldType.STRING: "string",
@@ -60,7 +60,7 @@ PARAMETERS = {
 
 async def list_services(db: Database, jurisdiction: str | None) -> list[dict[str, Any]]:
     """The topics valid on the territory, as services."""
-    topics = await routing.list_topics(db, territory=_jurisdiction(jurisdiction))
+    topics = await catalog.list_topics(db, territory=_jurisdiction(jurisdiction))
     return [
         {
             "service_code": t["code"],
@@ -100,7 +100,7 @@ async def describe_service(db: Database, jurisdiction: str | None, code: str) ->
 
 
 async def _topic(db: Database, territory: str, code: str) -> dict[str, Any] | None:
-    topics = await routing.list_topics(db, territory=territory)
+    topics = await catalog.list_topics(db, territory=territory)
     return next((t for t in topics if t["code"] == code), None)
 
 
@@ -184,7 +184,7 @@ def open311_errors(errors: Sequence[FieldError]) -> list[str]:
 async def request_status(db: Database, number: str, token: str) -> dict[str, Any]:
     """A filed request as its holder (the token) may see it."""
     found = await tracking.timeline(db, number, token)
-    titles = {t["code"]: t["title"] for t in await routing.list_topics(db)}
+    titles = {t["code"]: t["title"] for t in await catalog.list_topics(db)}
     return {
         "service_request_id": found.number,
         "status": "closed" if found.status in FINISHED else "open",  # queued is open

@@ -16,9 +16,10 @@ from cabinets.operator.desk import actor, back, database, operator_id, operator_
 from cabinets.operator.wording import LABELS, russian
 from cabinets.web.forms import FormErrors
 from cabinets.web.guards import page_requires
+from tenancy.catalog import draft
+from tenancy.catalog import service as catalog
+from tenancy.catalog.schemas import FieldType, TopicRow
 from tenancy.errors import FieldError, InvalidInput, field_errors
-from tenancy.routing import draft, service
-from tenancy.routing.schemas import FieldType, TopicRow
 
 QUESTION_TYPES = [
     (FieldType.STRING.value, "Текст"),
@@ -35,9 +36,17 @@ QUESTION_LABELS = {
     "required": "обязательный",
 }
 TOPIC_FIELDS = (
-    "code", "category", "title", "description", "keywords", "deadline_days", "calendar",
-    "moderation_days", "registration_days", "region",
-)  # fmt: skip
+    "code",
+    "category",
+    "title",
+    "description",
+    "keywords",
+    "deadline_days",
+    "calendar",
+    "moderation_days",
+    "registration_days",
+    "region",
+)
 FLAGS = ("photo_required", "address_required", "active")
 MAX_QUESTIONS = 50
 
@@ -47,9 +56,12 @@ async def catalog_page(request: Request) -> Response:
     search = request.query_params.get("q") or ""
     db = database(request)
     return await operator_page(
-        request, "catalog.html", tree=await draft.catalog_tree(db, search=search),
-        search=search, versions=await draft.versions(db),
-    )  # fmt: skip
+        request,
+        "catalog.html",
+        tree=await draft.catalog_tree(db, search=search),
+        search=search,
+        versions=await draft.versions(db),
+    )
 
 
 def _from_stored(topic: dict[str, Any]) -> dict[str, Any]:
@@ -75,11 +87,21 @@ def _from_stored(topic: dict[str, Any]) -> dict[str, Any]:
 
 
 BLANK = {
-    "code": "", "category": "", "title": "", "description": "", "keywords": "",
-    "deadline_days": 30, "calendar": "calendar", "moderation_days": 1, "registration_days": 3,
-    "region": "", "photo_required": False, "address_required": False, "active": True,
+    "code": "",
+    "category": "",
+    "title": "",
+    "description": "",
+    "keywords": "",
+    "deadline_days": 30,
+    "calendar": "calendar",
+    "moderation_days": 1,
+    "registration_days": 3,
+    "region": "",
+    "photo_required": False,
+    "address_required": False,
+    "active": True,
     "fields": [],
-}  # fmt: skip
+}
 BLANK_QUESTION = {"code": "", "title": "", "type": "string", "choices": "", "required": False}
 
 
@@ -161,10 +183,15 @@ async def _form_page(
     errors: FormErrors | None = None,
 ) -> Response:
     return await operator_page(
-        request, "topic.html", status, topic=values, revision=revision,
-        categories=await draft.categories(database(request)), types=QUESTION_TYPES,
+        request,
+        "topic.html",
+        status,
+        topic=values,
+        revision=revision,
+        categories=await draft.categories(database(request)),
+        types=QUESTION_TYPES,
         errors=errors or FormErrors(),
-    )  # fmt: skip
+    )
 
 
 @page_requires("catalog:edit", tenant_param=None)
@@ -183,9 +210,12 @@ async def _save(request: Request, revision: int | None, values: dict[str, Any]) 
     try:
         row = _row(values)
         await draft.save_topic(
-            database(request), row, revision=revision, actor=actor(request),
+            database(request),
+            row,
+            revision=revision,
+            actor=actor(request),
             operator=operator_id(request),
-        )  # fmt: skip
+        )
     except (ValidationError, InvalidInput) as exc:
         return await _form_page(
             request, values, revision=revision, status=422, errors=_errors(exc, values)
@@ -216,15 +246,20 @@ async def change_topic(request: Request) -> Response:
 
 
 async def _diff(request: Request, status: int = 200, errors: FormErrors | None = None) -> Response:
-    changes = await service.diff_catalog(database(request))
+    changes = await catalog.diff_catalog(database(request))
     counts = {
         kind: sum(1 for c in changes.topics if c.change == kind)
         for kind in ("added", "changed", "removed")
     }
     return await operator_page(
-        request, "diff.html", status, diff=changes, counts=counts, errors=errors or FormErrors(),
+        request,
+        "diff.html",
+        status,
+        diff=changes,
+        counts=counts,
+        errors=errors or FormErrors(),
         labels=LABELS,
-    )  # fmt: skip
+    )
 
 
 @page_requires("catalog:edit", tenant_param=None)
@@ -235,10 +270,12 @@ async def diff_page(request: Request) -> Response:
 @page_requires("catalog:edit", tenant_param=None)
 async def publish(request: Request) -> Response:
     try:
-        version = await service.publish_catalog(
-            database(request), actor=actor(request), operator=operator_id(request),
+        version = await catalog.publish_catalog(
+            database(request),
+            actor=actor(request),
+            operator=operator_id(request),
             require_changes=True,
-        )  # fmt: skip
+        )
     except InvalidInput as exc:
         errors = FormErrors.of(russian(exc.errors), LABELS)
         return await _diff(request, 422, errors)

@@ -47,26 +47,47 @@ async def coverage_page(request: Request) -> Response:
     category = query.get("category") or None
     try:
         found = await coverage.matrix(
-            database(request), await routing_index(request), kind=kind, within=within,
-            category=category, day=_day(request),
-        )  # fmt: skip
+            database(request),
+            await routing_index(request),
+            kind=kind,
+            within=within,
+            category=category,
+            day=_day(request),
+        )
     except InvalidInput as exc:
         return await operator_page(
-            request, "coverage.html", 422, matrix=None, kind=kind, within=within,
-            category=category, errors=FormErrors.of(russian(exc.errors), LABELS),
-        )  # fmt: skip
+            request,
+            "coverage.html",
+            422,
+            matrix=None,
+            kind=kind,
+            within=within,
+            category=category,
+            errors=FormErrors.of(russian(exc.errors), LABELS),
+        )
     return await operator_page(
-        request, "coverage.html", matrix=found, kind=kind, within=within, category=category,
-        errors=FormErrors(), words=CELL_WORDS, gaps_link=_gaps_link, status_words=STATUS_WORDS,
-    )  # fmt: skip
+        request,
+        "coverage.html",
+        matrix=found,
+        kind=kind,
+        within=within,
+        category=category,
+        errors=FormErrors(),
+        words=CELL_WORDS,
+        gaps_link=_gaps_link,
+        status_words=STATUS_WORDS,
+    )
 
 
 async def _report(request: Request) -> coverage.CellGaps:
     query = request.query_params
     return await coverage.cell_gaps(
-        database(request), await routing_index(request), row=query.get("row") or "",
-        column=query.get("column") or "", day=_day(request),
-    )  # fmt: skip
+        database(request),
+        await routing_index(request),
+        row=query.get("row") or "",
+        column=query.get("column") or "",
+        day=_day(request),
+    )
 
 
 @page_requires("routing:edit", tenant_param=None)
@@ -75,13 +96,21 @@ async def gaps_page(request: Request) -> Response:
         report = await _report(request)
     except InvalidInput as exc:
         return await operator_page(
-            request, "gaps.html", 422, report=None,
+            request,
+            "gaps.html",
+            422,
+            report=None,
             errors=FormErrors.of(russian(exc.errors), LABELS),
-        )  # fmt: skip
+        )
     return await operator_page(
-        request, "gaps.html", report=report, words=CELL_WORDS, errors=FormErrors(),
-        csv_link="/operator/coverage/gaps.csv?" + request.url.query, status_words=STATUS_WORDS,
-    )  # fmt: skip
+        request,
+        "gaps.html",
+        report=report,
+        words=CELL_WORDS,
+        errors=FormErrors(),
+        csv_link="/operator/coverage/gaps.csv?" + request.url.query,
+        status_words=STATUS_WORDS,
+    )
 
 
 @page_requires("routing:edit", tenant_param=None)

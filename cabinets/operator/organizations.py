@@ -59,9 +59,12 @@ HISTORY_WORDS = {
 async def organizations_page(request: Request) -> Response:
     db = database(request)
     return await operator_page(
-        request, "organizations.html", tree=await tenants.tenant_tree(db),
-        counts=await tenant_counts(db), status_words=STATUS_WORDS,
-    )  # fmt: skip
+        request,
+        "organizations.html",
+        tree=await tenants.tenant_tree(db),
+        counts=await tenant_counts(db),
+        status_words=STATUS_WORDS,
+    )
 
 
 async def _tenant_page(
@@ -70,12 +73,19 @@ async def _tenant_page(
     db, slug = database(request), request.path_params["slug"]
     tenant = await tenants.get_tenant(db, slug)
     return await operator_page(
-        request, "organization.html", status, tenant=tenant,
-        tree=await tenants.tenant_tree(db, slug), history=await tenants.tenant_history(db, slug),
-        counts=(await tenant_counts(db)).get(slug), status_words=STATUS_WORDS, words=HISTORY_WORDS,
+        request,
+        "organization.html",
+        status,
+        tenant=tenant,
+        tree=await tenants.tenant_tree(db, slug),
+        history=await tenants.tenant_history(db, slug),
+        counts=(await tenant_counts(db)).get(slug),
+        status_words=STATUS_WORDS,
+        words=HISTORY_WORDS,
         actions=[(a.value, ACTIONS[a]) for a in AVAILABLE[tenant.status.value]],
-        errors=errors or FormErrors(), **context,
-    )  # fmt: skip
+        errors=errors or FormErrors(),
+        **context,
+    )
 
 
 @page_requires("tenant:provision", tenant_param=None)

@@ -31,9 +31,14 @@ async def _message_page(
 ) -> Response:
     found = await queue.queued_message(database(request), await routing_index(request), queue_id)
     return await operator_page(
-        request, "queued.html", status, message=found, verdict=verdict,
-        errors=context.pop("errors", FormErrors()), **context,
-    )  # fmt: skip
+        request,
+        "queued.html",
+        status,
+        message=found,
+        verdict=verdict,
+        errors=context.pop("errors", FormErrors()),
+        **context,
+    )
 
 
 @page_requires("routing:edit", tenant_param=None)
@@ -51,9 +56,12 @@ async def dispatch(request: Request) -> Response:
         return await _message_page(request, queue_id, 422, errors=errors, tenant=tenant)
     try:
         number = await queue.dispatch(
-            database(request), await routing_index(request), queue_id, tenant,
+            database(request),
+            await routing_index(request),
+            queue_id,
+            tenant,
             operator=operator_id(request),
-        )  # fmt: skip
+        )
     except InvalidInput as exc:
         errors = FormErrors.of(russian(exc.errors), LABELS)
         return await _message_page(request, queue_id, 422, errors=errors, tenant=tenant)

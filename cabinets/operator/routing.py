@@ -62,14 +62,23 @@ async def _rules_page(
     rules = []
     if any(filters.values()):
         rules = await rule_edits.rules_for(
-            database(request), topic=filters["topic"], territory=filters["territory"],
-            tenant=filters["tenant"], operator=operator_id(request),
-        )  # fmt: skip
+            database(request),
+            topic=filters["topic"],
+            territory=filters["territory"],
+            tenant=filters["tenant"],
+            operator=operator_id(request),
+        )
     return await operator_page(
-        request, "rules.html", status, filters=filters, rules=rules,
-        errors=errors or FormErrors(), form=form or {**filters}, rule_errors=rule_errors or {},
+        request,
+        "rules.html",
+        status,
+        filters=filters,
+        rules=rules,
+        errors=errors or FormErrors(),
+        form=form or {**filters},
+        rule_errors=rule_errors or {},
         status_words=STATUS_WORDS,
-    )  # fmt: skip
+    )
 
 
 @page_requires("routing:edit", tenant_param=None)
@@ -91,9 +100,12 @@ async def add_rule(request: Request) -> Response:
     try:
         row = RuleRow.model_validate({k: v for k, v in given.items() if v is not None})
         await service.add_rules(
-            database(request), [("form", row)], actor=actor(request), source="web",
+            database(request),
+            [("form", row)],
+            actor=actor(request),
+            source="web",
             operator=operator_id(request),
-        )  # fmt: skip
+        )
     except (InvalidInput, ValidationError) as exc:
         return await _rules_page(request, 422, errors=_invalid(exc), form=given)
     routing_changed(request)
@@ -130,9 +142,14 @@ async def change_rule(request: Request) -> Response:
     try:
         priority, valid_from, valid_to = _change_input(given)
         await rule_edits.change_rule(
-            database(request), rule_id, priority=priority, valid_from=valid_from,
-            valid_to=valid_to, actor=actor(request), operator=operator_id(request),
-        )  # fmt: skip
+            database(request),
+            rule_id,
+            priority=priority,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            actor=actor(request),
+            operator=operator_id(request),
+        )
     except (InvalidInput, ValidationError) as exc:
         return await _rules_page(request, 422, rule_errors={rule_id: _invalid(exc)})
     routing_changed(request)
@@ -178,9 +195,15 @@ async def route_tester(request: Request) -> Response:
         else:
             result = index.explain(given["topic"], given["territory"], day)
     return await operator_page(
-        request, "tester.html", 422 if errors else 200, given=given, result=result,
-        errors=errors, verdict=verdict, today=_today(),
-    )  # fmt: skip
+        request,
+        "tester.html",
+        422 if errors else 200,
+        given=given,
+        result=result,
+        errors=errors,
+        verdict=verdict,
+        today=_today(),
+    )
 
 
 routes = [

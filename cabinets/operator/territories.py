@@ -16,8 +16,8 @@ from cabinets.operator.desk import actor, back, database, operator_id, operator_
 from cabinets.operator.wording import TERRITORY_WORDING, russian
 from cabinets.web.guards import page_requires
 from tenancy.errors import FieldError, InvalidInput
-from tenancy.routing import service
-from tenancy.routing.territory_tree import territory_level
+from tenancy.territories import service as territories
+from tenancy.territories.tree import territory_level
 
 MAX_UPLOAD = 20 * 1024 * 1024  # a whole country's territories fit in a few megabytes
 
@@ -26,12 +26,17 @@ async def _page(request: Request, status: int = 200, problems: list[str] | None 
     query = request.query_params
     search = (query.get("q") or "").strip()
     db = database(request)
-    found = await service.find_territories(db, search, limit=50) if search else []
+    found = await territories.find_territories(db, search, limit=50) if search else []
     level = await territory_level(db, query.get("under") or None)
     return await operator_page(
-        request, "territories.html", status, search=search, found=found, level=level,
+        request,
+        "territories.html",
+        status,
+        search=search,
+        found=found,
+        level=level,
         problems=problems or [],
-    )  # fmt: skip
+    )
 
 
 @page_requires("catalog:edit", tenant_param=None)
@@ -59,7 +64,7 @@ async def import_territories(request: Request) -> Response:
         path = Path(folder) / name
         path.write_bytes(data)
         try:
-            counts = await service.import_territories(
+            counts = await territories.import_territories(
                 database(request), path, actor=actor(request), operator=operator_id(request)
             )
         except InvalidInput as exc:

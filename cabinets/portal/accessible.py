@@ -38,9 +38,11 @@ class View:
             return cls()
         size = int(query["size"]) if query.get("size", "").isdigit() else 150
         return cls(
-            True, size if size in SIZES else 150, query.get("contrast") == "1",
+            True,
+            size if size in SIZES else 150,
+            query.get("contrast") == "1",
             query.get("images") != "0",
-        )  # fmt: skip
+        )
 
     def cookie(self) -> str:
         if not self.accessible:
@@ -67,8 +69,11 @@ class View:
         size = int(str(changes.get("size", self.size)))
         contrast = bool(changes.get("contrast", self.contrast))
         images = bool(changes.get("images", self.images))
-        return {"size": str(size), "contrast": "1" if contrast else "0",
-                "images": "1" if images else "0"}  # fmt: skip
+        return {
+            "size": str(size),
+            "contrast": "1" if contrast else "0",
+            "images": "1" if images else "0",
+        }
 
 
 def view_of(request: Request) -> View:

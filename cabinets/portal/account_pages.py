@@ -36,24 +36,30 @@ async def sign_up_page(request: Request) -> Response:
 @public
 async def sign_up(request: Request) -> Response:
     async with request.form() as form:
-        values = {k: str(form.get(k) or "") for k in ("email", "name", "password",
-                                                        "confirmation")}  # fmt: skip
+        values = {k: str(form.get(k) or "") for k in ("email", "name", "password", "confirmation")}
     settings: Settings = request.app.state.settings
     try:
         await citizens.sign_up(
-            _db(request), values["email"].strip(), values["name"], values["password"],
-            values["confirmation"], base_url=settings.base_url,
-        )  # fmt: skip
+            _db(request),
+            values["email"].strip(),
+            values["name"],
+            values["password"],
+            values["confirmation"],
+            base_url=settings.base_url,
+        )
     except InvalidInput as exc:
         kept = {"email": values["email"], "name": values["name"]}
         return render_page(
             request, "portal/sign_up.html", 422, values=kept, errors=form_errors(exc)
         )
     return render_page(
-        request, "notice.html", title="Проверьте почту",
+        request,
+        "notice.html",
+        title="Проверьте почту",
         text=CHECK_MAIL.format(email=values["email"].strip().lower()),
-        link="/auth/sign-in", link_text="Ко входу",
-    )  # fmt: skip
+        link="/auth/sign-in",
+        link_text="Ко входу",
+    )
 
 
 def _sentence(words: str) -> str:
@@ -62,10 +68,15 @@ def _sentence(words: str) -> str:
 
 async def _dead_link(request: Request, exc: InvalidInput) -> Response:
     return private_page(
-        request, "notice.html", 410, title="Ссылка не действует",
-        text=_sentence(wording(exc.errors[0])), link="/auth/sign-in", link_text="Ко входу",
+        request,
+        "notice.html",
+        410,
+        title="Ссылка не действует",
+        text=_sentence(wording(exc.errors[0])),
+        link="/auth/sign-in",
+        link_text="Ко входу",
         view_back="/",
-    )  # fmt: skip
+    )
 
 
 @public
@@ -90,9 +101,14 @@ async def confirm(request: Request) -> Response:
             f" Обращения, написанные раньше с адреса {email}, теперь в вашем кабинете: {claimed}."
         )
     return private_page(
-        request, "notice.html", title="Адрес подтверждён", text=text,
-        link="/auth/sign-in?next=/my", link_text="Войти", view_back="/",
-    )  # fmt: skip
+        request,
+        "notice.html",
+        title="Адрес подтверждён",
+        text=text,
+        link="/auth/sign-in?next=/my",
+        link_text="Войти",
+        view_back="/",
+    )
 
 
 routes = [

@@ -12,8 +12,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from cabinets.messages import pages as message_pages
-from cabinets.messages import service as messages
 from cabinets.messages import tracking
+from cabinets.messages.files import tracked_file_link
 from cabinets.notifications import choices
 from cabinets.notifications.unsubscribe import address_of
 from cabinets.portal import personal_data
@@ -47,9 +47,12 @@ def _me(request: Request) -> uuid.UUID:
 async def my_messages(request: Request) -> Response:
     listed = await tracking.citizen_messages(_db(request), _me(request))
     return private_page(
-        request, "portal/my.html", messages=listed, workplace=citizen_header(request),
+        request,
+        "portal/my.html",
+        messages=listed,
+        workplace=citizen_header(request),
         notice=request.query_params.get("notice"),
-    )  # fmt: skip
+    )
 
 
 @page_signed_in
@@ -73,10 +76,14 @@ async def my_file(request: Request) -> Response:
         file_id = uuid.UUID(request.path_params["file_id"])
     except ValueError:
         return refusal_page(request, 404)
-    link = await messages.tracked_file_link(
-        _db(request), request.app.state.store, request.path_params["number"], "", file_id,
+    link = await tracked_file_link(
+        _db(request),
+        request.app.state.store,
+        request.path_params["number"],
+        "",
+        file_id,
         citizen_id=_me(request),
-    )  # fmt: skip
+    )
     return RedirectResponse(link, status_code=303)
 
 
@@ -84,17 +91,28 @@ async def my_file(request: Request) -> Response:
 
 
 async def _notifications_page(
-    request: Request, address: str, *, token: str | None = None, status: int = 200,
+    request: Request,
+    address: str,
+    *,
+    token: str | None = None,
+    status: int = 200,
     errors: FormErrors | None = None,
-) -> Response:  # fmt: skip
+) -> Response:
     chosen = await choices.choices_of(_db(request), address)
     context = {} if token else {"workplace": citizen_header(request)}
     return private_page(
-        request, "portal/notifications.html", status, chosen=chosen, address=address,
-        token=token, channels=choices.CHANNEL_LABELS,
+        request,
+        "portal/notifications.html",
+        status,
+        chosen=chosen,
+        address=address,
+        token=token,
+        channels=choices.CHANNEL_LABELS,
         options=[(c.value, label) for c, label in choices.CHOICE_LABELS.items()],
-        errors=errors, notice=request.query_params.get("notice"), **context,
-    )  # fmt: skip
+        errors=errors,
+        notice=request.query_params.get("notice"),
+        **context,
+    )
 
 
 def _chosen(value: object) -> NotificationChoice | None:
@@ -119,8 +137,9 @@ async def choose_notifications(request: Request) -> Response:
         errors = FormErrors.one("email", "Электронная почта", "выберите, о чём писать")
         return await _notifications_page(request, profile.email, status=422, errors=errors)
     await choices.choose(_db(request), profile.email, Channel.EMAIL, choice)
-    return RedirectResponse("/my/notifications?notice=Настройки+уведомлений+сохранены",
-                            status_code=303)  # fmt: skip
+    return RedirectResponse(
+        "/my/notifications?notice=Настройки+уведомлений+сохранены", status_code=303
+    )
 
 
 def _unsubscribing(request: Request) -> str | None:
@@ -132,10 +151,14 @@ def _unsubscribing(request: Request) -> str | None:
 
 def _bad_unsubscribe_link(request: Request) -> Response:
     return private_page(
-        request, "notice.html", 404, title="Ссылка не действует",
+        request,
+        "notice.html",
+        404,
+        title="Ссылка не действует",
         text="Скопируйте ссылку из письма целиком или настройте уведомления в личном кабинете.",
-        link="/my/notifications", link_text="Настройки уведомлений",
-    )  # fmt: skip
+        link="/my/notifications",
+        link_text="Настройки уведомлений",
+    )
 
 
 @public
@@ -164,31 +187,48 @@ async def unsubscribe(request: Request) -> Response:
     async with request.form() as form:
         choice = _chosen(form.get("email")) or NotificationChoice.NONE
     await choices.choose(_db(request), address, Channel.EMAIL, choice)
-    notice = "Письма больше не придут" if choice is NotificationChoice.NONE else (
-        "Настройки уведомлений сохранены")  # fmt: skip
+    notice = (
+        "Письма больше не придут"
+        if choice is NotificationChoice.NONE
+        else ("Настройки уведомлений сохранены")
+    )
     return private_page(
-        request, "notice.html", title=notice,
+        request,
+        "notice.html",
+        title=notice,
         text=f"Адрес {address}: {choices.CHOICE_LABELS[choice].lower()}.",
-        link=f"/unsubscribe/{request.path_params['token']}", link_text="Изменить выбор",
-    )  # fmt: skip
+        link=f"/unsubscribe/{request.path_params['token']}",
+        link_text="Изменить выбор",
+    )
 
 
 # --- personal data ---------------------------------------------------------------------------
 
 
 async def _data_page(
-    request: Request, status: int = 200, *, values: dict[str, str] | None = None,
+    request: Request,
+    status: int = 200,
+    *,
+    values: dict[str, str] | None = None,
     errors: FormErrors | None = None,
-) -> Response:  # fmt: skip
+) -> Response:
     record = await personal_data.personal_record(_db(request), _me(request))
-    shown = values if values is not None else {
-        name: getattr(record.profile, name) or "" for name in personal_data.PROFILE_FIELDS
-    }  # fmt: skip
+    shown = (
+        values
+        if values is not None
+        else {name: getattr(record.profile, name) or "" for name in personal_data.PROFILE_FIELDS}
+    )
     return private_page(
-        request, "portal/personal_data.html", status, record=record, values=shown,
-        errors=errors, labels=choices.CHOICE_LABELS, workplace=citizen_header(request),
+        request,
+        "portal/personal_data.html",
+        status,
+        record=record,
+        values=shown,
+        errors=errors,
+        labels=choices.CHOICE_LABELS,
+        workplace=citizen_header(request),
         notice=request.query_params.get("notice"),
-    )  # fmt: skip
+    )
 
 
 @page_signed_in
@@ -226,8 +266,14 @@ async def withdraw(request: Request) -> Response:
             f" Открытых обращений: {still_open}. Они останутся в организациях, которые обязаны "
             "на них ответить (закон № 59-ФЗ); ответ придёт, как вы просили в обращении."
         )
-    return render_page(request, "notice.html", title="Согласие отозвано", text=text,
-                       link="/", link_text="На главную")  # fmt: skip
+    return render_page(
+        request,
+        "notice.html",
+        title="Согласие отозвано",
+        text=text,
+        link="/",
+        link_text="На главную",
+    )
 
 
 routes = [

@@ -9,10 +9,11 @@ from typing import Any
 
 from sqlalchemy import text
 
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput, NotFound
-from tenancy.routing import service as routing
 from tenancy.routing.resolver import RoutingIndex
+from tenancy.territories import service as territories
 
 QUERY_LENGTH = 100
 FOUND_LIMIT = 20
@@ -61,9 +62,13 @@ async def find_organizations(db: Database, query: str) -> list[Organization]:
     async with db.public_session() as session:
         rows = await session.execute(
             _SEARCH,
-            {"pattern": f"%{escaped}%", "prefix": f"{escaped}%", "text": wanted,
-             "limit": FOUND_LIMIT},
-        )  # fmt: skip
+            {
+                "pattern": f"%{escaped}%",
+                "prefix": f"{escaped}%",
+                "text": wanted,
+                "limit": FOUND_LIMIT,
+            },
+        )
         return [Organization(r.slug, r.name, r.short_name, r.inn, r.place) for r in rows]
 
 
@@ -84,15 +89,20 @@ async def organization_page(db: Database, routes: RoutingIndex, slug: str) -> Or
         raise NotFound("organization", slug)
     today = datetime.now(UTC).date()
     codes = routes.places_of(slug, today)
-    topics: list[dict[str, Any]] = await routing.list_topics(db) if codes else []
+    topics: list[dict[str, Any]] = await catalog.list_topics(db) if codes else []
     answered = tuple(
         t["title"]
         for t in topics
         if t["active"] and any(routes.resolve(t["code"], c, today) == slug for c in codes)
     )
-    places = await routing.named_territories(db, codes[:PLACES_SHOWN]) if codes else []
+    places = await territories.named_territories(db, codes[:PLACES_SHOWN]) if codes else []
     return Organization(
-        row.slug, row.name, row.short_name, row.inn, row.place,
+        row.slug,
+        row.name,
+        row.short_name,
+        row.inn,
+        row.place,
         takes_messages=routes.tenant_status.get(slug) == "active" and bool(answered),
-        topics=answered, places=tuple(p["name"] for p in places),
-    )  # fmt: skip
+        topics=answered,
+        places=tuple(p["name"] for p in places),
+    )

@@ -36,9 +36,14 @@ def _db(request: Request) -> Database:
 
 async def _front(request: Request, status: int = 200, **context: Any) -> Response:
     return render_page(
-        request, "portal/front.html", status, figures=await public_figures(_db(request)),
-        signed_in=person(request) is not None, view_back="/", **context,
-    )  # fmt: skip
+        request,
+        "portal/front.html",
+        status,
+        figures=await public_figures(_db(request)),
+        signed_in=person(request) is not None,
+        view_back="/",
+        **context,
+    )
 
 
 @public
@@ -82,9 +87,13 @@ async def organizations(request: Request) -> Response:
         found = await directory.find_organizations(_db(request), query)
     except InvalidInput as exc:
         return render_page(
-            request, "portal/organizations.html", 422, q=query[: directory.QUERY_LENGTH],
-            found=[], errors=form_errors(exc),
-        )  # fmt: skip
+            request,
+            "portal/organizations.html",
+            422,
+            q=query[: directory.QUERY_LENGTH],
+            found=[],
+            errors=form_errors(exc),
+        )
     return render_page(request, "portal/organizations.html", q=query.strip(), found=found)
 
 
@@ -95,10 +104,14 @@ async def organization(request: Request) -> Response:
         found = await directory.organization_page(_db(request), routes, request.path_params["slug"])
     except NotFound:
         return render_page(
-            request, "notice.html", 404, title="Организация не найдена",
+            request,
+            "notice.html",
+            404,
+            title="Организация не найдена",
             text="Такой организации здесь нет: найдите её по названию, городу или ИНН.",
-            link="/organizations", link_text="Найти организацию",
-        )  # fmt: skip
+            link="/organizations",
+            link_text="Найти организацию",
+        )
     return render_page(request, "portal/organization.html", organization=found)
 
 
@@ -117,9 +130,13 @@ async def switch_view(request: Request) -> Response:
     response = RedirectResponse(back, status_code=303)
     settings: Settings = request.app.state.settings
     response.set_cookie(
-        VIEW_COOKIE, view.cookie(), max_age=VIEW_YEAR, httponly=True, samesite="lax",
+        VIEW_COOKIE,
+        view.cookie(),
+        max_age=VIEW_YEAR,
+        httponly=True,
+        samesite="lax",
         secure=settings.https,
-    )  # fmt: skip
+    )
     return response
 
 

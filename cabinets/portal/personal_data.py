@@ -26,8 +26,15 @@ from tenancy.tenants.identifiers import inn_problem, ogrn_problem
 log = structlog.get_logger(__name__)
 
 _PHONE = re.compile(r"^\+?[0-9 ()-]{5,20}$")
-PROFILE_FIELDS = ("name", "applicant_kind", "phone", "postal_address", "organization", "inn",
-                  "ogrn")  # fmt: skip
+PROFILE_FIELDS = (
+    "name",
+    "applicant_kind",
+    "phone",
+    "postal_address",
+    "organization",
+    "inn",
+    "ogrn",
+)
 _LIMITS = {"name": 200, "postal_address": 500, "organization": 300}
 CLOSED_STATUSES = frozenset({"answered", "closed", "rejected", "merged", "forwarded"})
 
@@ -82,9 +89,15 @@ async def profile_of(db: Database, user_id: uuid.UUID) -> Profile:
     if row is None:
         raise NotFound("account", str(user_id))
     return Profile(
-        row.email, row.name, row.applicant_kind or "individual", row.phone, row.postal_address,
-        row.organization, row.inn, row.ogrn,
-    )  # fmt: skip
+        row.email,
+        row.name,
+        row.applicant_kind or "individual",
+        row.phone,
+        row.postal_address,
+        row.organization,
+        row.inn,
+        row.ogrn,
+    )
 
 
 async def personal_record(db: Database, user_id: uuid.UUID) -> PersonalRecord:
@@ -113,11 +126,14 @@ async def personal_record(db: Database, user_id: uuid.UUID) -> PersonalRecord:
             )
         ).scalar_one()
     return PersonalRecord(
-        profile=profile, created_at=account.created_at, confirmed_at=account.email_confirmed_at,
-        sign_in_methods=methods, open_sessions=int(sessions),
+        profile=profile,
+        created_at=account.created_at,
+        confirmed_at=account.email_confirmed_at,
+        sign_in_methods=methods,
+        open_sessions=int(sessions),
         notifications=await choices_of(db, profile.email),
         messages=await tracking.citizen_messages(db, user_id),
-    )  # fmt: skip
+    )
 
 
 def _text(values: Mapping[str, str], name: str) -> str | None:
@@ -176,12 +192,17 @@ async def update_profile(db: Database, user_id: uuid.UUID, values: Mapping[str, 
                     ogrn = excluded.ogrn, updated_at = excluded.updated_at
                 """
             ),
-            {"u": user_id, "kind": "legal" if legal else "individual",
-             "phone": _text(values, "phone"), "address": _text(values, "postal_address"),
-             "org": _text(values, "organization") if legal else None,
-             "inn": _text(values, "inn") if legal else None,
-             "ogrn": _text(values, "ogrn") if legal else None, "now": now},
-        )  # fmt: skip
+            {
+                "u": user_id,
+                "kind": "legal" if legal else "individual",
+                "phone": _text(values, "phone"),
+                "address": _text(values, "postal_address"),
+                "org": _text(values, "organization") if legal else None,
+                "inn": _text(values, "inn") if legal else None,
+                "ogrn": _text(values, "ogrn") if legal else None,
+                "now": now,
+            },
+        )
 
 
 async def withdraw_consent(db: Database, user_id: uuid.UUID, *, ip: str | None) -> int:

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets.messages.workflow import FINAL
 from cabinets.records.models import DestructionRecord
-from storage.backends import ObjectStore
+from storage.object_store import ObjectStore
 from tenancy.audit import record_audit
 from tenancy.database import Database
 from tenancy.errors import InvalidInput, NotFound
@@ -181,18 +181,27 @@ async def _purge_tenant(
         number = int((await session.execute(_NEXT_RECORD, {"t": tenant_id})).scalar_one())
         session.add(
             DestructionRecord(
-                tenant_id=tenant_id, number=number, closed_before=closed_before,
-                executed_at=now, executed_by=actor, message_count=summary.count,
-                first_closed_at=summary.first_closed_at, last_closed_at=summary.last_closed_at,
+                tenant_id=tenant_id,
+                number=number,
+                closed_before=closed_before,
+                executed_at=now,
+                executed_by=actor,
+                message_count=summary.count,
+                first_closed_at=summary.first_closed_at,
+                last_closed_at=summary.last_closed_at,
                 tracking_numbers=summary.tracking_numbers,
                 registration_numbers=summary.registration_numbers,
             )
-        )  # fmt: skip
+        )
         record_audit(
-            session, tenant_id=tenant_id, actor=actor, action="records.destroyed",
-            object_type="destruction_record", object_id=str(number),
+            session,
+            tenant_id=tenant_id,
+            actor=actor,
+            action="records.destroyed",
+            object_type="destruction_record",
+            object_id=str(number),
             changes={"messages": summary.count, "closed_before": closed_before.isoformat()},
-        )  # fmt: skip
+        )
         await anyio.to_thread.run_sync(_delete_files, store, files)
     return _summary(rows, number)
 
@@ -224,9 +233,14 @@ async def set_retention(db: Database, slug: str, years: int, *, actor: str) -> R
             {"y": years, "t": tenant_id},
         )
         record_audit(
-            session, tenant_id=tenant_id, actor=actor, action="tenant.retention_set",
-            object_type="tenant", object_id=slug, changes={"retention_years": [before, years]},
-        )  # fmt: skip
+            session,
+            tenant_id=tenant_id,
+            actor=actor,
+            action="tenant.retention_set",
+            object_type="tenant",
+            object_id=slug,
+            changes={"retention_years": [before, years]},
+        )
     return Retention(tenant=slug, years=years)
 
 

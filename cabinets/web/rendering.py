@@ -59,9 +59,47 @@ def refusal_page(request: Request, status: int, **context: Any) -> Response:
         text = "Попробуйте обновить страницу через минуту."
     # The accessible-version switch leads back home, not to the refused address: the page is
     # then the same whatever was asked for.
-    response = private_page(request, "notice.html", status, title=title, text=text,
-                            link="/", link_text="На главную", view_back="/",
-                            **context)  # fmt: skip
+    response = private_page(
+        request,
+        "notice.html",
+        status,
+        title=title,
+        text=text,
+        link="/",
+        link_text="На главную",
+        view_back="/",
+        **context,
+    )
     if status == 503:
         response.headers["Retry-After"] = "5"
+    return response
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating asks for HTML; API clients ask for JSON or anything."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+def unstorable_page(request: Request, fields: list[str]) -> Response:
+    """What the edge refuses before a page sees it (text that cannot be stored, such as a NUL
+    character), told to a person. It is answered before the session is read, so it carries
+    no form and no person's header."""
+    named = ", ".join(f"«{field}»" for field in fields)
+    text = (
+        f"В поле {named} есть символы, которые нельзя сохранить (например, нулевой байт). "
+        "Уберите их и отправьте снова. Ничего не сохранено."
+    )
+    response = templates.TemplateResponse(
+        request,
+        "notice.html",
+        {
+            "csrf_token": "",
+            "title": "Недопустимые символы",
+            "text": text,
+            "link": "/",
+            "link_text": "На главную",
+        },
+        status_code=422,
+    )
+    response.headers.update(PRIVATE)
     return response

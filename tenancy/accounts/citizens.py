@@ -75,9 +75,14 @@ async def sign_up(
         ).first()
         if found is not None and (found.email_confirmed_at is not None or found.kind != "citizen"):
             await mail_link(
-                session, "account.taken", account, found.name, f"{base_url}/auth/sign-in",
-                expires_at=now, now=now,
-            )  # fmt: skip
+                session,
+                "account.taken",
+                account,
+                found.name,
+                f"{base_url}/auth/sign-in",
+                expires_at=now,
+                now=now,
+            )
             log.info("sign-up with a taken address", email=account)
             return
         if found is None:
@@ -100,13 +105,22 @@ async def sign_up(
                 {"id": user_id, "n": name.strip(), "h": hashed, "now": now},
             )
         value = await account_links.issue_link(
-            session, user_id, LinkPurpose.CONFIRMATION, lifetime=CONFIRMATION_LIFETIME, now=now,
+            session,
+            user_id,
+            LinkPurpose.CONFIRMATION,
+            lifetime=CONFIRMATION_LIFETIME,
+            now=now,
             created_by="self-service",
-        )  # fmt: skip
+        )
         await mail_link(
-            session, "account.confirmation", account, name.strip(),
-            f"{base_url}/auth/confirm/{value}", expires_at=now + CONFIRMATION_LIFETIME, now=now,
-        )  # fmt: skip
+            session,
+            "account.confirmation",
+            account,
+            name.strip(),
+            f"{base_url}/auth/confirm/{value}",
+            expires_at=now + CONFIRMATION_LIFETIME,
+            now=now,
+        )
     log.info("sign-up confirmation mailed", email=account)
 
 

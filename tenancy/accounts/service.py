@@ -299,9 +299,14 @@ async def mail_link(
     payload = {"name": name, "link": link, "expires_at": expires_at.isoformat()}
     await session.execute(
         _ACCOUNT_LETTER,
-        {"e": uuid.uuid4(), "now": now, "kind": kind, "to": f"mailto:{email}",
-         "payload": json.dumps(payload)},
-    )  # fmt: skip
+        {
+            "e": uuid.uuid4(),
+            "now": now,
+            "kind": kind,
+            "to": f"mailto:{email}",
+            "payload": json.dumps(payload),
+        },
+    )
 
 
 async def request_password_reset(db: Database, email: str, *, base_url: str) -> None:
@@ -329,9 +334,14 @@ async def request_password_reset(db: Database, email: str, *, base_url: str) -> 
             created_by="self-service",
         )
         await mail_link(
-            session, "account.reset", account, user.name, f"{base_url}/auth/reset/{value}",
-            expires_at=now + RESET_LINK_LIFETIME, now=now,
-        )  # fmt: skip
+            session,
+            "account.reset",
+            account,
+            user.name,
+            f"{base_url}/auth/reset/{value}",
+            expires_at=now + RESET_LINK_LIFETIME,
+            now=now,
+        )
     # The link itself stays out of the log: it is as good as the password it sets.
     log.info("password reset link mailed", email=account)
 
@@ -419,9 +429,14 @@ async def invite_staff(
             )
             link = f"{base_url}/auth/invitation/{value}"
             await mail_link(
-                session, "account.invitation", email, found[email].name, link,
-                expires_at=now + lifetime, now=now,
-            )  # fmt: skip
+                session,
+                "account.invitation",
+                email,
+                found[email].name,
+                link,
+                expires_at=now + lifetime,
+                now=now,
+            )
             invitations.append(InvitationRead(email=email, link=link, expires_at=now + lifetime))
     return invitations
 

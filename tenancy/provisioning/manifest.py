@@ -16,11 +16,11 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
+from tenancy.csv_tables import Row, decode_csv, header_of, parse_table
 from tenancy.errors import FieldError, InvalidInput, field_errors
 from tenancy.provisioning.yaml_reader import LINE as _LINE
 from tenancy.provisioning.yaml_reader import YamlProblem, load_yaml
 from tenancy.staff.schemas import StaffInput
-from tenancy.tables import Row, decode_csv, header_of, parse_table
 from tenancy.tenants.models import TenantStatus
 from tenancy.tenants.schemas import TenantCreate
 

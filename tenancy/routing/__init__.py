@@ -1,1 +1,1 @@
-"""Territories, the topic catalog and the routing table that maps them to tenants."""
+"""The routing table that maps a topic on a territory to the tenant that answers it."""

@@ -12,10 +12,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rbac.access import Principal, public, requires
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
-from tenancy.errors import FieldError, InvalidInput, field_errors
+from tenancy.errors import InvalidInput, field_errors
 from tenancy.routing import service
 from tenancy.routing.cache import RoutingCache
+from tenancy.routing.place_check import check_place
 from tenancy.routing.schemas import RuleRow
 
 
@@ -43,11 +45,20 @@ async def catalog_for_territory(request: Request) -> Response:
     if not territory:
         raise InvalidInput.one("territory", "name the territory (an OKTMO-style code)")
     db: Database = request.app.state.database
-    topics = await service.list_topics(db, territory=territory)
+    topics = await catalog.list_topics(db, territory=territory)
     keep = (
-        "code", "category_code", "title", "description", "keywords", "deadline_days", "calendar",
-        "photo_required", "address_required", "fields", "region_code",
-    )  # fmt: skip
+        "code",
+        "category_code",
+        "title",
+        "description",
+        "keywords",
+        "deadline_days",
+        "calendar",
+        "photo_required",
+        "address_required",
+        "fields",
+        "region_code",
+    )
     return JSONResponse([{k: t[k] for k in keep} for t in topics])
 
 
@@ -68,13 +79,7 @@ async def resolve(request: Request) -> Response:
     query = ResolveQuery.model_validate(dict(request.query_params))
     cache: RoutingCache = request.app.state.routing
     index = await cache.index()
-    errors = []
-    if query.topic not in index.topic_category:
-        errors.append(("topic", f"unknown topic {query.topic!r}"))
-    if query.territory not in index.parents:
-        errors.append(("territory", f"unknown territory {query.territory}"))
-    if errors:
-        raise InvalidInput([FieldError(f, m) for f, m in errors])
+    check_place(index, query.topic, query.territory, offered=False)
     result = index.explain(query.topic, query.territory, query.on or date.today())
     return JSONResponse(
         {
@@ -165,7 +170,7 @@ async def catalog_diff(request: Request) -> Response:
         description: The caller lacks catalog:edit on the platform.
     """
     db: Database = request.app.state.database
-    return JSONResponse((await service.diff_catalog(db)).model_dump(mode="json"))
+    return JSONResponse((await catalog.diff_catalog(db)).model_dump(mode="json"))
 
 
 @requires("catalog:edit", tenant_param=None)
@@ -183,7 +188,7 @@ async def catalog_publish(request: Request) -> Response:
     """
     db: Database = request.app.state.database
     principal: Principal = request.user
-    version = await service.publish_catalog(
+    version = await catalog.publish_catalog(
         db, actor=f"api:{principal.display_name}", operator=principal.user_id
     )
     return JSONResponse({"published": version})

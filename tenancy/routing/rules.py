@@ -17,13 +17,9 @@ from tenancy.database import Database
 from tenancy.errors import FieldError, Forbidden, InvalidInput, NotFound
 from tenancy.routing.resolver import Rule
 from tenancy.routing.schemas import RuleRow
-from tenancy.routing.service import (
-    Operator,
-    operator_regions,
-    overlaps,
-    territory_parents,
-    within_regions,
-)
+from tenancy.routing.service import overlaps
+from tenancy.territories.reach import Operator, operator_regions, within_regions
+from tenancy.territories.tree import territory_parents
 
 
 @dataclass(frozen=True)
@@ -79,12 +75,20 @@ async def rules_for(
         )
         return [
             RuleView(
-                r.id, r.topic, r.territory_code, r.territory_name, r.slug, r.name, r.status,
-                r.priority, r.valid_from, r.valid_to,
+                id=r.id,
+                topic=r.topic,
+                territory=r.territory_code,
+                territory_name=r.territory_name,
+                tenant=r.slug,
+                tenant_name=r.name,
+                tenant_status=r.status,
+                priority=r.priority,
+                valid_from=r.valid_from,
+                valid_to=r.valid_to,
             )
             for r in rows
             if regions is None or within_regions(r.territory_code, regions, parents)
-        ]  # fmt: skip
+        ]
 
 
 async def _reachable(session: AsyncSession, rule_id: int, operator: Operator) -> Rule:
@@ -123,9 +127,15 @@ async def change_rule(
     async with db.privileged_session(actor=actor) as session:
         rule = await _reachable(session, rule_id, operator)
         changed = RuleRow.model_validate(
-            {"topic": rule.topic, "territory": rule.territory, "tenant": rule.tenant,
-             "priority": priority, "valid_from": valid_from, "valid_to": valid_to}
-        )  # fmt: skip
+            {
+                "topic": rule.topic,
+                "territory": rule.territory,
+                "tenant": rule.tenant,
+                "priority": priority,
+                "valid_from": valid_from,
+                "valid_to": valid_to,
+            }
+        )
         others = await session.execute(
             text(
                 "SELECT id, topic, territory_code, '' AS tenant, priority, valid_from, valid_to "

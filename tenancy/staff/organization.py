@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from tenancy.accounts import service as accounts
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput, NotFound
-from tenancy.staff import service
+from tenancy.staff import policy, roles, service
 from tenancy.staff.schemas import PermissionCheck, RoleRead, StaffInput, StaffRead
 
 
@@ -26,7 +26,7 @@ async def organization_staff(db: Database, tenant: str) -> OrganizationStaff:
 
 
 async def grantable_roles(db: Database, tenant: str) -> list[RoleRead]:
-    return [r for r in await service.list_roles(db, tenant) if r.scope != "platform"]
+    return [r for r in await roles.list_roles(db, tenant) if r.scope != "platform"]
 
 
 async def staff_member(db: Database, tenant: str, email: str) -> StaffRead:
@@ -64,7 +64,7 @@ async def invite(
 async def explain(db: Database, tenant: str, email: str, permission: str) -> PermissionCheck:
     """Why a person of this organization may or may not use ``permission`` here."""
     person = await staff_member(db, tenant, email)
-    return await service.check_permission(db, person.email, tenant, permission)
+    return await policy.check_permission(db, person.email, tenant, permission)
 
 
 async def grant(db: Database, tenant: str, email: str, role: str, *, actor: str) -> None:

@@ -1,4 +1,4 @@
-"""Staff and their roles: people are global identities; grants tie them to tenants.
+"""Staff and their grants: people are global identities; grants tie them to tenants.
 
 Each function owns its transaction on the privileged connection (platform admins work from the
 CLI), checks everything first, writes the policy store, and records the change in the audit
@@ -7,119 +7,30 @@ log. The policy tables announce each change to every running process themselves 
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from rbac import store, tokens
-from rbac.enforcer import PolicyEnforcer, PolicySnapshot, TenantState
-from rbac.models import ApiToken, CustomRole, User, UserStatus
-from rbac.permissions import UnknownPermission, get_permission
-from rbac.roles import ROLE_TEMPLATES, Reach, RoleScope, UnknownRole
+from rbac import store
+from rbac.models import User, UserStatus
 from rbac.store import Identity, Person, StoredGrant
 from tenancy.audit import record_audit
 from tenancy.database import Database
 from tenancy.errors import FieldError, InvalidInput, NotFound
+from tenancy.staff.lookups import check_role, staff_member, tenant_or_platform
 from tenancy.staff.schemas import (
     PLATFORM,
     GrantChange,
     GrantRead,
     OrganizationRef,
-    PermissionCheck,
-    RoleRead,
     StaffInput,
     StaffRead,
-    TokenCreated,
-    TokenRead,
     Workplaces,
 )
-from tenancy.tenants.models import Tenant, TenantStatus
-
-CUSTOM_ROLE_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,39}$")
-# Permissions that only make sense platform-wide; a tenant's custom role cannot carry them.
-PLATFORM_ONLY = frozenset({"catalog:edit", "routing:edit", "tenant:provision"})
-
-
-async def load_policy(db: Database) -> PolicySnapshot:
-    """The whole policy, read through the app role (the policy tables are readable to it)."""
-    async with db.public_session() as session:
-        return await _snapshot(session)
-
-
-async def _tenant_states(session: AsyncSession) -> tuple[dict[str, TenantState], dict[str, str]]:
-    rows = await session.execute(
-        text("SELECT id::text, parent_id::text, status, slug FROM tenants")
-    )
-    states, slugs = {}, {}
-    for tenant, parent, status, slug in rows:
-        states[tenant] = TenantState(parent, status)
-        slugs[slug] = tenant
-    return states, slugs
-
-
-async def _snapshot(
-    session: AsyncSession, user_ids: Sequence[uuid.UUID] | None = None
-) -> PolicySnapshot:
-    states, slugs = await _tenant_states(session)
-    if user_ids is None:
-        grants = await store.all_grants(session)
-        grants += await tokens.active_token_grants(session)
-    else:
-        grants = [g.as_grant() for g in await store.grants_of(session, user_ids=user_ids)]
-    roles = await store.custom_roles(session)
-    return PolicySnapshot(
-        tenants=states,
-        slugs=slugs,
-        custom_roles=[store.custom_role_rules(r) for r in roles],
-        grants=grants,
-        inactive_users=await store.inactive_users(session),
-    )
-
-
-# --- lookups that name the bad field -----------------------------------------------------
-
-
-async def _user(session: AsyncSession, email: str) -> Identity:
-    found = await store.users_by_email(session, [email])
-    user = found.get(store.normalise_email(email))
-    if user is None:
-        raise InvalidInput.one("email", f"no staff member with e-mail {email!r}")
-    return user
-
-
-async def _tenant(session: AsyncSession, slug: str) -> Tenant | None:
-    """The tenant named by ``slug``; None for the platform."""
-    if slug == PLATFORM:
-        return None
-    tenant = (await session.scalars(select(Tenant).where(Tenant.slug == slug))).first()
-    if tenant is None:
-        raise InvalidInput.one("tenant", f"unknown tenant {slug!r}")
-    return tenant
-
-
-async def _check_role(session: AsyncSession, role: str, tenant: Tenant | None) -> None:
-    template = ROLE_TEMPLATES.get(role)
-    if template is not None:
-        if template.scope is RoleScope.PLATFORM and tenant is not None:
-            raise InvalidInput.one(
-                "role", f"{role!r} is a platform role: grant it on {PLATFORM!r}, not in a tenant"
-            )
-        if template.scope is RoleScope.TENANT and tenant is None:
-            raise InvalidInput.one("role", f"{role!r} is a tenant role: name the tenant")
-        return
-    if tenant is not None and role in {
-        r.name for r in await store.custom_roles(session, [tenant.id])
-    }:
-        return
-    raise InvalidInput.one("role", str(UnknownRole(role)))
-
-
-# --- staff -------------------------------------------------------------------------------
+from tenancy.tenants.models import TenantStatus
 
 
 async def add_staff(
@@ -149,7 +60,7 @@ async def set_staff_status(
     """Deactivate (or reactivate) a person everywhere; their grants stay for history but give
     nothing while deactivated."""
     async with db.privileged_session(actor=actor) as session:
-        user = await _user(session, email)
+        user = await staff_member(session, email)
         changed = await store.set_user_status(session, user.id, status)
         if changed:
             record_audit(
@@ -225,7 +136,7 @@ async def workplaces(db: Database, user_id: uuid.UUID) -> Workplaces:
 async def list_staff(db: Database, tenant: str | None = None) -> list[StaffRead]:
     """Everyone (or the staff of one tenant) with the roles they hold, by e-mail."""
     async with db.public_session() as session:
-        scope = await _tenant(session, tenant) if tenant is not None else None
+        scope = await tenant_or_platform(session, tenant) if tenant is not None else None
         if tenant is not None and tenant != PLATFORM:
             assert scope is not None
             grants = await store.grants_of(session, tenant_ids=[scope.id])
@@ -263,9 +174,6 @@ async def list_staff(db: Database, tenant: str | None = None) -> list[StaffRead]
         ]
 
 
-# --- grants ------------------------------------------------------------------------------
-
-
 REGIONAL_OPERATOR = "regional_operator"
 
 
@@ -282,9 +190,9 @@ async def grant_role(
     """Grant ``role`` to a person in a tenant (or on the platform); a no-op if they hold it.
     A regional operator is granted per region (a territory and everything under it)."""
     async with db.privileged_session(actor=actor) as session:
-        user = await _user(session, email)
-        where = await _tenant(session, tenant)
-        await _check_role(session, role, where)
+        user = await staff_member(session, email)
+        where = await tenant_or_platform(session, tenant)
+        await check_role(session, role, where)
         problems = await _region_problems(session, role, regions)
         if where is not None and where.status != TenantStatus.ACTIVE:
             problems.append(
@@ -322,9 +230,9 @@ async def revoke_role(
     ``regions``, a regional operator loses only those; losing the last one ends the role (it
     never widens into a federal one)."""
     async with db.privileged_session(actor=actor) as session:
-        user = await _user(session, email)
-        where = await _tenant(session, tenant)
-        await _check_role(session, role, where)
+        user = await staff_member(session, email)
+        where = await tenant_or_platform(session, tenant)
+        await check_role(session, role, where)
         problems = await _region_problems(session, role, regions, required=False)
         if problems:
             raise InvalidInput(problems)
@@ -440,231 +348,4 @@ def _audit_grant(
         changes={"email": user.email, "tenant": tenant, "role": grant.role}
         | ({"regions": regions} if regions else {}),
         source=source,
-    )
-
-
-# --- roles -------------------------------------------------------------------------------
-
-
-def _template_read(name: str) -> RoleRead:
-    template = ROLE_TEMPLATES[name]
-    return RoleRead(
-        name=template.name,
-        description=template.description,
-        scope=template.scope.value,
-        permissions=[
-            p if reach is Reach.TENANT else f"{p} ({reach.value})" for p, reach in template.grants
-        ],
-    )
-
-
-def _custom_read(role: CustomRole, slug: str) -> RoleRead:
-    return RoleRead(
-        name=role.name,
-        description=role.description,
-        scope=f"custom:{slug}",
-        permissions=list(role.permissions),
-    )
-
-
-async def list_roles(db: Database, tenant: str | None = None) -> list[RoleRead]:
-    """The shared templates, plus the custom roles of one tenant when it is named."""
-    roles = [_template_read(name) for name in ROLE_TEMPLATES]
-    if tenant is not None:
-        async with db.privileged_session() as session:
-            where = await _tenant(session, tenant)
-            if where is not None:
-                roles += [
-                    _custom_read(r, where.slug)
-                    for r in await store.custom_roles(session, [where.id])
-                ]
-    return roles
-
-
-async def show_role(db: Database, name: str, tenant: str | None = None) -> RoleRead:
-    for role in await list_roles(db, tenant):
-        if role.name == name:
-            return role
-    raise NotFound("role", name)
-
-
-async def define_role(
-    db: Database,
-    tenant: str,
-    name: str,
-    permissions: Sequence[str],
-    *,
-    description: str = "",
-    actor: str,
-) -> RoleRead:
-    """Create or replace a tenant's custom role from registry permissions."""
-    errors: list[FieldError] = []
-    if name in ROLE_TEMPLATES:
-        errors.append(FieldError("name", f"{name!r} is a shared role template; choose another"))
-    elif not CUSTOM_ROLE_NAME.fullmatch(name):
-        errors.append(FieldError("name", "must be 2-40 lowercase letters, digits, '-' or '_'"))
-    if not permissions:
-        errors.append(FieldError("permissions", "name at least one permission"))
-    for permission in permissions:
-        try:
-            found = get_permission(permission)
-        except UnknownPermission as exc:
-            errors.append(FieldError("permissions", str(exc)))
-            continue
-        if found.name in PLATFORM_ONLY:
-            errors.append(FieldError("permissions", f"{permission!r} is for platform roles only"))
-    async with db.privileged_session(actor=actor) as session:
-        where = await _tenant(session, tenant)
-        if where is None:
-            errors.append(FieldError("tenant", "custom roles belong to a tenant"))
-        if errors:
-            raise InvalidInput(errors)
-        assert where is not None
-        role = CustomRole(
-            tenant_id=where.id,
-            name=name,
-            description=description,
-            permissions=sorted(set(permissions)),
-        )
-        created = await store.save_custom_role(session, role)
-        record_audit(
-            session,
-            tenant_id=where.id,
-            actor=actor,
-            action="role.created" if created else "role.changed",
-            object_type="role",
-            object_id=name,
-            changes={"permissions": role.permissions, "description": description},
-        )
-        return _custom_read(role, where.slug)
-
-
-# --- questions ---------------------------------------------------------------------------
-
-
-async def check_permission(
-    db: Database, email: str, tenant: str, permission: str, *, assigned: bool = False
-) -> PermissionCheck:
-    """May this person do this in this tenant, and why: the same engine the app uses, loaded
-    with this person's grants only."""
-    try:
-        get_permission(permission)
-    except UnknownPermission as exc:
-        raise InvalidInput.one("permission", str(exc)) from None
-    async with db.privileged_session() as session:
-        user = await _user(session, email)
-        where = await _tenant(session, tenant)
-        snapshot = await _snapshot(session, user_ids=[user.id])
-    enforcer = PolicyEnforcer.from_snapshot(snapshot)
-    labels = {tenant_id: slug for slug, tenant_id in snapshot.slugs.items()}
-    labels[str(user.id)] = user.email
-    domain = str(where.id) if where is not None else "platform"
-    decision = enforcer.explain(str(user.id), domain, permission, assigned=assigned, labels=labels)
-    return PermissionCheck(
-        email=user.email,
-        tenant=tenant,
-        permission=permission,
-        allowed=decision.allowed,
-        chain=decision.chain,
-    )
-
-
-# --- API tokens --------------------------------------------------------------------------
-
-
-async def create_token(
-    db: Database,
-    tenant: str,
-    role: str,
-    *,
-    name: str,
-    expires_at: datetime | None,
-    actor: str,
-) -> TokenCreated:
-    """Issue a token acting with ``role`` in ``tenant``; its secret is returned only here."""
-    if not name.strip():
-        raise InvalidInput.one("name", "give the token a name that says what uses it")
-    async with db.privileged_session(actor=actor) as session:
-        where = await _tenant(session, tenant)
-        if where is None:
-            raise InvalidInput.one("tenant", "a token acts in one tenant, not on the platform")
-        await _check_role(session, role, where)
-        if where.status != TenantStatus.ACTIVE:
-            raise InvalidInput.one("tenant", f"{tenant!r} is {where.status}: no new tokens")
-        issued = tokens.issue(where.id, role, name.strip(), created_by=actor, expires_at=expires_at)
-        session.add(issued.token)
-        await session.flush()
-        record_audit(
-            session,
-            tenant_id=where.id,
-            actor=actor,
-            action="token.created",
-            object_type="token",
-            object_id=str(issued.token.id),
-            changes={"name": issued.token.name, "role": role, "expires_at": _iso(expires_at)},
-        )
-        return TokenCreated(
-            **_token_read(issued.token, tenant).model_dump(), token=issued.plaintext
-        )
-
-
-async def list_tokens(db: Database, tenant: str) -> list[TokenRead]:
-    async with db.privileged_session() as session:
-        where = await _tenant(session, tenant)
-        if where is None:
-            raise InvalidInput.one("tenant", "tokens belong to a tenant")
-        rows = await session.scalars(
-            select(ApiToken)
-            .where(col(ApiToken.tenant_id) == where.id)
-            .order_by(col(ApiToken.created_at))
-        )
-        return [_token_read(row, tenant) for row in rows]
-
-
-async def revoke_token(db: Database, token_id: str, *, actor: str) -> TokenRead:
-    """Revoke a token at once, everywhere; revoking it again changes nothing."""
-    try:
-        key = uuid.UUID(token_id)
-    except ValueError:
-        raise InvalidInput.one("token", f"{token_id!r} is not a token id") from None
-    async with db.privileged_session(actor=actor) as session:
-        row = (await session.scalars(select(ApiToken).where(col(ApiToken.id) == key))).first()
-        if row is None:
-            raise NotFound("token", token_id)
-        slug = (
-            await session.execute(
-                text("SELECT slug FROM tenants WHERE id = :id"), {"id": row.tenant_id}
-            )
-        ).scalar_one()
-        if row.revoked_at is None:
-            row.revoked_at = datetime.now(UTC)
-            session.add(row)
-            await session.flush()
-            record_audit(
-                session,
-                tenant_id=row.tenant_id,
-                actor=actor,
-                action="token.revoked",
-                object_type="token",
-                object_id=str(row.id),
-                changes={"name": row.name},
-            )
-        return _token_read(row, slug)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def _token_read(row: ApiToken, tenant: str) -> TokenRead:
-    return TokenRead(
-        id=str(row.id),
-        name=row.name,
-        tenant=tenant,
-        role=row.role,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-        last_used_at=row.last_used_at,
     )

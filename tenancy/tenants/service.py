@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -18,34 +17,9 @@ from tenancy.audit import record_audit
 from tenancy.database import Database
 from tenancy.errors import Conflict, FieldError, InvalidInput, NotFound
 from tenancy.models import AuditEntry
+from tenancy.tenants import tree
 from tenancy.tenants.models import Tenant, TenantKind, TenantStatus
 from tenancy.tenants.schemas import AuditRead, TenantCreate, TenantNode, TenantRead, slug_problem
-
-_ANCESTORS = text(
-    """
-    WITH RECURSIVE up AS (
-        SELECT id, parent_id, slug, 1 AS depth FROM tenants WHERE id = :start
-        UNION ALL
-        SELECT t.id, t.parent_id, t.slug, up.depth + 1
-        FROM tenants t JOIN up ON t.id = up.parent_id
-        WHERE up.depth < 1000
-    )
-    SELECT id, slug FROM up ORDER BY depth
-    """
-)
-
-_SUBTREE = text(
-    """
-    WITH RECURSIVE down AS (
-        SELECT id, parent_id, 0 AS depth FROM tenants WHERE id = :root
-        UNION ALL
-        SELECT t.id, t.parent_id, down.depth + 1
-        FROM tenants t JOIN down ON t.parent_id = down.id
-        WHERE down.depth < 1000
-    )
-    SELECT id FROM down
-    """
-)
 
 
 async def _by_slug(session: AsyncSession, slug: str) -> Tenant | None:
@@ -154,7 +128,7 @@ async def move_tenant(
             parent = await _by_slug(session, new_parent)
             if parent is None:
                 raise InvalidInput.one("parent", f"unknown tenant {new_parent!r}")
-            chain = (await session.execute(_ANCESTORS, {"start": parent.id})).all()
+            chain = await tree.ancestors(session, parent.id)
             if any(row.id == tenant.id for row in chain):
                 path = " → ".join(row.slug for row in reversed(chain))
                 raise InvalidInput.one(
@@ -234,7 +208,7 @@ async def tenant_tree(db: Database, root: str | None = None) -> list[TenantNode]
             top = await _by_slug(session, root)
             if top is None:
                 raise NotFound("tenant", root)
-            ids = [row.id for row in (await session.execute(_SUBTREE, {"root": top.id})).all()]
+            ids = [row.id for row in await tree.subtree(session, top.id)]
             tenants = (await session.scalars(select(Tenant).where(col(Tenant.id).in_(ids)))).all()
             roots = [top]
 

@@ -44,8 +44,11 @@ from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from cabinets.messages import inbox, inbox_counts
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
+from cabinets.messages.inbox.counts import count_messages
+from cabinets.messages.inbox.queries import list_messages
+from cabinets.messages.inbox.rollup import rollup
+from cabinets.messages.inbox.schemas import InboxQuery, Sort
 from cabinets.messages.workflow import Status
 from rbac.enforcer import Grant, PolicyEnforcer
 from tenancy import migrate
@@ -520,12 +523,12 @@ async def naive(db: Database, tenant: uuid.UUID, query: Any, params: dict[str, A
 
 
 FILTERS = [
-    inbox.InboxQuery(status=[Status.ASSIGNED, Status.ON_APPROVAL]),
-    inbox.InboxQuery(overdue=True),
-    inbox.InboxQuery(due_soon=True, sort=inbox.Sort.DUE),
-    inbox.InboxQuery(sort=inbox.Sort.DUE),
-    inbox.InboxQuery(reopened=True),
-    inbox.InboxQuery(status=[Status.REGISTERED], topic="pothole"),
+    InboxQuery(status=[Status.ASSIGNED, Status.ON_APPROVAL]),
+    InboxQuery(overdue=True),
+    InboxQuery(due_soon=True, sort=Sort.DUE),
+    InboxQuery(sort=Sort.DUE),
+    InboxQuery(reopened=True),
+    InboxQuery(status=[Status.REGISTERED], topic="pothole"),
 ]
 
 
@@ -535,16 +538,16 @@ async def measure(urls: DatabaseUrls, rng: random.Random) -> None:
         world = await platform(db)
         coordinator, supervisor = staff_of(world)
         now = datetime.now(UTC)
-        first = inbox.InboxQuery()
+        first = InboxQuery()
         for tenant in world.largest(30):  # warm the caches a little, as a running server is
-            await inbox.list_messages(db, coordinator, tenant, first)
+            await list_messages(db, coordinator, tenant, first)
 
         pages = [
-            await timed(inbox.list_messages(db, coordinator, t, first))
+            await timed(list_messages(db, coordinator, t, first))
             for t in world.by_volume(rng, PAGE_SAMPLES)
         ]
         filtered = [
-            await timed(inbox.list_messages(db, coordinator, t, rng.choice(FILTERS)))
+            await timed(list_messages(db, coordinator, t, rng.choice(FILTERS)))
             for t in world.by_volume(rng, PAGE_SAMPLES // 2)
         ]
 
@@ -552,19 +555,19 @@ async def measure(urls: DatabaseUrls, rng: random.Random) -> None:
         for tenant in world.largest(10):
             cursor = None
             for _ in range(DEEP_OFFSET // 100):  # to the 10,001st message, 100 at a time
-                page = await inbox.list_messages(
-                    db, coordinator, tenant, inbox.InboxQuery(limit=100, cursor=cursor)
+                page = await list_messages(
+                    db, coordinator, tenant, InboxQuery(limit=100, cursor=cursor)
                 )
                 cursor = page.next_cursor
-            deep = inbox.InboxQuery(cursor=cursor)
+            deep = InboxQuery(cursor=cursor)
             for _ in range(3):
-                keyset_deep.append(await timed(inbox.list_messages(db, coordinator, tenant, deep)))
+                keyset_deep.append(await timed(list_messages(db, coordinator, tenant, deep)))
                 offset_deep.append(
                     await timed(naive(db, tenant, NAIVE_OFFSET_PAGE, {"offset": DEEP_OFFSET}))
                 )
 
         counts = [
-            await timed(inbox_counts.count_messages(db, coordinator, t))
+            await timed(count_messages(db, coordinator, t))
             for t in world.by_volume(rng, COUNT_SAMPLES)
         ]
         window = {"now": now, "soon": now + timedelta(days=3)}
@@ -574,7 +577,7 @@ async def measure(urls: DatabaseUrls, rng: random.Random) -> None:
         ]
         largest = world.largest(1)[0]
         counts_largest = min(
-            [await timed(inbox_counts.count_messages(db, coordinator, largest)) for _ in range(5)]
+            [await timed(count_messages(db, coordinator, largest)) for _ in range(5)]
         )
 
         searches = list(
@@ -585,17 +588,14 @@ async def measure(urls: DatabaseUrls, rng: random.Random) -> None:
             )
         )
         found = [
-            await timed(inbox.list_messages(db, coordinator, t, inbox.InboxQuery(q=q)))
-            for t, q in searches
+            await timed(list_messages(db, coordinator, t, InboxQuery(q=q))) for t, q in searches
         ]
         naive_found = [await timed(naive(db, t, NAIVE_SEARCH, {"q": q})) for t, q in searches]
 
         root = next(t for t, p in world.parents.items() if p is None)
         region = next(t for t, p in world.parents.items() if p == root)
-        rollup_region = min(
-            [await timed(inbox_counts.rollup(db, supervisor, region)) for _ in range(3)]
-        )
-        rollup_all = await timed(inbox_counts.rollup(db, supervisor, root))
+        rollup_region = min([await timed(rollup(db, supervisor, region)) for _ in range(3)])
+        rollup_all = await timed(rollup(db, supervisor, root))
     finally:
         await db.dispose()
 

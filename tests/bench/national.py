@@ -123,7 +123,7 @@ import asyncio, json, random, resource, sys, time
 import psycopg
 from rbac.sync import LivePolicy
 from tenancy.database import Database, DatabaseUrls, libpq_url
-from tenancy.staff.service import load_policy
+from tenancy.staff.policy import load_policy
 
 PERMISSIONS = ["message:read", "message:assign", "answer:approve", "report:read", "tenant:edit"]
 

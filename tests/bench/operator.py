@@ -36,6 +36,7 @@ import psycopg
 from sqlalchemy import text
 
 from cabinets.messages import queue
+from tenancy.catalog import service as catalog
 from tenancy.database import Database, DatabaseUrls
 from tenancy.routing import coverage, service
 from tenancy.routing.coverage import RowKind
@@ -118,8 +119,8 @@ async def run() -> None:
         routing.seed(urls, places)
         db = Database(urls, pool_size=2)
         try:
-            await service.import_catalog(db, routing.write_catalog(Path(where)), actor="bench")
-            version = await service.publish_catalog(db, actor="bench")
+            await catalog.import_catalog(db, routing.write_catalog(Path(where)), actor="bench")
+            version = await catalog.publish_catalog(db, actor="bench")
             await service.import_rules(db, routing.write_rules(Path(where), rng), actor="bench")
             index = await service.load_index(db)
 
@@ -150,7 +151,7 @@ async def run() -> None:
                     tester.append((time.perf_counter() - started) * 1000)
                 for topic, place in asked[:200]:
                     started = time.perf_counter()
-                    await service.resolve_in_sql(session, version, topic, place, TODAY)
+                    await routing.resolve_in_one_query(session, version, topic, place, TODAY)
                     cold.append((time.perf_counter() - started) * 1000)
 
             pairs = _uncovered(index, rng, QUEUED + ONE_BY_ONE)

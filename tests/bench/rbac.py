@@ -29,7 +29,7 @@ from rbac.enforcer import PolicyEnforcer
 from rbac.permissions import PERMISSIONS
 from rbac.roles import ROLE_TEMPLATES, RoleScope
 from tenancy.database import Database, DatabaseUrls
-from tenancy.staff.service import load_policy
+from tenancy.staff.policy import load_policy
 from tests.databases import fresh_database, libpq_url, postgres_server
 
 TENANTS = 10_000

@@ -27,7 +27,8 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from cabinets.messages import inbox
+from cabinets.messages.inbox.queries import list_messages
+from cabinets.messages.inbox.schemas import InboxQuery
 from tenancy import migrate
 from tenancy.database import Database, DatabaseUrls, driver_url
 from tenancy.embedded import EmbeddedPostgres
@@ -88,10 +89,10 @@ async def measure(urls: DatabaseUrls, replica_url: str, rng: random.Random) -> N
     try:
         world = await platform(primary)
         coordinator, _ = staff_of(world)
-        first = inbox.InboxQuery()
+        first = InboxQuery()
         for db in (primary, on_replica):  # warm each server's caches alike
             for tenant in world.largest(30):
-                await inbox.list_messages(db, coordinator, tenant, first)
+                await list_messages(db, coordinator, tenant, first)
         served_before = on_replica.replica.reads["replica"]
         on_primary_ms: list[float] = []
         on_replica_ms: list[float] = []
@@ -100,7 +101,7 @@ async def measure(urls: DatabaseUrls, replica_url: str, rng: random.Random) -> N
             # of load fall on both alike.
             pair = [(primary, on_primary_ms), (on_replica, on_replica_ms)]
             for db, samples in pair if n % 2 else pair[::-1]:
-                samples.append(await timed_ms(inbox.list_messages(db, coordinator, tenant, first)))
+                samples.append(await timed_ms(list_messages(db, coordinator, tenant, first)))
         served = on_replica.replica.reads["replica"] - served_before
     finally:
         await primary.dispose()

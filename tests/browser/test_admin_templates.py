@@ -10,7 +10,7 @@ import uuid
 from playwright.sync_api import Page
 from sqlalchemy import text
 
-from cabinets.messages import templates
+from cabinets.messages import answer_templates
 from tenancy.database import Database, DatabaseUrls
 from tests.browser.citizen import submit_a_message
 from tests.browser.harness import Inspector, beside_the_browser, sign_in
@@ -89,8 +89,8 @@ def test_another_organizations_templates_are_not_found(
             river = (
                 await session.execute(text("SELECT id FROM tenants WHERE slug = 'river'"))
             ).scalar_one()
-        given = templates.TemplateInput(title="Речной", body="Ответ реки")
-        saved = await templates.save_template(db, river, given, actor="t")
+        given = answer_templates.TemplateInput(title="Речной", body="Ответ реки")
+        saved = await answer_templates.save_template(db, river, given, actor="t")
         return saved.id
 
     river_id = beside_the_browser(run_in_database, clean_database, river_template)

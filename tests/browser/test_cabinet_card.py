@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import text
 
-from cabinets.messages import templates
+from cabinets.messages import answer_templates
 from tenancy.database import Database, DatabaseUrls
 from tenancy.tenants import service as tenants
 from tests.browser.harness import Inspector, beside_the_browser, sign_in
@@ -82,8 +82,11 @@ def add_template(urls: DatabaseUrls) -> None:
     async def add(db: Database) -> None:
         tenant = await tenants.get_tenant(db, SLUG)
         body = "Уважаемый(ая) {applicant}! По обращению № {number} ({address}) сообщаем: "
-        await templates.save_template(
-            db, tenant.id, templates.TemplateInput(title="Ремонт дороги", body=body), actor="t"
+        await answer_templates.save_template(
+            db,
+            tenant.id,
+            answer_templates.TemplateInput(title="Ремонт дороги", body=body),
+            actor="t",
         )
 
     beside_the_browser(run_in_database, urls, add)

@@ -15,7 +15,7 @@ from cabinets.app import create_app
 from rbac.access import route_access
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
-from tenancy.staff import service
+from tenancy.staff import tokens
 from tenancy.tenants import service as tenants
 from tenancy.tenants.models import TenantKind
 from tests.databases import run_in_database
@@ -64,12 +64,12 @@ def world(clean_database: DatabaseUrls, tenant_data: Callable[..., Any]) -> dict
             ("expired", "school-1", "admin", datetime.now(UTC) - timedelta(seconds=1)),
             ("revoked", "school-1", "admin", None),
         ):
-            created = await service.create_token(
+            created = await tokens.create_token(
                 db, tenant, role, name=name, expires_at=expires, actor="test"
             )
             made[name] = created.token
             made[f"{name}-id"] = created.id
-        await service.revoke_token(db, made["revoked-id"], actor="test")
+        await tokens.revoke_token(db, made["revoked-id"], actor="test")
         return made
 
     result: dict[str, str] = run_in_database(clean_database, build)
@@ -154,6 +154,6 @@ def test_revoking_a_token_takes_effect_at_once(
     headers = bearer(world["admin"])
     assert client.get("/api/v1/tenants/school-1/staff", headers=headers).status_code == 200
     run_in_database(
-        clean_database, lambda db: service.revoke_token(db, world["admin-id"], actor="t")
+        clean_database, lambda db: tokens.revoke_token(db, world["admin-id"], actor="t")
     )
     assert client.get("/api/v1/tenants/school-1/staff", headers=headers).status_code == 401

@@ -18,8 +18,10 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from cabinets.app import create_app
-from cabinets.attachments import service as attachments
-from storage.backends import ObjectStore, open_store
+from cabinets.attachments import retention
+from cabinets.attachments.store import storage_config
+from storage.backends import open_store
+from storage.object_store import ObjectStore
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
 from tests.cabinets.message_world import POTHOLE, World, open_world, seed_message_world
@@ -311,11 +313,11 @@ def test_the_sweeper_removes_what_no_message_took_and_retention_purges_old_files
     photo = upload(world, jpeg_with_gps()).json()
     receipt = world.submit(attachments=[{"id": photo["id"], "token": photo["token"]}])
 
-    def sweep(dry_run: bool) -> attachments.SweepReport:
-        report: attachments.SweepReport = run_in_database(
+    def sweep(dry_run: bool) -> retention.SweepReport:
+        report: retention.SweepReport = run_in_database(
             clean_database,
-            lambda db: attachments.sweep(
-                db, open_store(attachments.storage_config(configured)),
+            lambda db: retention.sweep(
+                db, open_store(storage_config(configured)),
                 older_than=timedelta(0), dry_run=dry_run, actor="t",
                 orphan_grace=timedelta(0),
             ),
@@ -334,11 +336,11 @@ def test_the_sweeper_removes_what_no_message_took_and_retention_purges_old_files
                                      text="Уже рассмотрено").json()  # fmt: skip
     assert message["status"] == "rejected"
 
-    def purge(dry_run: bool) -> attachments.PurgeReport:
-        report: attachments.PurgeReport = run_in_database(
+    def purge(dry_run: bool) -> retention.PurgeReport:
+        report: retention.PurgeReport = run_in_database(
             clean_database,
-            lambda db: attachments.purge(
-                db, open_store(attachments.storage_config(configured)),
+            lambda db: retention.purge(
+                db, open_store(storage_config(configured)),
                 older_than=timedelta(0), dry_run=dry_run, actor="t",
             ),
         )  # fmt: skip

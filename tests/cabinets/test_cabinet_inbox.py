@@ -12,8 +12,8 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from cabinets.messages.actors import Staff
 from cabinets.messages.live import LiveMessages
-from cabinets.messages.service import Staff
 from tenancy.accounts import service as accounts
 from tenancy.database import Database
 from tenancy.staff import service as staffing

@@ -143,6 +143,21 @@ def test_a_nul_in_any_query_or_path_is_refused_naming_it(world: World) -> None:
     assert refused_field(coordinator.get(f"{inbox}?number=1%00")) == "number"
 
 
+def test_a_browser_is_answered_with_a_page_naming_the_field(world: World) -> None:
+    browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    refused = world.citizen.get("/write?q=%D0%A1%00", headers=browser)
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "«q»" in refused.text
+    assert "Ничего не сохранено" in refused.text
+    # The same address asked by a program is still the problem naming the field.
+    assert refused_field(world.citizen.get("/write?q=%D0%A1%00")) == "q"
+    mistyped = world.citizen.get("/no-such-page", headers=browser)
+    assert mistyped.status_code == 404
+    assert "Страница не найдена" in mistyped.text
+    assert world.citizen.get("/no-such-page").headers["content-type"] == PROBLEM
+
+
 def test_a_nul_in_a_form_or_a_multipart_field_is_refused_naming_it(world: World) -> None:
     filed = world.citizen.post(
         "/open311/v2/requests.json",

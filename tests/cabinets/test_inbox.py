@@ -19,7 +19,8 @@ from starlette.testclient import TestClient
 
 from cabinets import openapi
 from cabinets.app import create_app
-from cabinets.messages import inbox, inbox_endpoints
+from cabinets.messages import inbox_endpoints
+from cabinets.messages.inbox.schemas import InboxCounts, InboxPage, InboxQuery, Rollup
 from tenancy.accounts import service as accounts
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
@@ -654,7 +655,7 @@ def test_the_inbox_routes_document_themselves() -> None:
     listed = paths["/api/v1/tenants/{slug}/messages"]["get"]
     assert listed["tags"] == ["inbox"]
     names = {p["name"] for p in listed["parameters"]}
-    assert names == {"slug", *inbox.InboxQuery.model_fields}
+    assert names == {"slug", *InboxQuery.model_fields}
     for path in ("counts", "rollup"):
         assert paths[f"/api/v1/tenants/{{slug}}/messages/{path}"]["get"]["tags"] == ["inbox"]
     refs = {
@@ -664,5 +665,5 @@ def test_the_inbox_routes_document_themselves() -> None:
         for content in response.get("content", {}).values()
         for schema in [content["schema"]]
     }
-    registered = {m.__name__ for m in (inbox.InboxPage, inbox.InboxCounts, inbox.Rollup)}
+    registered = {m.__name__ for m in (InboxPage, InboxCounts, Rollup)}
     assert refs == registered | {"Problem"}

@@ -16,7 +16,8 @@ from starlette.testclient import TestClient
 from cabinets.app import create_app
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
-from tenancy.staff import service as staff
+from tenancy.staff import roles
+from tenancy.staff import tokens as api_tokens
 from tests.cabinets.message_world import World, ok, open_world, seed_message_world
 from tests.databases import run_in_database
 
@@ -43,16 +44,16 @@ def integration(
     seed_message_world(clean_database, tenant_data)
 
     async def issue(db: Database) -> dict[str, str]:
-        await staff.define_role(
+        await roles.define_role(
             db, "north-roads", "edms", EDMS_PERMISSIONS, description="СЭД", actor="t"
         )
         made = {}
         for name, role in (("edms", "edms"), ("executor", "executor"), ("revoked", "viewer")):
-            created = await staff.create_token(
+            created = await api_tokens.create_token(
                 db, "north-roads", role, name=name, expires_at=None, actor="t"
             )
             made[name], made[f"{name}-id"] = created.token, created.id
-        await staff.revoke_token(db, made["revoked-id"], actor="t")
+        await api_tokens.revoke_token(db, made["revoked-id"], actor="t")
         return made
 
     tokens = run_in_database(clean_database, issue)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from cabinets.messages import service
+from cabinets.messages.scheduled import advance_clock
 from tenancy.database import Database, DatabaseUrls
 from tests.cabinets.message_world import World, find_message, ok
 from tests.databases import run_in_database
@@ -269,13 +269,13 @@ def test_time_rejects_silent_clarifications_closes_unrated_answers_and_escalates
     ok(desks["approver"].act(answered, "approve-answer"))
 
     later = datetime.now(UTC) + timedelta(days=60)
-    done = run_in_database(clean_database, lambda db: service.advance_clock(db, now=later))
+    done = run_in_database(clean_database, lambda db: advance_clock(db, now=later))
     assert done == {"clarifications_expired": 1, "closed_unrated": 1, "escalated": 1}
     assert desks["moderator"].get(silent["id"]).json()["status"] == "rejected"
     assert world.timeline(answered_receipt)["status"] == "closed"
     assert desks["coordinator"].get(late["id"]).json()["status"] == "registered"
     # Escalated once: the next tick finds nothing new.
-    again = run_in_database(clean_database, lambda db: service.advance_clock(db, now=later))
+    again = run_in_database(clean_database, lambda db: advance_clock(db, now=later))
     assert again == {"clarifications_expired": 0, "closed_unrated": 0, "escalated": 0}
 
     async def escalations(db: Database) -> list[str]:

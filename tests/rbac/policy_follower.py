@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from rbac.sync import LivePolicy
 from tenancy.database import Database, DatabaseUrls
-from tenancy.staff.service import load_policy
+from tenancy.staff.policy import load_policy
 
 
 async def follow(app_url: str, user: str, tenant: str, permission: str) -> None:

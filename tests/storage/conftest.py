@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from storage.backends import ObjectStore, open_store
+from storage.backends import open_store
 from storage.config import BackendKind, StorageConfig
+from storage.object_store import ObjectStore
 from tests.s3_server import S3Server
 
 SIGNING_KEY = "storage-tests-signing-key-0123456789"

@@ -17,9 +17,9 @@ import pytest
 
 from storage.antivirus import ClamdScanner, scanner_for
 from storage.attachments import confirm_direct_upload, receive_upload
-from storage.backends import ObjectStore
 from storage.errors import AttachmentRejected, RejectionReason, ScannerUnavailable, StorageError
 from storage.keys import object_key
+from storage.object_store import ObjectStore
 from tests.s3_server import free_port
 from tests.storage import samples
 from tests.storage.conftest import stored_keys

@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from storage.backends import LocalDiskStore, S3Store, open_store
+from storage.backends import open_store
 from storage.config import BackendKind, StorageConfig
+from storage.local_disk import LocalDiskStore
+from storage.s3 import S3Store
 
 
 def test_the_s3_backend_needs_endpoint_credentials_and_bucket() -> None:

@@ -19,7 +19,6 @@ from storage.attachments import (
     prepare_direct_upload,
     receive_signed_upload,
 )
-from storage.backends import ObjectStore, S3Store
 from storage.errors import (
     AttachmentRejected,
     KeyOutsideTenant,
@@ -28,6 +27,8 @@ from storage.errors import (
 )
 from storage.file_types import FileKind
 from storage.keys import is_tenant_key, object_key
+from storage.object_store import ObjectStore
+from storage.s3 import S3Store
 from storage.signed_urls import verify_upload_token
 from storage.validation import AttachmentPolicy, MiB
 from tests.s3_server import S3_ACCESS_KEY

@@ -10,10 +10,12 @@ import pytest
 import urllib3
 
 from storage.attachments import download_headers, download_link
-from storage.backends import ObjectStore, S3Store, open_store
+from storage.backends import open_store
 from storage.errors import KeyOutsideTenant
 from storage.filenames import content_disposition
 from storage.keys import object_key
+from storage.object_store import ObjectStore
+from storage.s3 import S3Store
 from storage.signed_urls import verify_download_token
 from tests.s3_server import S3_ACCESS_KEY, S3Server
 from tests.storage.conftest import SIGNING_KEY, new_bucket_name, put_bytes

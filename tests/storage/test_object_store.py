@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage.backends import ObjectStore, open_store
+from storage.backends import open_store
 from storage.config import StorageConfig
 from storage.errors import InvalidObjectKey, ObjectMissing, StorageError
 from storage.keys import object_key, tenant_prefix
+from storage.object_store import ObjectStore
 from tests.storage.conftest import put_bytes, stored_keys
 
 

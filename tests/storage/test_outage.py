@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from storage.backends import ObjectStore, open_store
+from storage.backends import open_store
 from storage.config import BackendKind, StorageConfig
 from storage.errors import StorageMisconfigured, StorageUnavailable
 from storage.keys import object_key
+from storage.object_store import ObjectStore
 from tests.s3_server import S3Server, free_port
 from tests.storage.conftest import new_bucket_name
 

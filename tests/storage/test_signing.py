@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from storage.backends import S3Store
 from storage.errors import StorageError, StorageMisconfigured
 from storage.keys import object_key
+from storage.s3 import S3Store
 from tests.s3_server import S3Server, check_signatures, running_s3_server
 from tests.storage.conftest import new_bucket_name, read_object
 

@@ -4,8 +4,8 @@ import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from storage.backends import ListedObject, ObjectStore
 from storage.keys import object_key, tenant_prefix
+from storage.object_store import ListedObject, ObjectStore
 from storage.sweeping import objects_older_than, reconcile
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)

@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from storage.attachments import IncomingFile, receive_attachments, receive_upload, store_file
-from storage.backends import ObjectStore
 from storage.errors import AttachmentRejected, RejectionReason
 from storage.file_types import FileKind
 from storage.keys import is_tenant_key
+from storage.object_store import ObjectStore
 from storage.validation import AttachmentPolicy, MiB
 from tests.storage import samples
 from tests.storage.conftest import read_object, stored_keys

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.routing import service
 from tenancy.tenants import service as tenants
 from tenancy.tenants.models import TenantKind
+from tenancy.territories import service as territories
 
 FILES = Path(__file__).with_name("routing_files")
 
@@ -25,7 +27,7 @@ async def seed_routing_region(db: Database, tenant_data: Callable[..., Any]) -> 
         ],
         actor="test",
     )
-    await service.import_territories(db, FILES / "territories.csv", actor="t")
-    await service.import_catalog(db, [FILES / "categories.csv", FILES / "topics.csv"], actor="t")
-    await service.publish_catalog(db, actor="t")
+    await territories.import_territories(db, FILES / "territories.csv", actor="t")
+    await catalog.import_catalog(db, [FILES / "categories.csv", FILES / "topics.csv"], actor="t")
+    await catalog.publish_catalog(db, actor="t")
     await service.import_rules(db, FILES / "routes.csv", actor="t")

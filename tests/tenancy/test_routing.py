@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
 from tenancy.errors import Forbidden, InvalidInput
 from tenancy.routing import service
@@ -22,6 +23,7 @@ from tenancy.staff import service as staff
 from tenancy.staff.schemas import StaffInput
 from tenancy.tenants import service as tenants
 from tenancy.tenants.service import Lifecycle
+from tenancy.territories import service as territories
 from tests.tenancy.routing_world import seed_routing_region
 
 TODAY = date(2026, 11, 23)
@@ -151,7 +153,7 @@ async def test_a_regional_operator_adds_only_their_regions_topics_and_cannot_pub
     categories = tmp_path / "categories.csv"
     categories.write_text("code,parent,title\nnorth-only,,Своя категория\n")
     with pytest.raises(InvalidInput) as caught:
-        await service.import_catalog(
+        await catalog.import_catalog(
             region, [topics, categories], actor="t", operator=north_operator
         )
     assert {(e.location, e.field) for e in caught.value.errors} == {
@@ -166,15 +168,15 @@ async def test_a_regional_operator_adds_only_their_regions_topics_and_cannot_pub
         "code,category,title,deadline_days,calendar,region\n"
         "north-ice,roads,Наледь на тротуаре,5,calendar,46701101\n"
     )
-    await service.import_catalog(region, [topics], actor="t", operator=north_operator)
+    await catalog.import_catalog(region, [topics], actor="t", operator=north_operator)
     with pytest.raises(Forbidden):
-        await service.publish_catalog(region, actor="t", operator=north_operator)
-    await service.publish_catalog(region, actor="t")  # the federal operator publishes
+        await catalog.publish_catalog(region, actor="t", operator=north_operator)
+    await catalog.publish_catalog(region, actor="t")  # the federal operator publishes
     assert "north-ice" in [
-        t["code"] for t in await service.list_topics(region, territory="46701101")
+        t["code"] for t in await catalog.list_topics(region, territory="46701101")
     ]
     assert "north-ice" not in [
-        t["code"] for t in await service.list_topics(region, territory="46701102")
+        t["code"] for t in await catalog.list_topics(region, territory="46701102")
     ]
 
 
@@ -218,7 +220,7 @@ async def test_territory_cycles_and_unknown_parents_are_refused(
     bad = tmp_path / "territories.csv"
     bad.write_text("code,name,parent\n46000000,Область,46701101\n11000000,Другая,12000000\n")
     with pytest.raises(InvalidInput) as caught:
-        await service.import_territories(region, bad, actor="t")
+        await territories.import_territories(region, bad, actor="t")
     messages = [str(e) for e in caught.value.errors]
     assert any("makes a cycle: 46000000 → 46701101 → 46701000 → 46000000" in m for m in messages)
     assert any(f"{bad}:3: parent: unknown territory 12000000" == m for m in messages)
@@ -233,19 +235,19 @@ async def test_catalog_draft_diff_publish_and_a_kept_old_version(
         "pothole,roads.repair,Яма на дороге,7,working\n"
         "graffiti,roads,Надписи на стенах,30,calendar\n"
     )
-    await service.import_catalog(region, [changed], actor="t")
-    diff = await service.diff_catalog(region)
+    await catalog.import_catalog(region, [changed], actor="t")
+    diff = await catalog.diff_catalog(region)
     assert [(t.code, t.change) for t in diff.topics] == [
         ("graffiti", "added"),
         ("pothole", "changed"),
     ]
     assert diff.topics[1].fields["deadline_days"] == [10, 7]
-    assert [t["code"] for t in await service.list_topics(region)] == [
+    assert [t["code"] for t in await catalog.list_topics(region)] == [
         "canteen", "local-fair", "pothole", "snow",
     ]  # fmt: skip
-    version = await service.publish_catalog(region, actor="t")
+    version = await catalog.publish_catalog(region, actor="t")
     assert version == diff.draft
-    assert "graffiti" in [t["code"] for t in await service.list_topics(region)]
+    assert "graffiti" in [t["code"] for t in await catalog.list_topics(region)]
     async with region.privileged_session() as session:
         statuses = (
             (await session.execute(text("SELECT status FROM catalog_versions ORDER BY id")))
@@ -258,9 +260,9 @@ async def test_catalog_draft_diff_publish_and_a_kept_old_version(
 async def test_regional_topics_show_only_on_their_region(region: Database, tmp_path: Path) -> None:
     other = tmp_path / "territories.csv"
     other.write_text("code,name,parent\n47000000,Соседняя область,\n")
-    await service.import_territories(region, other, actor="t")
-    here = [t["code"] for t in await service.list_topics(region, territory="46701101")]
-    there = [t["code"] for t in await service.list_topics(region, territory="47000000")]
+    await territories.import_territories(region, other, actor="t")
+    here = [t["code"] for t in await catalog.list_topics(region, territory="46701101")]
+    there = [t["code"] for t in await catalog.list_topics(region, territory="47000000")]
     assert "local-fair" in here
     assert "local-fair" not in there
 

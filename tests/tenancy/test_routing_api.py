@@ -17,6 +17,7 @@ from tenancy.routing import service
 from tenancy.routing.schemas import RuleRow
 from tenancy.settings import Settings
 from tenancy.staff import service as staff
+from tenancy.staff import tokens
 from tenancy.staff.schemas import StaffInput
 from tests.databases import run_in_database
 from tests.tenancy.routing_world import seed_routing_region
@@ -75,7 +76,7 @@ def test_operator_endpoints_need_routing_edit_on_the_platform(
     assert client.get("/api/v1/routing/gaps").status_code == 401
     token = run_in_database(
         clean_database,
-        lambda db: staff.create_token(
+        lambda db: tokens.create_token(
             db, "region", "admin", name="edms", expires_at=None, actor="t"
         ),
     )

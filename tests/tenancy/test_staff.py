@@ -14,7 +14,7 @@ from rbac.models import UserStatus
 from rbac.store import StoredGrant
 from tenancy.database import Database
 from tenancy.errors import InvalidInput
-from tenancy.staff import service
+from tenancy.staff import policy, roles, service
 from tenancy.staff.schemas import StaffInput
 from tenancy.tenants import service as tenants
 from tenancy.tenants.models import TenantKind
@@ -66,11 +66,9 @@ async def test_one_person_serves_several_tenants_with_different_roles(
         ("school-1", "admin"),
         ("school-2", "viewer"),
     ]
-    assert (
-        await service.check_permission(db, "ann@example.ru", "school-1", "staff:manage")
-    ).allowed
+    assert (await policy.check_permission(db, "ann@example.ru", "school-1", "staff:manage")).allowed
     assert not (
-        await service.check_permission(db, "ann@example.ru", "school-2", "staff:manage")
+        await policy.check_permission(db, "ann@example.ru", "school-2", "staff:manage")
     ).allowed
 
 
@@ -133,7 +131,7 @@ async def test_unknown_names_are_refused_naming_the_field(db: Database, region: 
             await service.grant_role(db, email, tenant, role, actor="test")
         assert caught.value.errors[0].field == field, (email, tenant, role)
     with pytest.raises(InvalidInput) as caught:
-        await service.check_permission(db, "ann@example.ru", "school-1", "message:delete")
+        await policy.check_permission(db, "ann@example.ru", "school-1", "message:delete")
     assert caught.value.errors[0].field == "permission"
     assert await stored(db) == set()
 
@@ -154,12 +152,10 @@ async def test_a_grant_in_a_suspended_or_archived_tenant_is_refused_with_the_rea
         with pytest.raises(InvalidInput, match=f"'{slug}' is {status}"):
             await service.grant_role(db, "ann@example.ru", slug, "viewer", actor="test")
     # A suspended cabinet is read-only for its staff.
-    check = await service.check_permission(db, "ann@example.ru", "school-1", "message:assign")
+    check = await policy.check_permission(db, "ann@example.ru", "school-1", "message:assign")
     assert not check.allowed
     assert check.chain == ["school-1 is suspended: its cabinet is read-only"]
-    assert (
-        await service.check_permission(db, "ann@example.ru", "school-1", "message:read")
-    ).allowed
+    assert (await policy.check_permission(db, "ann@example.ru", "school-1", "message:read")).allowed
 
 
 async def test_a_deactivated_person_keeps_grants_on_record_but_may_do_nothing(
@@ -170,7 +166,7 @@ async def test_a_deactivated_person_keeps_grants_on_record_but_may_do_nothing(
     assert await service.set_staff_status(
         db, "ann@example.ru", UserStatus.DEACTIVATED, actor="test", reason="left"
     )
-    check = await service.check_permission(db, "ann@example.ru", "school-1", "message:read")
+    check = await policy.check_permission(db, "ann@example.ru", "school-1", "message:read")
     assert not check.allowed
     assert check.chain == ["ann@example.ru is deactivated"]
     assert ("ann@example.ru", "school-1", "admin") in await stored(db)
@@ -183,32 +179,32 @@ async def test_explain_names_the_grant_the_hierarchy_and_the_rule(
 ) -> None:
     await people(db, "sue@example.ru")
     await service.grant_role(db, "sue@example.ru", "region", "supervisor", actor="test")
-    check = await service.check_permission(db, "sue@example.ru", "school-2", "report:read")
+    check = await policy.check_permission(db, "sue@example.ru", "school-2", "report:read")
     assert check.allowed
     assert check.chain == [
         "grant: sue@example.ru holds role supervisor in region",
         "hierarchy: school-2 lies under region",
         "rule: supervisor may report:read (reach: subtree)",
     ]
-    denied = await service.check_permission(db, "sue@example.ru", "school-2", "answer:approve")
+    denied = await policy.check_permission(db, "sue@example.ru", "school-2", "answer:approve")
     assert not denied.allowed
     assert denied.chain[0] == "sue@example.ru holds no role in school-2"
 
 
 async def test_custom_roles_are_granted_like_templates(db: Database, region: list[str]) -> None:
     await people(db, "ann@example.ru")
-    role = await service.define_role(
+    role = await roles.define_role(
         db, "school-1", "clerk", ["message:read", "message:register"], actor="test"
     )
     assert role.scope == "custom:school-1"
     await service.grant_role(db, "ann@example.ru", "school-1", "clerk", actor="test")
-    check = await service.check_permission(db, "ann@example.ru", "school-1", "message:register")
+    check = await policy.check_permission(db, "ann@example.ru", "school-1", "message:register")
     assert check.allowed
     assert check.chain[0] == "grant: ann@example.ru holds custom role of school-1 clerk in school-1"
     # Replacing the role's permissions changes what its holders may do.
-    await service.define_role(db, "school-1", "clerk", ["message:read"], actor="test")
+    await roles.define_role(db, "school-1", "clerk", ["message:read"], actor="test")
     assert not (
-        await service.check_permission(db, "ann@example.ru", "school-1", "message:register")
+        await policy.check_permission(db, "ann@example.ru", "school-1", "message:register")
     ).allowed
     # The role exists only in its tenant.
     with pytest.raises(InvalidInput, match="unknown role 'clerk'"):
@@ -219,11 +215,11 @@ async def test_custom_roles_refuse_bad_definitions_all_at_once(
     db: Database, region: list[str]
 ) -> None:
     with pytest.raises(InvalidInput) as caught:
-        await service.define_role(
+        await roles.define_role(
             db, "school-1", "admin", ["message:delete", "routing:edit"], actor="test"
         )
     assert [e.field for e in caught.value.errors] == ["name", "permissions", "permissions"]
-    assert [r.name for r in await service.list_roles(db, "school-1")][-1] == "platform_admin"
+    assert [r.name for r in await roles.list_roles(db, "school-1")][-1] == "platform_admin"
 
 
 async def test_every_grant_change_is_audited(db: Database, region: list[str]) -> None:

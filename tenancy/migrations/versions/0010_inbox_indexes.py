@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 # once registered, the stage's before (as ``message_read`` computes its ``sla``). Written as
 # CASE, not coalesce(): under row-level security PostgreSQL only turns quals it knows to be
 # leakproof into index conditions, and it does not know that of COALESCE. The inbox queries
-# repeat this expression verbatim (``cabinets.messages.inbox.DEADLINE``).
+# repeat this expression verbatim (``cabinets.messages.inbox.conditions.DEADLINE``).
 CLOCK_STATUSES = "'new', 'registered', 'assigned', 'on_approval'"
 DEADLINE = "CASE WHEN due_at IS NULL THEN stage_due_at ELSE due_at END"
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tenancy.catalog import service as catalog
 from tenancy.database import Database
-from tenancy.routing import service
 from tests.cabinets.operator.conftest import OperatorWorld
 
 LIGHT = {
@@ -30,7 +30,7 @@ LIGHT = {
 
 def _draft_topics(desk: OperatorWorld) -> dict[str, Any]:
     async def listed(db: Database) -> dict[str, Any]:
-        return {t["code"]: t for t in await service.list_topics(db, draft=True)}
+        return {t["code"]: t for t in await catalog.list_topics(db, draft=True)}
 
     found: dict[str, Any] = desk.run(listed)
     return found
@@ -117,7 +117,7 @@ def test_the_diff_says_what_publishing_changes_and_publishing_says_it_again(
 
 def _published(desk: OperatorWorld) -> list[dict[str, Any]]:
     async def listed(db: Database) -> list[dict[str, Any]]:
-        return await service.list_topics(db)
+        return await catalog.list_topics(db)
 
     found: list[dict[str, Any]] = desk.run(listed)
     return found

@@ -16,20 +16,19 @@ from typing import Any
 from sqlalchemy import text
 
 from tenancy.audit import record_audit
-from tenancy.database import Database
-from tenancy.errors import FieldError, InvalidInput, NotFound
-from tenancy.routing.schemas import TopicRow
-from tenancy.routing.service import (
+from tenancy.catalog.schemas import TopicRow
+from tenancy.catalog.service import (
     UPSERT_TOPIC,
-    Operator,
     catalog_rows,
     catalog_version,
     draft_version,
-    operator_regions,
     regional_catalog_errors,
-    territory_parents,
     topic_values,
 )
+from tenancy.database import Database
+from tenancy.errors import FieldError, InvalidInput, NotFound
+from tenancy.territories.reach import Operator, operator_regions
+from tenancy.territories.tree import territory_parents
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,9 @@ def read_table(
     except OSError as exc:
         return [], [FieldError("file", exc.strerror or str(exc), name)]
     if not data.strip():
-        return [], [FieldError("file", "the file is empty", f"{name}:1", code="empty_file")]
+        return [], [
+            FieldError("file", "the file is empty", location=f"{name}:1", code="empty_file")
+        ]
     text, problem = decode_csv(data)
     if problem:
         return [], [FieldError("file", problem, name, code="encoding")]
@@ -79,17 +81,19 @@ def parse_table(
     if missing:
         errors.append(
             FieldError(
-                "header", f"missing column(s): {', '.join(missing)}", f"{name}:1",
+                "header",
+                f"missing column(s): {', '.join(missing)}",
+                location=f"{name}:1",
                 code="missing_columns",
             )
-        )  # fmt: skip
+        )
     if unknown:
         known = ", ".join(required + optional)
         errors.append(
             FieldError(
                 "header",
                 f"unknown column(s): {', '.join(unknown)} (known: {known})",
-                f"{name}:1",
+                location=f"{name}:1",
                 code="unknown_columns",
             )
         )
@@ -106,7 +110,7 @@ def parse_table(
                     FieldError(
                         "row",
                         f"has {len(values)} values for {len(header)} columns",
-                        where,
+                        location=where,
                         code="row_length",
                     )
                 )

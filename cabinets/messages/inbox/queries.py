@@ -1,5 +1,5 @@
 """The staff inbox: a tenant's messages filtered, searched and paged (the counts per status and
-deadline, and a supervisor's roll-up, are ``inbox_counts``'s).
+deadline, and a supervisor's roll-up, are ``counts``'s and ``rollup``'s).
 
 Every query runs on the app role under row-level security, scoped to the tenants asked about.
 Pages are cut by keyset (the last row's sort key and id, handed out as an opaque cursor), never
@@ -10,300 +10,41 @@ names the index it expects where that is not obvious.
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cabinets import sla
-from cabinets.messages.service import Staff
+from cabinets.messages.actors import Staff
+from cabinets.messages.inbox.conditions import (
+    CLOCK_STATUSES,
+    DEADLINE,
+    DUE_WITHIN,
+    ON_CLOCK,
+    REOPENED,
+    RETURNED,
+    own_only,
+    status_list,
+    working_days_end,
+)
+from cabinets.messages.inbox.cursor import Position
+from cabinets.messages.inbox.schemas import (
+    InboxPage,
+    InboxQuery,
+    MessageSummary,
+    Sort,
+)
 from cabinets.messages.workflow import Status
 from tenancy.database import Database
-from tenancy.errors import FieldError, Forbidden, InvalidInput
-
-DEFAULT_LIMIT = 25
-MAX_LIMIT = 100
-MAX_QUERY = 200
-MAX_WORKING_DAYS = 20
-
-# The statuses whose deadline runs (those ``message_read`` gives an ``sla``), and the running
-# deadline itself: the answer's due date once registered, the stage's before. CASE, as in
-# migration 0010's ``messages_deadline``: PostgreSQL uses an expression index under row-level
-# security only for quals it knows to be leakproof, and COALESCE is not known to be.
-CLOCK_STATUSES = (Status.NEW, Status.REGISTERED, Status.ASSIGNED, Status.ON_APPROVAL)
-DEADLINE = "CASE WHEN m.due_at IS NULL THEN m.stage_due_at ELSE m.due_at END"
-# Reopened: a low rating sent it back, and it is being reviewed again (``messages_reopened``).
-REVIEW_STATUSES = (Status.REGISTERED, Status.ASSIGNED, Status.ON_APPROVAL)
-
-
-def _status_list(statuses: Iterable[Status]) -> str:
-    """Statuses as SQL literals: the planner must see them to match a partial index (a bound
-    parameter proves nothing about the index's predicate). Enum values only, never input."""
-    return ", ".join(f"'{Status(s).value}'" for s in statuses)
-
-
-REOPENED = f"m.reopened_count > 0 AND m.status IN ({_status_list(REVIEW_STATUSES)})"
-ON_CLOCK = f"m.status IN ({_status_list(CLOCK_STATUSES)})"
-# Returned to its executor: in work again, and the latest of its hand-overs is the approver's
-# return (not a later assignment or a new submission). One event lookup per assigned message
-# of the viewer (``messages_assignee``, then ``message_events_message``).
-RETURNED = (
-    "m.status = 'assigned' AND m.assignee_id = :viewer AND (SELECT e.kind FROM message_events e"
-    " WHERE e.tenant_id = m.tenant_id AND e.message_id = m.id"
-    " AND e.kind IN ('assign', 'submit_answer', 'return_answer')"
-    " ORDER BY e.id DESC LIMIT 1) = 'return_answer'"
-)
-# Due within some working days and not yet overdue: the deadline falls before the start of the
-# working day after them, in the tenant's days (as ``sla.time_left`` counts them).
-DUE_WITHIN = f"{ON_CLOCK} AND {DEADLINE} >= :now AND {DEADLINE} < :within"
-
-
-# --- shapes ----------------------------------------------------------------------------------
-
-
-class Sort(StrEnum):
-    RECEIVED = "received"  # newest first
-    DUE = "due"  # soonest deadline first; messages without a running one after, newest first
-    RELEVANCE = "relevance"  # best match first (with q only)
-    UPDATED = "updated"  # least recently changed first: an integration pulling changes
-
-
-class InboxQuery(BaseModel):
-    """The inbox's query parameters, as the endpoint read them."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    status: list[Status] = Field(default_factory=list)
-    topic: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-    territory: str | None = Field(default=None, pattern=r"^[0-9]{2,11}$")
-    assignee: str | None = None  # a user id, "me", or "none" (unassigned)
-    returned: bool = False  # returned to me: my assignment whose answer the approver sent back
-    overdue: bool = False
-    due_soon: bool = False
-    due_within: int | None = Field(default=None, ge=0, le=MAX_WORKING_DAYS)  # working days
-    reopened: bool = False
-    received_from: date | None = None
-    received_to: date | None = None
-    registered_from: date | None = None
-    registered_to: date | None = None
-    updated_since: datetime | None = None
-    number: str | None = Field(default=None, min_length=1, max_length=64)
-    q: str | None = Field(default=None, max_length=MAX_QUERY)
-    sort: Sort | None = None
-    cursor: str | None = Field(default=None, max_length=1000)
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _statuses(cls, value: Any) -> list[Status]:
-        given = [value] if isinstance(value, str) else list(value or [])
-        found: list[Status] = []
-        for item in given:
-            for name in str(item).split(","):
-                if not name.strip():
-                    continue
-                try:
-                    status = Status(name.strip())
-                except ValueError:
-                    known = ", ".join(s.value for s in Status)
-                    raise ValueError(f"unknown status {name.strip()!r}; one of {known}") from None
-                if status not in found:
-                    found.append(status)
-        return found
-
-    @field_validator("assignee")
-    @classmethod
-    def _assignee(cls, value: str | None) -> str | None:
-        if value is None or value in ("me", "none"):
-            return value
-        try:
-            return str(uuid.UUID(value))
-        except ValueError:
-            raise ValueError("a user id, me, or none") from None
-
-    @field_validator("updated_since")
-    @classmethod
-    def _moment(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("a moment with its offset, e.g. 2026-03-01T09:00:00+03:00")
-        return value
-
-    @field_validator("q")
-    @classmethod
-    def _words(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("give the words to search for")
-        return value.strip() if value is not None else None
-
-    @property
-    def order(self) -> Sort:
-        return self.sort or (Sort.RELEVANCE if self.q else Sort.RECEIVED)
-
-
-class MessageSummary(BaseModel):
-    """A message as one line of the inbox."""
-
-    id: uuid.UUID
-    number: str
-    registration_number: str | None
-    status: Status
-    version: int
-    topic: str
-    territory: str
-    summary: str
-    address: str | None
-    applicant_name: str | None
-    received_at: datetime
-    updated_at: datetime = Field(description="The last change: any step, by anyone.")
-    due_at: datetime | None
-    stage_due_at: datetime | None
-    sla: str | None = Field(description="overdue, due_soon, or null (on time or no deadline)")
-    assignee_id: uuid.UUID | None
-    reopened_count: int
-    rank: float | None = Field(default=None, description="Relevance, when searching.")
-
-
-class InboxPage(BaseModel):
-    items: list[MessageSummary]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page."
-    )
-
-
-class Counts(BaseModel):
-    """Messages per status, and of those whose deadline runs, how many are late or nearly."""
-
-    statuses: dict[Status, int]
-    total: int
-    overdue: int
-    due_soon: int = Field(description=f"Due within {sla.DUE_SOON.days} days, not yet overdue.")
-    reopened: int = Field(description="Sent back by a low rating and being reviewed again.")
-
-
-class InboxCounts(Counts):
-    tenant: str
-    own_only: bool = Field(description="Counted over the caller's own assignments only.")
-
-
-class RollupTenant(Counts):
-    tenant: str
-    name: str
-    parent: str | None = Field(description="The parent's slug; null for the roll-up's root.")
-    depth: int = Field(description="0 for the root, 1 for its children, and so on.")
-
-
-class Rollup(BaseModel):
-    root: str
-    at: datetime
-    tenants: list[RollupTenant] = Field(
-        description="The root and every tenant below it whose reports the caller may read, "
-        "in tree order."
-    )
-    totals: Counts
-
-
-_REPEATABLE = frozenset({"status"})
-
-
-def query_values(
-    items: Iterable[tuple[str, str]], *, also: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    """A query string's parameters, as ``InboxQuery`` reads them; an unknown or repeated
-    parameter is refused by name, so that a typo does not silently widen the list. Empty
-    values (a blank form field) count as absent. ``also``: names the caller reads itself."""
-    known = InboxQuery.model_fields
-    given: dict[str, Any] = {}
-    for name, value in items:
-        if name not in known and name not in also:
-            raise InvalidInput.one(name, f"unknown parameter; known: {', '.join(known)}")
-        if value == "":
-            continue
-        if name in _REPEATABLE:
-            given.setdefault(name, []).append(value)
-        elif name in given:
-            raise InvalidInput.one(name, "give it once")
-        else:
-            given[name] = value
-    return given
-
-
-def read_query(given: dict[str, Any]) -> InboxQuery:
-    try:
-        return InboxQuery.model_validate(given)
-    except ValidationError as exc:
-        raise InvalidInput.from_validation(exc) from None
-
-
-# --- the cursor ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Position:
-    """Where the last page ended: the sort key of its last row."""
-
-    sort: Sort
-    received_at: datetime
-    id: uuid.UUID
-    deadline: datetime | None = None  # by due: None once past the messages with a deadline
-    rank: float | None = None
-    updated_at: datetime | None = None  # by updated
-
-    def encode(self) -> str:
-        data = {
-            "s": self.sort.value,
-            "r": self.received_at.isoformat(),
-            "i": str(self.id),
-            "d": self.deadline.isoformat() if self.deadline else None,
-            "k": self.rank,
-            "u": self.updated_at.isoformat() if self.updated_at else None,
-        }
-        raw = json.dumps(data, separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, cursor: str, sort: Sort) -> _Position:
-        try:
-            data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-            position = cls(
-                sort=Sort(data["s"]),
-                received_at=_aware(datetime.fromisoformat(data["r"])),
-                id=uuid.UUID(data["i"]),
-                deadline=_aware(datetime.fromisoformat(data["d"])) if data["d"] else None,
-                rank=float(data["k"]) if data["k"] is not None else None,
-                updated_at=_aware(datetime.fromisoformat(data["u"])) if data.get("u") else None,
-            )
-        except (ValueError, TypeError, KeyError):  # base64, JSON, UTF-8 and UUID errors too
-            raise InvalidInput.one(
-                "cursor", "not a cursor this inbox gave out: start again without it"
-            ) from None
-        if position.sort is not sort:
-            raise InvalidInput.one(
-                "cursor", f"this cursor pages the {position.sort} order, not {sort}"
-            )
-        if sort is Sort.RELEVANCE and position.rank is None:
-            raise InvalidInput.one("cursor", "not a cursor this inbox gave out")
-        if sort is Sort.UPDATED and position.updated_at is None:
-            raise InvalidInput.one("cursor", "not a cursor this inbox gave out")
-        return position
-
-
-def _aware(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        raise ValueError("a cursor's moments carry their offset")
-    return moment
-
-
-# --- the inbox -------------------------------------------------------------------------------
+from tenancy.errors import FieldError, InvalidInput
+from tenancy.territories.tree import descendant_codes
 
 _COLUMNS = """
     m.id, m.tracking_number, m.registration_number, m.status, m.version, m.topic_code,
@@ -325,19 +66,6 @@ class _Filter:
 
     def sql(self, *more: str) -> str:
         return " AND ".join([*self.clauses, *more]) or "true"
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def own_only(staff: Staff, tenant_id: uuid.UUID) -> bool:
-    """Whether ``staff`` reads only the messages assigned to them here (an executor)."""
-    if staff.may(tenant_id, "message:read", assigned=False):
-        return False
-    if staff.may(tenant_id, "message:read", assigned=True):
-        return True
-    raise Forbidden("reading messages needs the permission message:read")
 
 
 def _check(query: InboxQuery) -> None:
@@ -367,46 +95,9 @@ async def _local_midnight(session: AsyncSession, tenant_id: uuid.UUID, day: date
     return datetime.combine(day, time(), tzinfo=ZoneInfo(zone))
 
 
-async def working_days_end(
-    session: AsyncSession, tenant_id: uuid.UUID, days: int, now: datetime
-) -> datetime:
-    """The start of the working day after the next ``days`` working days, in the tenant's
-    timezone and calendar: a deadline before it has at most ``days`` working days left."""
-    found = (
-        await session.execute(
-            text("SELECT timezone, calendar FROM tenants WHERE id = :t"), {"t": tenant_id}
-        )
-    ).one()
-    return working_days_after(days, now, timezone=found.timezone, calendar=found.calendar)
-
-
-def working_days_after(days: int, now: datetime, *, timezone: str, calendar: str) -> datetime:
-    zone = ZoneInfo(timezone)
-    after = sla.add_days(now.astimezone(zone).date(), days + 1, sla.DayCount.WORKING, calendar)
-    return datetime.combine(after, time(), tzinfo=zone)
-
-
 async def _territories(session: AsyncSession, code: str) -> list[str]:
     """The territory and every territory under it."""
-    codes = list(
-        (
-            await session.execute(
-                text(
-                    """
-                    WITH RECURSIVE below AS (
-                        SELECT code, 0 AS depth FROM territories WHERE code = :code
-                        UNION ALL
-                        SELECT t.code, b.depth + 1 FROM territories t
-                        JOIN below b ON t.parent_code = b.code
-                        WHERE b.depth < 20
-                    )
-                    SELECT code FROM below
-                    """
-                ),
-                {"code": code},
-            )
-        ).scalars()
-    )
+    codes = await descendant_codes(session, code)
     if not codes:
         raise InvalidInput.one("territory", f"unknown territory {code}")
     return codes
@@ -529,7 +220,7 @@ async def list_messages(
     them), with the cursor of the next."""
     _check(query)
     async with db.read_session([tenant_id]) as session:
-        return await read_page(session, staff, tenant_id, query, now or now_utc())
+        return await read_page(session, staff, tenant_id, query, now or datetime.now(UTC))
 
 
 async def read_page(
@@ -538,7 +229,7 @@ async def read_page(
     """``list_messages`` in the caller's transaction (scoped to ``tenant_id``)."""
     _check(query)
     sort = query.order
-    position = _Position.decode(query.cursor, sort) if query.cursor else None
+    position = Position.decode(query.cursor, sort) if query.cursor else None
     where = await _filter(session, staff, tenant_id, query, now)
     where.params["fetch"] = query.limit + 1  # one more tells whether a next page exists
     if sort is Sort.UPDATED:
@@ -560,7 +251,7 @@ async def _by_received(
     session: AsyncSession,
     where: _Filter,
     statuses: Sequence[Status],
-    position: _Position | None,
+    position: Position | None,
     *,
     without_deadline: bool = False,
 ) -> list[Row[Any]]:
@@ -581,13 +272,13 @@ async def _by_updated(
     session: AsyncSession,
     where: _Filter,
     statuses: Sequence[Status],
-    position: _Position | None,
+    position: Position | None,
 ) -> list[Row[Any]]:
     """Least recently changed first, by ``messages_updated`` (tenant, updated_at, id): an
     integration asks for what changed since its last pull and pages on by keyset, so a
     message changed while it pages moves to the end and comes again, never lost."""
     params = dict(where.params)
-    conditions = [f"m.status IN ({_status_list(statuses)})"] if statuses else []
+    conditions = [f"m.status IN ({status_list(statuses)})"] if statuses else []
     if position is not None:
         conditions.append("(m.updated_at, m.id) > (:after_updated, :after_id)")
         params |= {"after_updated": position.updated_at, "after_id": position.id}
@@ -599,14 +290,14 @@ async def _by_updated(
 
 
 async def _by_deadline(
-    session: AsyncSession, where: _Filter, query: InboxQuery, position: _Position | None
+    session: AsyncSession, where: _Filter, query: InboxQuery, position: Position | None
 ) -> list[Row[Any]]:
     """Soonest deadline first (``messages_deadline``); then, once those run out, the messages
     without a running deadline, newest first. A cursor in the second part skips the first."""
     rows: list[Row[Any]] = []
     on_clock = [s for s in CLOCK_STATUSES if not query.status or s in query.status]
     if on_clock and (position is None or position.deadline is not None):
-        conditions = [f"m.status IN ({_status_list(on_clock)})", f"{DEADLINE} IS NOT NULL"]
+        conditions = [f"m.status IN ({status_list(on_clock)})", f"{DEADLINE} IS NOT NULL"]
         if position is not None:
             conditions.append(f"({DEADLINE}, m.id) > (:after_deadline, :after_id)")
         sql = (
@@ -628,7 +319,7 @@ async def _by_deadline(
 
 
 async def _by_hits(
-    session: AsyncSession, where: _Filter, query: InboxQuery, position: _Position | None
+    session: AsyncSession, where: _Filter, query: InboxQuery, position: Position | None
 ) -> list[Row[Any]]:
     """A search, best match first (or newest first): the hits are ranked and ordered first
     (``messages_search``), then each is read under RLS in that order until the page is full,
@@ -651,7 +342,7 @@ async def _by_hits(
             params["after_rank"] = position.rank
         else:
             keyset = "WHERE (h.received_at, h.id) < (:after_received, :after_id)"
-    statuses = [f"m.status IN ({_status_list(query.status)})"] if query.status else []
+    statuses = [f"m.status IN ({status_list(query.status)})"] if query.status else []
     sql = f"""
         SELECT m.*, h.rank
         FROM (SELECT h.id, h.received_at, h.rank FROM {_HITS} h {keyset} ORDER BY {order}) h
@@ -671,11 +362,11 @@ def _deadline_of(row: Row[Any]) -> datetime | None:
     return due
 
 
-def _position_of(row: Row[Any], sort: Sort) -> _Position:
+def _position_of(row: Row[Any], sort: Sort) -> Position:
     deadline = None
     if sort is Sort.DUE and Status(row.status) in CLOCK_STATUSES:
         deadline = _deadline_of(row)
-    return _Position(
+    return Position(
         sort=sort,
         received_at=row.received_at,
         id=row.id,

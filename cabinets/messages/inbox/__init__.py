@@ -1,0 +1,1 @@
+"""The staff inbox: its shapes, keyset cursor, queries, counts and a supervisor's roll-up."""

@@ -1,0 +1,1 @@
+"""Territories: the country's tree of regions, districts and settlements."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
@@ -357,7 +357,7 @@ class Database:
         async with self.app_engine.connect() as connection:
             return int((await connection.execute(PRIMARY_POSITION_SQL)).scalar_one())
 
-    def public_session(self, *, actor: str = "") -> Any:
+    def public_session(self, *, actor: str = "") -> AbstractAsyncContextManager[AsyncSession]:
         """A transaction on the app role with no tenant: shared tables only."""
         return self.tenant_session((), actor=actor)
 

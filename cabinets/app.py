@@ -41,6 +41,7 @@ from cabinets.openapi import build_openapi, openapi_document
 from cabinets.operator import pages as operator_pages
 from cabinets.portal import routes as portal
 from cabinets.problems import EXCEPTION_HANDLERS, ProblemResponse, instance_of
+from cabinets.read_your_writes import ReadYourWrites
 from cabinets.security import CSRF_EXEMPT, CsrfProtection, SecurityHeaders
 from rbac.access import Credentials
 from rbac.oidc import IdentityProviders
@@ -62,28 +63,31 @@ from tenancy.tenants import endpoints as tenant_endpoints
 
 
 async def check_app_role(db: Database) -> None:
-    """Refuse to serve through a connection that row-level security would not bind."""
-    try:
-        async with db.public_session() as session:
-            row = (
-                await session.execute(
-                    text(
-                        "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles "
-                        "WHERE rolname = current_user"
+    """Refuse to serve through a connection that row-level security would not bind (on the
+    replica too, when it answers: a read there falls back to the primary otherwise)."""
+    checks = [(db.public_session(), "PRIEMNAYA_APP_DATABASE_URL")]
+    if db.replica is not None:
+        checks.append((db.read_session(()), "PRIEMNAYA_REPLICA_DATABASE_URL"))
+    for opened, variable in checks:
+        try:
+            async with opened as session:
+                row = (
+                    await session.execute(
+                        text(
+                            "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles "
+                            "WHERE rolname = current_user"
+                        )
                     )
-                )
-            ).one()
-    except Exception as exc:
-        raise SettingsError(
-            [f"PRIEMNAYA_APP_DATABASE_URL: cannot connect as the app role: {exc}"]
-        ) from None
-    if row.rolsuper or row.rolbypassrls:
-        raise SettingsError(
-            [
-                f"PRIEMNAYA_APP_DATABASE_URL: role {row.current_user!r} is a superuser or has "
-                "BYPASSRLS; the app must connect as a role that row-level security binds"
-            ]
-        )
+                ).one()
+        except Exception as exc:
+            raise SettingsError([f"{variable}: cannot connect as the app role: {exc}"]) from None
+        if row.rolsuper or row.rolbypassrls:
+            raise SettingsError(
+                [
+                    f"{variable}: role {row.current_user!r} is a superuser or has "
+                    "BYPASSRLS; the app must connect as a role that row-level security binds"
+                ]
+            )
 
 
 def refused_credentials(conn: HTTPConnection, exc: AuthenticationError) -> Response:
@@ -158,6 +162,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             resolve_database_urls(settings, start_embedded=False),
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_pool_size,
+            replica_max_lag_seconds=settings.replica_max_lag_seconds,
         )
         await check_app_role(db)
         app.state.database = db
@@ -203,6 +208,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 same_site="lax",
                 https_only=settings.https,
             ),
+            Middleware(ReadYourWrites),
             Middleware(
                 AuthenticationMiddleware,
                 backend=Credentials(

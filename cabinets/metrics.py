@@ -101,6 +101,19 @@ ROUTING_SILENCE = Gauge(
     "-1 before it first connects.",
     multiprocess_mode="livemax",
 )
+REPLICA_LAG = Gauge(
+    "priemnaya_replica_lag_seconds",
+    "How far the read replica's replay is behind the primary, as the web processes last "
+    "measured it (the largest); -1: no replica answers, or none is configured.",
+    multiprocess_mode="livemax",
+)
+REPLICA_READS = Gauge(
+    "priemnaya_replica_reads",
+    "Read transactions that could go to the read replica, by where they went (the primary: "
+    "the replica was down, too far behind, or had not replayed the reader's own writes).",
+    ["target"],
+    multiprocess_mode="livesum",
+)
 
 _DEPLOYMENT_SQL = text(
     """
@@ -201,6 +214,11 @@ def _sample(state: Any) -> None:
     POLICY_SILENCE.set(_silence(policy.heard_at, now))
     ROUTING_BUILDS.set(routing.builds)
     ROUTING_SILENCE.set(_silence(routing.heard_at, now))
+    replica = state.database.replica
+    if replica is not None:
+        REPLICA_LAG.set(-1.0 if replica.lag_seconds is None else replica.lag_seconds)
+        for target, count in replica.reads.items():
+            REPLICA_READS.labels(target).set(count)
 
 
 @asynccontextmanager
@@ -216,10 +234,11 @@ async def process_metrics(state: Any, *, pool_capacity: int) -> AsyncIterator[No
 
     sampler = asyncio.create_task(sample_forever(), name="metrics-sampler")
     try:
-        with (
-            _watching_pool("app", db.app_engine, pool_capacity),
-            _watching_pool("privileged", db.privileged_engine, pool_capacity),
-        ):
+        with contextlib.ExitStack() as pools:
+            pools.enter_context(_watching_pool("app", db.app_engine, pool_capacity))
+            pools.enter_context(_watching_pool("privileged", db.privileged_engine, pool_capacity))
+            if db.replica is not None:
+                pools.enter_context(_watching_pool("replica", db.replica.engine, pool_capacity))
             yield
     finally:
         sampler.cancel()
@@ -287,6 +306,9 @@ async def metrics(request: Request) -> Response:
         content:
           text/plain: {}
     """
+    replica = request.app.state.database.replica
+    if replica is not None:
+        await replica.check()  # the lag as of this scrape, not of the last read
     _sample(request.app.state)
     deployment = CollectorRegistry(auto_describe=False)
     deployment.register(_Figures(await _deployment_figures(request.app.state.database)))

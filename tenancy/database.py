@@ -8,13 +8,17 @@ Two connections with different rights:
 * the **app** one (``PRIEMNAYA_APP_DATABASE_URL``) is a role that owns nothing and has no
   BYPASSRLS. Every transaction on it states the tenants it may see, through the
   transaction-local setting ``app.tenant_ids``; with none set, it sees no tenant-owned row.
+
+A third, optional: the same app role on a streaming **replica**
+(``PRIEMNAYA_REPLICA_DATABASE_URL``), for the reads that may be a moment stale
+(``read_session``; see ``tenancy.replica`` for when they go there after all).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, cast
@@ -25,18 +29,31 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import TextClause, event, text
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from tenancy.embedded import EmbeddedPostgres
+from tenancy.replica import (
+    CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_MAX_LAG_SECONDS,
+    PRIMARY_POSITION_SQL,
+    Replica,
+    reading_after,
+)
 from tenancy.settings import Settings
 
 APP_ROLE = "priemnaya_app"
 
 _SCOPE_SQL = text(
     "SELECT set_config('app.tenant_ids', :tenant_ids, true), set_config('app.actor', :actor, true)"
+)
+# On the replica, the scope and how far it has replayed, in the read's one first round trip.
+_REPLICA_SCOPE_SQL = text(
+    "SELECT set_config('app.tenant_ids', :tenant_ids, true), "
+    "set_config('app.actor', :actor, true), "
+    "(pg_last_wal_replay_lsn() - '0/0')::bigint AS replayed"
 )
 
 
@@ -54,6 +71,8 @@ class DatabaseUrls:
     # ``privileged`` and ``app`` go through a pooler in transaction mode (PgBouncer): a
     # statement prepared on one server connection is not there on the next one.
     pooled: bool = False
+    # The app role on a streaming replica, for reads that may lag (None: no replica).
+    replica: str | None = None
 
     @property
     def listen_url(self) -> str:
@@ -95,7 +114,10 @@ def resolve_database_urls(settings: Settings, *, start_embedded: bool = True) ->
             .render_as_string(hide_password=False)
         )
     listen = driver_url(settings.listen_database_url) if settings.listen_database_url else None
-    return DatabaseUrls(privileged, app, listen=listen, pooled=settings.transaction_pooler)
+    replica = driver_url(settings.replica_database_url) if settings.replica_database_url else None
+    return DatabaseUrls(
+        privileged, app, listen=listen, pooled=settings.transaction_pooler, replica=replica
+    )
 
 
 def _scope(session: AsyncSession, tenant_ids: str, actor: str) -> None:
@@ -181,7 +203,14 @@ Transaction = AsyncSession | Pipeline
 class Database:
     """Both engines of one deployment; open sessions through it, never through an engine."""
 
-    def __init__(self, urls: DatabaseUrls, *, pool_size: int = 5, **engine_options: Any) -> None:
+    def __init__(
+        self,
+        urls: DatabaseUrls,
+        *,
+        pool_size: int = 5,
+        replica_max_lag_seconds: float = DEFAULT_MAX_LAG_SECONDS,
+        **engine_options: Any,
+    ) -> None:
         self.urls = urls
         options: dict[str, Any] = {"pool_size": pool_size, "pool_recycle": RECYCLE_SECONDS}
         if urls.pooled:
@@ -189,7 +218,17 @@ class Database:
         options.update(engine_options)
         self.privileged_engine: AsyncEngine = create_async_engine(urls.privileged, **options)
         self.app_engine: AsyncEngine = create_async_engine(urls.app, **options)
-        for engine in (self.privileged_engine, self.app_engine):
+        engines = [self.privileged_engine, self.app_engine]
+        self.replica: Replica | None = None
+        if urls.replica:
+            connect = options.get("connect_args", {}) | {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+            replica_options = options | {"connect_args": connect}
+            replica_engine = create_async_engine(urls.replica, **replica_options)
+            self.replica = Replica(
+                replica_engine, self.app_engine, max_lag_seconds=replica_max_lag_seconds
+            )
+            engines.append(replica_engine)
+        for engine in engines:
             _ping_when_idle(engine)
 
     @asynccontextmanager
@@ -260,7 +299,65 @@ class Database:
                     await connection.invalidate()
                 raise
 
-    def public_session(self, *, actor: str = "") -> Any:
+    @asynccontextmanager
+    async def read_session(
+        self, tenant_ids: Iterable[UUID], *, actor: str = ""
+    ) -> AsyncIterator[AsyncSession]:
+        """Like :meth:`tenant_session`, for reads only, which may lag the primary by up to the
+        replica's bound: on the replica when there is one, it answers, it is within the bound
+        and it has replayed the current request's own writes; on the primary otherwise."""
+        scope = _scope_value(tenant_ids)
+        replica = self.replica
+        if replica is not None and replica.serves(reading_after.get()) and await replica.usable():
+            async with AsyncExitStack() as stack:
+                session = await self._on_replica(replica, stack, scope, actor)
+                if session is not None:
+                    replica.reads["replica"] += 1
+                    try:
+                        yield session
+                    except DBAPIError as exc:
+                        if exc.connection_invalidated:
+                            replica.went_down(exc)
+                        raise
+                    return
+        if replica is not None:
+            replica.reads["primary"] += 1
+        async with self.tenant_session(tenant_ids, actor=actor) as session:
+            yield session
+
+    async def _on_replica(
+        self, replica: Replica, stack: AsyncExitStack, scope: str, actor: str
+    ) -> AsyncSession | None:
+        """A scoped transaction on the replica, entered into ``stack``; None when the replica
+        fails to answer or has not replayed the request's own writes yet."""
+        opened = AsyncExitStack()
+        session = await opened.enter_async_context(
+            AsyncSession(replica.engine, expire_on_commit=False)
+        )
+        try:
+            await opened.enter_async_context(session.begin())
+            row = (
+                await session.execute(_REPLICA_SCOPE_SQL, {"tenant_ids": scope, "actor": actor})
+            ).one()
+        except Exception as exc:
+            replica.went_down(exc)
+            with suppress(Exception):
+                await opened.aclose()
+            return None
+        replica.replayed = max(replica.replayed, int(row.replayed or 0))
+        if not replica.serves(reading_after.get()):
+            await opened.aclose()
+            return None
+        _scope(session, scope, actor)  # for any later transaction of the session
+        await stack.enter_async_context(opened)
+        return session
+
+    async def write_position(self) -> int:
+        """The primary's WAL position now: everything committed so far lies before it."""
+        async with self.app_engine.connect() as connection:
+            return int((await connection.execute(PRIMARY_POSITION_SQL)).scalar_one())
+
+    def public_session(self, *, actor: str = "") -> AbstractAsyncContextManager[AsyncSession]:
         """A transaction on the app role with no tenant: shared tables only."""
         return self.tenant_session((), actor=actor)
 
@@ -273,5 +370,7 @@ class Database:
                 yield session
 
     async def dispose(self) -> None:
+        if self.replica is not None:
+            await self.replica.close()
         await self.app_engine.dispose()
         await self.privileged_engine.dispose()

@@ -59,6 +59,18 @@ class Settings(BaseSettings):
         description="A direct connection (not through a transaction pooler) on which each "
         "process LISTENs for policy and routing changes. Unset: APP_DATABASE_URL.",
     )
+    replica_database_url: str | None = Field(
+        default=None,
+        description="The app role on a streaming replica (a hot standby) of the database: the "
+        "inbox lists, counts and search, the reports and the rating read there. Unset: no "
+        "replica, everything on APP_DATABASE_URL.",
+    )
+    replica_max_lag_seconds: float = Field(
+        default=5.0,
+        ge=0.5,
+        le=3600,
+        description="Reads go to the primary while the replica's replay is further behind.",
+    )
     transaction_pooler: bool = Field(
         default=False,
         description="DATABASE_URL and APP_DATABASE_URL go through a pooler in transaction mode "
@@ -145,6 +157,11 @@ class Settings(BaseSettings):
     @classmethod
     def _listen_database_url(cls, value: str | None) -> str | None:
         return _check_postgres_url(value, "PRIEMNAYA_LISTEN_DATABASE_URL")
+
+    @field_validator("replica_database_url")
+    @classmethod
+    def _replica_database_url(cls, value: str | None) -> str | None:
+        return _check_postgres_url(value, "PRIEMNAYA_REPLICA_DATABASE_URL")
 
     @field_validator("base_url")
     @classmethod

@@ -5,6 +5,10 @@ By default the embedded server is started in a temporary directory; set
 ``PRIEMNAYA_TEST_DATABASE_URL`` (a superuser URL) to run against another server instead. Each
 run creates its own database there and drops it at the end. ``PRIEMNAYA_TEST_PGBOUNCER=1``
 puts PgBouncer (transaction pooling) between the tests and that database.
+``PRIEMNAYA_TEST_REPLICA=1`` makes a streaming replica of that server, which the app's
+settings send their reads to (before each request a test client makes, the replica catches
+up: the tests are about what the app answers, not about a moment's replication lag, which
+tests/cabinets/test_replica.py is about).
 
 Tests exercise two real connections (the owner and the app role under row-level security), so
 one test cannot be wrapped in a single rolled-back transaction; instead every table is
@@ -17,15 +21,18 @@ import inspect
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg import sql
+from sqlalchemy.engine import make_url
 
 from tenancy.database import Database, DatabaseUrls
 from tenancy.settings import Settings
 from tests.databases import fresh_database, libpq_url, postgres_server
 from tests.pgbouncer import PGBOUNCER_VARIABLE, running_pgbouncer, through_pgbouncer
+from tests.replica import REPLICA_VARIABLE, RunningReplica, running_replica
 from tests.s3_server import S3Server, running_s3_server
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-to-pass-validation"
@@ -61,6 +68,33 @@ def pgbouncer_address(server_url: str) -> Iterator[str | None]:
         return
     with running_pgbouncer(server_url) as address:
         yield address
+
+
+@pytest.fixture(scope="session")
+def run_replica(server_url: str) -> Iterator[RunningReplica | None]:
+    """With ``PRIEMNAYA_TEST_REPLICA=1``, a streaming replica of the server; otherwise None."""
+    if os.environ.get(REPLICA_VARIABLE) != "1":
+        yield None
+        return
+    with running_replica(server_url) as replica:
+        yield replica
+
+
+@pytest.fixture(autouse=True)
+def replica_in_step(run_replica: RunningReplica | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the run's replica, a test client's request waits until the replica has replayed
+    what the test wrote before it."""
+    if run_replica is None:
+        return
+    from starlette.testclient import TestClient
+
+    request = TestClient.request
+
+    def request_in_step(self: TestClient, *args: Any, **kwargs: Any) -> Any:
+        run_replica.catch_up()
+        return request(self, *args, **kwargs)
+
+    monkeypatch.setattr(TestClient, "request", request_in_step)
 
 
 @pytest.fixture(scope="session")
@@ -107,9 +141,14 @@ async def db(clean_database: DatabaseUrls) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def settings(clean_database: DatabaseUrls, tmp_path: Path) -> Settings:
-    """Settings pointing at the test database, as an operator would configure them."""
+def settings(
+    clean_database: DatabaseUrls, tmp_path: Path, run_replica: RunningReplica | None
+) -> Settings:
+    """Settings pointing at the test database (and the run's replica, if it has one), as an
+    operator would configure them."""
+    database = make_url(clean_database.privileged).database or ""
     return Settings(
+        replica_database_url=run_replica.url(database) if run_replica else None,
         database_url=clean_database.privileged,
         app_database_url=clean_database.app,
         listen_database_url=clean_database.listen,

@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,11 @@ def fresh_database(server_url: str, prefix: str = "priemnaya_test") -> Iterator[
 
 
 def run_in_database(urls: DatabaseUrls, work: Callable[[Database], Awaitable[Any]]) -> Any:
-    """Run service calls from a synchronous test (the app under test has its own loop)."""
+    """Run service calls from a synchronous test (the app under test has its own loop), on the
+    primary only: what the test reads back is what it wrote."""
 
     async def run() -> Any:
-        db = Database(urls, pool_size=1)
+        db = Database(replace(urls, replica=None), pool_size=1)
         try:
             return await work(db)
         finally:

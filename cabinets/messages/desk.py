@@ -144,7 +144,7 @@ async def inbox_screen(
     view = _view(view_name)
     query = read_query(view.defaults | given)
     # One transaction for all of it: each costs round trips of its own.
-    async with db.tenant_session([tenant_id]) as session:
+    async with db.read_session([tenant_id]) as session:
         tenant = (
             await session.execute(
                 text("SELECT timezone, calendar FROM tenants WHERE id = :t"), {"t": tenant_id}

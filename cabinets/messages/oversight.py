@@ -18,6 +18,6 @@ OVERSIGHT_PERMISSION = "report:read"
 async def readable_subtree(db: Database, staff: Staff, root_id: uuid.UUID) -> list[Row[Any]]:
     """The tenant ``root_id`` and the tenants below it whose reports ``staff`` may read, in
     tree order (``tenancy.tenants.tree.subtree``'s rows); possibly none."""
-    async with db.public_session() as session:
+    async with db.read_session(()) as session:
         tenants = await subtree(session, root_id)
     return [t for t in tenants if staff.may(t.id, OVERSIGHT_PERMISSION, assigned=False)]

@@ -72,7 +72,7 @@ async def worst_overdue(db: Database, staff: Staff, tenant_id: uuid.UUID) -> lis
 
 
 async def _slug(db: Database, tenant_id: uuid.UUID) -> str:
-    async with db.public_session() as session:
+    async with db.read_session(()) as session:
         found = await session.execute(
             text("SELECT slug FROM tenants WHERE id = :t"), {"t": tenant_id}
         )

@@ -93,7 +93,7 @@ async def message_report(
     the caller may read reports in)."""
     period = Period(received_from, received_to)
     allowed = await readable_tenants(db, staff, tenant_id, subtree=subtree)
-    async with db.tenant_session(allowed) as session:
+    async with db.read_session(allowed) as session:
         return await _report_rows(session, by, period)
 
 
@@ -109,7 +109,7 @@ async def report_and_trend(
     """``message_report``, and beside it the messages received, and of them answered and
     answered on time, week by week: as the reports page shows them, in one transaction."""
     allowed = await readable_tenants(db, staff, tenant_id, subtree=subtree)
-    async with db.tenant_session(allowed) as session:
+    async with db.read_session(allowed) as session:
         return await _report_rows(session, by, period), await _weeks(session, period)
 
 

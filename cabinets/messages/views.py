@@ -95,7 +95,7 @@ async def count_views(
     db: Database, staff: Staff, tenant_id: uuid.UUID, *, now: datetime | None = None
 ) -> dict[str, int]:
     """How many messages each view holds, as ``staff`` sees the tenant's inbox."""
-    async with db.tenant_session([tenant_id]) as session:
+    async with db.read_session([tenant_id]) as session:
         return await read_counts(session, staff, tenant_id, now or datetime.now(UTC))
 
 

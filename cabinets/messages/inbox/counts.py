@@ -88,7 +88,7 @@ async def count_messages(
     """The tenant's messages counted per status and deadline, as ``staff`` may see them."""
     now = now or datetime.now(UTC)
     own = own_only(staff, tenant_id)
-    async with db.tenant_session([tenant_id]) as session:
+    async with db.read_session([tenant_id]) as session:
         slug = (
             await session.execute(text("SELECT slug FROM tenants WHERE id = :t"), {"t": tenant_id})
         ).scalar_one()

@@ -219,7 +219,7 @@ async def list_messages(
     """One page of a tenant's inbox, as ``staff`` may see it (an executor: what is assigned to
     them), with the cursor of the next."""
     _check(query)
-    async with db.tenant_session([tenant_id]) as session:
+    async with db.read_session([tenant_id]) as session:
         return await read_page(session, staff, tenant_id, query, now or datetime.now(UTC))
 
 

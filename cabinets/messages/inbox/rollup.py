@@ -42,7 +42,7 @@ async def rollup(
     for start in range(0, len(ids), ROLLUP_CHUNK):
         chunk = ids[start : start + ROLLUP_CHUNK]
         # Scoped to exactly these tenants: row-level security still bounds what is counted.
-        async with db.tenant_session(chunk) as session:
+        async with db.read_session(chunk) as session:
             counts |= await count_tenants(session, chunk, now)
     totals = empty_counts()
     for tenant_counts in counts.values():

@@ -116,9 +116,13 @@ def _filter(request: Request) -> tuple[AuditFilter, FormErrors | None]:
             asked.get("until", ""),
         )
     except InvalidInput as exc:
-        worded = [FieldError(e.field, _RUSSIAN.get(e.code or "", e.message)) for e in exc.errors]
-        return AuditFilter(), FormErrors.of(worded, LABELS)
+        return AuditFilter(), _errors(exc)
     return chosen, None
+
+
+def _errors(exc: InvalidInput) -> FormErrors:
+    worded = [FieldError(e.field, _RUSSIAN.get(e.code or "", e.message)) for e in exc.errors]
+    return FormErrors.of(worded, LABELS)
 
 
 def _query(chosen: AuditFilter, **more: str) -> str:
@@ -139,10 +143,7 @@ async def audit_log_page(request: Request) -> Response:
     try:
         found = await audit_page(database(request), slug, chosen, after=after)
     except InvalidInput as exc:
-        errors = FormErrors.of(
-            [FieldError(e.field, _RUSSIAN.get(e.code or "", e.message)) for e in exc.errors],
-            LABELS,
-        )
+        errors = _errors(exc)
         found = await audit_page(database(request), slug, chosen)
     return private_page(
         request,

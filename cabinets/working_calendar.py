@@ -25,10 +25,8 @@ def special_days(calendar: str, start: date, days: int = 366) -> list[SpecialDay
     """The days from ``start`` on, for ``days`` days, that the calendar makes unusual."""
     country = calendar.split("-", 1)[0].upper()
     years = range(start.year, (start + timedelta(days=days)).year + 1)
-    try:
-        names = holidays.country_holidays(country, years=years, language="ru")
-    except NotImplementedError:  # a country without Russian names: English ones
-        names = holidays.country_holidays(country, years=years)
+    # A country without Russian names is named in its default language by the library itself.
+    names = holidays.country_holidays(country, years=years, language="ru")
     found = []
     for n in range(days):
         day = start + timedelta(days=n)
